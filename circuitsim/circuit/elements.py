@@ -1,0 +1,383 @@
+"""Circuit elements: frozen dataclasses that describe, never print themselves.
+
+Names are full SPICE names: the first letter is the element kind (``R``, ``C``, ``V``, ``I``,
+``E``, ``G``, ``B``, ``M``, ``X``), checked here.  Node ``0`` is ground.  Values are SI floats.
+Only :mod:`circuitsim.emit` turns these into text.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from ..errors import ConfigError
+from ..units import require_finite, require_nonnegative, require_positive
+
+_NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_.]*$")
+_NODE_RE = re.compile(r"^[A-Za-z0-9_.]+$")
+
+
+def check_name(name: str, letter: str) -> None:
+    if not isinstance(name, str) or not _NAME_RE.match(name):
+        raise ConfigError(f"element name {name!r} is not a valid SPICE name "
+                          "(letters, digits, '_' and '.', starting with a letter)")
+    if name[0].upper() != letter:
+        raise ConfigError(f"element name {name!r} must start with {letter!r} for this element "
+                          f"kind (SPICE decides the kind from the first letter)")
+
+
+def check_node(node: str, owner: str) -> None:
+    if not isinstance(node, str) or not _NODE_RE.match(node):
+        raise ConfigError(f"{owner}: node name {node!r} is invalid "
+                          "(use letters, digits, '_' and '.'; '0' is ground)")
+
+
+# ---------------------------------------------------------------------------- waveforms
+
+
+@dataclass(frozen=True)
+class Pulse:
+    """SPICE PULSE(v1 v2 delay rise fall width period)."""
+
+    v1: float
+    """Initial value [V or A]."""
+    v2: float
+    """Pulsed value [V or A]."""
+    delay: float = 0.0
+    """Delay before the first edge [s]."""
+    rise: float = 1e-9
+    """Rise time [s]; must be > 0."""
+    fall: float = 1e-9
+    """Fall time [s]; must be > 0."""
+    width: float = 1e-6
+    """Pulse width at v2 [s]."""
+    period: float = 0.0
+    """Repetition period [s]; 0 = a single pulse."""
+
+    def __post_init__(self):
+        for k in ("v1", "v2"):
+            require_finite(f"Pulse.{k}", getattr(self, k))
+        require_nonnegative("Pulse.delay", self.delay, "[s]")
+        require_positive("Pulse.rise", self.rise, "[s]")
+        require_positive("Pulse.fall", self.fall, "[s]")
+        require_nonnegative("Pulse.width", self.width, "[s]")
+        require_nonnegative("Pulse.period", self.period, "[s]")
+
+    def value(self, t):
+        """The waveform at time(s) ``t`` [s], exactly as SPICE defines it (numpy-friendly)."""
+        import numpy as np
+
+        t = np.asarray(t, dtype=float) - self.delay
+        per = self.period if self.period > 0 else math.inf
+        if math.isfinite(per):
+            t = np.where(t >= 0, np.mod(t, per), t)
+        dv = self.v2 - self.v1
+        out = np.full_like(t, self.v1)
+        r, w, f = self.rise, self.width, self.fall
+        m = (t >= 0) & (t < r)
+        out = np.where(m, self.v1 + dv * t / r, out)
+        m = (t >= r) & (t < r + w)
+        out = np.where(m, self.v2, out)
+        m = (t >= r + w) & (t < r + w + f)
+        out = np.where(m, self.v2 - dv * (t - r - w) / f, out)
+        return out
+
+
+@dataclass(frozen=True)
+class Pwl:
+    """SPICE PWL(t1 v1 t2 v2 ...): piecewise linear, held constant after the last point."""
+
+    points: tuple[tuple[float, float], ...]
+    """(time [s], value [V or A]) pairs with strictly increasing times."""
+
+    def __post_init__(self):
+        pts = tuple((float(t), float(v)) for t, v in self.points)
+        if not pts:
+            raise ConfigError("Pwl needs at least one (time, value) point")
+        for t, v in pts:
+            require_finite("Pwl time", t)
+            require_finite("Pwl value", v)
+        ts = [t for t, _ in pts]
+        if any(b <= a for a, b in zip(ts, ts[1:], strict=False)):
+            raise ConfigError("Pwl times must be strictly increasing")
+        object.__setattr__(self, "points", pts)
+
+    def value(self, t):
+        import numpy as np
+
+        ts = np.array([p[0] for p in self.points])
+        vs = np.array([p[1] for p in self.points])
+        return np.interp(np.asarray(t, dtype=float), ts, vs)
+
+
+@dataclass(frozen=True)
+class Sin:
+    """SPICE SIN(offset amplitude freq delay damping)."""
+
+    offset: float
+    amplitude: float
+    freq: float
+    """Frequency [Hz]."""
+    delay: float = 0.0
+    damping: float = 0.0
+
+    def __post_init__(self):
+        require_finite("Sin.offset", self.offset)
+        require_finite("Sin.amplitude", self.amplitude)
+        require_positive("Sin.freq", self.freq, "[Hz]")
+        require_nonnegative("Sin.delay", self.delay, "[s]")
+        require_nonnegative("Sin.damping", self.damping, "[1/s]")
+
+    def value(self, t):
+        import numpy as np
+
+        t = np.asarray(t, dtype=float)
+        td = t - self.delay
+        s = self.offset + self.amplitude * np.sin(2 * np.pi * self.freq * td) * np.exp(
+            -self.damping * np.clip(td, 0, None))
+        return np.where(td < 0, self.offset, s)
+
+
+Waveform = Pulse | Pwl | Sin
+
+
+# ---------------------------------------------------------------------------- elements
+
+
+@dataclass(frozen=True)
+class Element:
+    name: str
+    comment: str = field(default="", kw_only=True)
+    """Optional comment written above the element (for readable decks)."""
+
+    letter = "?"
+
+    def nodes(self) -> tuple[str, ...]:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    def _check(self):
+        check_name(self.name, self.letter)
+        for n in self.nodes():
+            check_node(n, self.name)
+
+
+@dataclass(frozen=True)
+class Resistor(Element):
+    p: str
+    n: str
+    value: float
+    """Resistance [ohm]; finite and > 0."""
+    letter = "R"
+
+    def nodes(self):
+        return (self.p, self.n)
+
+    def __post_init__(self):
+        self._check()
+        require_positive(f"{self.name}: resistance", self.value, "[ohm]")
+
+
+@dataclass(frozen=True)
+class Capacitor(Element):
+    p: str
+    n: str
+    value: float
+    """Capacitance [F]; finite and > 0."""
+    letter = "C"
+
+    def nodes(self):
+        return (self.p, self.n)
+
+    def __post_init__(self):
+        self._check()
+        require_positive(f"{self.name}: capacitance", self.value, "[F]")
+
+
+@dataclass(frozen=True)
+class VoltageSource(Element):
+    p: str
+    n: str
+    dc: float = 0.0
+    """DC value [V] (also the operating-point value when a waveform is given)."""
+    waveform: Waveform | None = None
+    letter = "V"
+
+    def nodes(self):
+        return (self.p, self.n)
+
+    def __post_init__(self):
+        self._check()
+        require_finite(f"{self.name}: dc", self.dc)
+
+
+@dataclass(frozen=True)
+class CurrentSource(Element):
+    p: str
+    n: str
+    dc: float = 0.0
+    """DC value [A]; flows from p through the source to n."""
+    waveform: Waveform | None = None
+    letter = "I"
+
+    def nodes(self):
+        return (self.p, self.n)
+
+    def __post_init__(self):
+        self._check()
+        require_finite(f"{self.name}: dc", self.dc)
+
+
+@dataclass(frozen=True)
+class Vcvs(Element):
+    """E element: V(p, n) = gain * V(cp, cn)."""
+
+    p: str
+    n: str
+    cp: str
+    cn: str
+    gain: float
+    """Voltage gain [V/V]."""
+    letter = "E"
+
+    def nodes(self):
+        return (self.p, self.n, self.cp, self.cn)
+
+    def __post_init__(self):
+        self._check()
+        require_finite(f"{self.name}: gain", self.gain)
+
+
+@dataclass(frozen=True)
+class Vccs(Element):
+    """G element: current gm * V(cp, cn) flows from p through the source to n."""
+
+    p: str
+    n: str
+    cp: str
+    cn: str
+    gm: float
+    """Transconductance [S]."""
+    letter = "G"
+
+    def nodes(self):
+        return (self.p, self.n, self.cp, self.cn)
+
+    def __post_init__(self):
+        self._check()
+        require_finite(f"{self.name}: gm", self.gm)
+
+
+@dataclass(frozen=True)
+class BSource(Element):
+    """Behavioral source: ``kind='V'`` sets V(p, n) = expr; ``kind='I'`` drives a current
+    expr from p through the source to n.  ``expr`` is ngspice expression text and may name
+    nodes of the same scope as ``v(node)`` and subcircuit parameters by name."""
+
+    p: str
+    n: str
+    expr: str
+    kind: str = "V"
+    letter = "B"
+
+    def nodes(self):
+        return (self.p, self.n)
+
+    def __post_init__(self):
+        self._check()
+        if self.kind not in ("V", "I"):
+            raise ConfigError(f"{self.name}: BSource kind must be 'V' or 'I', got {self.kind!r}")
+        if not isinstance(self.expr, str) or not self.expr.strip() or "\n" in self.expr:
+            raise ConfigError(f"{self.name}: expression must be one non-empty line")
+
+    def referenced_nodes(self) -> tuple[str, ...]:
+        """Nodes named inside ``v(...)`` in the expression (for validation)."""
+        out = []
+        for m in re.finditer(r"\bv\(\s*([A-Za-z0-9_.]+)\s*(?:,\s*([A-Za-z0-9_.]+)\s*)?\)",
+                             self.expr, flags=re.IGNORECASE):
+            out.extend(g for g in m.groups() if g)
+        return tuple(out)
+
+
+@dataclass(frozen=True)
+class Mosfet(Element):
+    d: str
+    g: str
+    s: str
+    b: str
+    model: str
+    """Name of a :class:`Model` in scope."""
+    w: float
+    """Channel width [m]."""
+    l: float
+    """Channel length [m]."""
+    letter = "M"
+
+    def nodes(self):
+        return (self.d, self.g, self.s, self.b)
+
+    def __post_init__(self):
+        self._check()
+        require_positive(f"{self.name}: w", self.w, "[m]")
+        require_positive(f"{self.name}: l", self.l, "[m]")
+
+
+@dataclass(frozen=True)
+class Instance(Element):
+    """X element: an instance of a :class:`Subcircuit`."""
+
+    subckt: str
+    ports: tuple[str, ...]
+    params: Mapping[str, float] = field(default_factory=dict)
+    letter = "X"
+
+    def nodes(self):
+        return tuple(self.ports)
+
+    def __post_init__(self):
+        object.__setattr__(self, "ports", tuple(self.ports))
+        object.__setattr__(self, "params", dict(sorted(self.params.items())))
+        self._check()
+        for k, v in self.params.items():
+            require_finite(f"{self.name}: parameter {k}", v)
+
+    def __hash__(self):
+        return hash((self.name, self.subckt, self.ports, tuple(self.params.items())))
+
+
+@dataclass(frozen=True)
+class Model:
+    """A ``.model`` card, e.g. ``Model('nacc', 'nmos', {'level': 1, 'vto': 0.45})``."""
+
+    name: str
+    kind: str
+    params: Mapping[str, float] = field(default_factory=dict)
+
+    def __post_init__(self):
+        if not _NAME_RE.match(self.name):
+            raise ConfigError(f"model name {self.name!r} is invalid")
+        object.__setattr__(self, "params", dict(self.params))
+        for k, v in self.params.items():
+            require_finite(f"model {self.name}: {k}", v)
+
+    def __hash__(self):
+        return hash((self.name, self.kind, tuple(self.params.items())))
+
+
+@dataclass(frozen=True)
+class RawLine:
+    """Verbatim SPICE text for what the IR has no class for (use sparingly).  Its nodes must
+    be declared so validation can still see them."""
+
+    name: str
+    text: str
+    declared_nodes: tuple[str, ...] = ()
+    comment: str = field(default="", kw_only=True)
+
+    def nodes(self):
+        return tuple(self.declared_nodes)
+
+
+ELEMENT_TYPES = (Resistor, Capacitor, VoltageSource, CurrentSource, Vcvs, Vccs, BSource, Mosfet,
+                 Instance, RawLine)

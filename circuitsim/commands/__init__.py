@@ -1,0 +1,1 @@
+"""One module per ``circuitsim`` subcommand (see :mod:`circuitsim.cli`)."""

@@ -1,0 +1,178 @@
+"""The only code that writes SPICE text.  ngspice dialect; other dialects subclass
+:class:`NgspiceEmitter` and override only what differs.
+
+Output is deterministic: the same deck gives byte-identical text (no dates, no dict-order
+surprises, one number formatter: :func:`circuitsim.units.spice_number`).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..circuit.elements import (
+    BSource,
+    Capacitor,
+    CurrentSource,
+    Instance,
+    Model,
+    Mosfet,
+    Pulse,
+    Pwl,
+    RawLine,
+    Resistor,
+    Sin,
+    Vccs,
+    Vcvs,
+    VoltageSource,
+)
+from ..circuit.subckt import Dc, Deck, Op, Subcircuit, Tran, validate_deck
+from ..errors import NetlistError
+from ..units import spice_number
+
+MODELS_DIR = Path(__file__).resolve().parents[2] / "models"
+
+
+def _n(x) -> str:
+    return spice_number(x)
+
+
+class NgspiceEmitter:
+    """Writes :class:`Deck` and :class:`Subcircuit` objects as ngspice text."""
+
+    def deck(self, deck: Deck, *, validate: bool = True) -> str:
+        if validate:
+            validate_deck(deck)
+        out = [f"* {deck.title}", "* written by circuitsim (deterministic; do not edit by hand)"]
+        for inc in deck.includes:
+            out.append(f".include {self.include_path(inc)}")
+        if deck.params:
+            out.append(".param " + " ".join(f"{k}={_n(v)}" for k, v in sorted(deck.params.items())))
+        if deck.options:
+            out.append(self.options(deck.options))
+        for m in deck.models:
+            out.append(self.model(m))
+        for s in deck.subcircuits:
+            out.append("")
+            out.extend(self.subckt(s))
+        out.append("")
+        out.extend(self.elements(deck.elements))
+        if deck.ics:
+            out.append(".ic " + " ".join(f"v({k})={_n(v)}" for k, v in deck.ics.items()))
+        if deck.saves:
+            out.append(".save " + " ".join(deck.saves))
+        for a in deck.analyses:
+            out.append(self.analysis(a))
+        out.append(".end")
+        return "\n".join(out) + "\n"
+
+    # -- pieces -------------------------------------------------------------------------
+
+    def include_path(self, inc: str) -> str:
+        p = Path(inc)
+        if not p.is_absolute():
+            p = MODELS_DIR / inc
+        if not p.exists():
+            raise NetlistError(f"include file {inc!r} not found (looked at {p})")
+        return str(p)
+
+    def options(self, options) -> str:
+        parts = []
+        for k, v in sorted(options.items()):
+            if v is True:
+                parts.append(k)
+            elif v is False or v is None:
+                continue
+            elif isinstance(v, str):
+                parts.append(f"{k}={v}")
+            else:
+                parts.append(f"{k}={_n(v)}")
+        return ".options " + " ".join(parts)
+
+    def model(self, m: Model) -> str:
+        params = " ".join(f"{k}={_n(v)}" for k, v in m.params.items())
+        return f".model {m.name} {m.kind}({params})"
+
+    def subckt(self, s: Subcircuit) -> list[str]:
+        out = []
+        if s.comment:
+            out.extend(f"* {line}" for line in s.comment.splitlines())
+        head = f".subckt {s.name} " + " ".join(s.ports)
+        if s.params:
+            head += " params: " + " ".join(f"{k}={_n(v)}" for k, v in s.params.items())
+        out.append(head)
+        for m in s.models:
+            out.append(self.model(m))
+        out.extend(self.elements(s.elements))
+        out.append(f".ends {s.name}")
+        return out
+
+    def elements(self, elements) -> list[str]:
+        out = []
+        for el in elements:
+            if el.comment:
+                out.extend(f"* {line}" for line in el.comment.splitlines())
+            out.append(self.element(el))
+        return out
+
+    def element(self, el) -> str:
+        if isinstance(el, Resistor | Capacitor):
+            return f"{el.name} {el.p} {el.n} {_n(el.value)}"
+        if isinstance(el, VoltageSource | CurrentSource):
+            text = f"{el.name} {el.p} {el.n} dc {_n(el.dc)}"
+            if el.waveform is not None:
+                text += " " + self.waveform(el.waveform)
+            return text
+        if isinstance(el, Vcvs):
+            return f"{el.name} {el.p} {el.n} {el.cp} {el.cn} {_n(el.gain)}"
+        if isinstance(el, Vccs):
+            return f"{el.name} {el.p} {el.n} {el.cp} {el.cn} {_n(el.gm)}"
+        if isinstance(el, BSource):
+            return f"{el.name} {el.p} {el.n} {el.kind}={el.expr}"
+        if isinstance(el, Mosfet):
+            return f"{el.name} {el.d} {el.g} {el.s} {el.b} {el.model} w={_n(el.w)} l={_n(el.l)}"
+        if isinstance(el, Instance):
+            text = f"{el.name} " + " ".join(el.ports) + f" {el.subckt}"
+            if el.params:
+                text += " " + " ".join(f"{k}={_n(v)}" for k, v in el.params.items())
+            return text
+        if isinstance(el, RawLine):
+            return el.text
+        raise NetlistError(f"the ngspice emitter has no rule for {type(el).__name__}")
+
+    def waveform(self, w) -> str:
+        if isinstance(w, Pulse):
+            vals = (w.v1, w.v2, w.delay, w.rise, w.fall, w.width)
+            if w.period > 0:
+                vals = vals + (w.period,)
+            return "pulse(" + " ".join(_n(v) for v in vals) + ")"
+        if isinstance(w, Pwl):
+            return "pwl(" + " ".join(f"{_n(t)} {_n(v)}" for t, v in w.points) + ")"
+        if isinstance(w, Sin):
+            return "sin(" + " ".join(_n(v) for v in (w.offset, w.amplitude, w.freq, w.delay,
+                                                       w.damping)) + ")"
+        raise NetlistError(f"unknown waveform {w!r}")
+
+    def analysis(self, a) -> str:
+        if isinstance(a, Op):
+            return ".op"
+        if isinstance(a, Dc):
+            return f".dc {a.source} {_n(a.start)} {_n(a.stop)} {_n(a.step)}"
+        if isinstance(a, Tran):
+            text = f".tran {_n(a.step)} {_n(a.stop)}"
+            if a.tmax is not None or a.tstart:
+                text += f" {_n(a.tstart)}"
+            if a.tmax is not None:
+                text += f" {_n(a.tmax)}"
+            if a.uic:
+                text += " uic"
+            return text
+        raise NetlistError(f"unknown analysis {a!r}")
+
+
+def emit_deck(deck: Deck, *, validate: bool = True) -> str:
+    """Deck → ngspice text (validated first; raises :class:`ConfigError` on bad decks)."""
+    return NgspiceEmitter().deck(deck, validate=validate)
+
+
+def emit_subckt(sub: Subcircuit) -> str:
+    return "\n".join(NgspiceEmitter().subckt(sub)) + "\n"

@@ -1,0 +1,49 @@
+"""SimResult: what every runner returns."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .rawfile import Plot
+
+
+@dataclass
+class SimResult:
+    """The plots of one ngspice run, in analysis order, with the deck and log that made them.
+
+    ``result["v(out)"]`` reads a vector of the last plot; ``result.plots[i]`` gives each
+    analysis; ``result.axis`` is the last plot's axis vector (time, swept value) or ``None``.
+    """
+
+    plots: list[Plot]
+    deck: str
+    log: str = ""
+    run_dir: Path | None = None
+    wall_s: float = 0.0
+    runner: str = ""
+    meta: dict = field(default_factory=dict)
+
+    @property
+    def plot(self) -> Plot:
+        return self.plots[-1]
+
+    @property
+    def vectors(self) -> dict[str, np.ndarray]:
+        return self.plot.vectors
+
+    @property
+    def axis(self) -> np.ndarray | None:
+        p = self.plot
+        return p.vectors[p.axis] if p.axis else None
+
+    def __getitem__(self, key: str) -> np.ndarray:
+        return self.plot[key]
+
+    def __contains__(self, key: str) -> bool:
+        return key in self.plot
+
+    def names(self) -> list[str]:
+        return sorted(self.plot.vectors)
