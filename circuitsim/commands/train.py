@@ -23,6 +23,11 @@ def add_arguments(p) -> None:
     p.add_argument("--lr", type=float, default=1e-2, help="Adam learning rate [0.01]")
     p.add_argument("--seed", type=int, default=0, help="seed of weights and shuffling [0]")
     p.add_argument("--device", default=None, help="cpu or cuda [cuda when available]")
+    p.add_argument("--noise-sigma", type=float, default=0.0,
+                   help="hardware-aware training: programming σ [S] injected at each step "
+                        "(peak σ for the wan2022 shape) [0 = off]")
+    p.add_argument("--noise-shape", default="constant", choices=("constant", "wan2022"),
+                   help="σ(G) of the injected noise [constant]")
     p.add_argument("--g-max", type=float, default=110e-6, help="G_max of the mapping [110e-6 S]")
     p.add_argument("--out", required=True, help="checkpoint file to write (.pt)")
 
@@ -35,8 +40,14 @@ def run(args) -> int:
     hidden = tuple(int(h) for h in str(args.hidden).split(",") if h.strip())
     model = make_model(args.model, ds.n_features, ds.n_classes, ds.image_shape, hidden,
                        args.activation, args.seed)
+    noise = None
+    if args.noise_sigma > 0:
+        from ..nonideal import ProgrammingNoise, WeightNoise
+
+        noise = WeightNoise(ProgrammingNoise(args.noise_sigma, args.noise_shape),
+                            g_max=args.g_max)
     cfg = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
-                      seed=args.seed, device=args.device)
+                      seed=args.seed, device=args.device, weight_noise=noise)
     hist = train(model, ds, cfg)
     model.cpu()
     sw = accuracy(model, ds.x_test, ds.y_test)
