@@ -206,3 +206,5 @@ def test_weight_noise_for_training():
     assert abs(e[1000:-1].std() - 2e-6 / k) < 4 * (2e-6 / k) / np.sqrt(2 * N)
     t = wn.sample(torch.as_tensor(w[:50], dtype=torch.float32), torch.Generator().manual_seed(0))
     assert t.dtype == torch.float32 and t.shape == (50,)
+    dw, db = wn.layer_noise(torch.ones(4, 3), torch.zeros(4), torch.Generator().manual_seed(1))
+    assert dw.shape == (4, 3) and db.shape == (4,) and torch.all(db == 0) and torch.any(dw != 0)

@@ -1,11 +1,13 @@
 """Seeded training (CPU; CUDA when present), evaluation and checkpoints.
 
-Hardware-aware training: ``TrainConfig.weight_noise`` is any object with
-``sample(w: Tensor, generator: torch.Generator) -> Tensor`` (the additive weight error, same
-shape) — e.g. :class:`circuitsim.nonideal.WeightNoise`, drawn from the device-variability model.
-At every step the noise is added to the weights and biases of each ``Linear`` / ``Conv2d`` for
-the forward and backward pass, then removed before the optimiser step (so the clean weights
-learn to be robust to the perturbation).
+Hardware-aware training: ``TrainConfig.weight_noise`` is an object with
+``layer_noise(weight (out, in), bias (out,) or None, generator) -> (dW, db)`` (the additive
+error of one whole layer, as the mapping sees it: conv weights flattened per filter) or, simpler,
+``sample(w, generator) -> dw`` (per tensor) — e.g. :class:`circuitsim.nonideal.WeightNoise`
+(drawn from the device-variability model) or :class:`circuitsim.nonideal.IRDropAware` (the
+deterministic error of the IR-drop solve, a straight-through estimate).  At every step the error
+is added to the weights and biases of each ``Linear`` / ``Conv2d`` for the forward and backward
+pass, then removed before the optimiser step, so the clean weights learn to be robust to it.
 """
 
 from __future__ import annotations
@@ -57,8 +59,10 @@ class TrainConfig:
         if not self.lr > 0 or self.weight_decay < 0:
             raise ConfigError(f"TrainConfig: lr must be > 0 and weight_decay >= 0, got "
                               f"{self.lr}, {self.weight_decay}")
-        if self.weight_noise is not None and not hasattr(self.weight_noise, "sample"):
-            raise ConfigError("TrainConfig.weight_noise must have a sample(w, generator) method")
+        wn = self.weight_noise
+        if wn is not None and not (hasattr(wn, "sample") or hasattr(wn, "layer_noise")):
+            raise ConfigError("TrainConfig.weight_noise must have a layer_noise(w, b, generator) "
+                              "or a sample(w, generator) method")
         pick_device(self.device)
 
     def to_dict(self) -> dict:
@@ -79,14 +83,27 @@ def pick_device(device: str | None) -> torch.device:
     return torch.device(device)
 
 
-def _mapped_params(model: nn.Module) -> list[torch.Tensor]:
+def _mapped_modules(model: nn.Module) -> list[nn.Module]:
+    return [m for m in model.modules() if isinstance(m, (nn.Linear, nn.Conv2d))]
+
+
+@torch.no_grad()
+def _draw_noise(hook, modules, gen) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    """(parameter, additive error) pairs for every weight and bias."""
     out = []
-    for m in model.modules():
-        if isinstance(m, (nn.Linear, nn.Conv2d)):
-            out.append(m.weight)
-            if m.bias is not None:
-                out.append(m.bias)
-    return out
+    for m in modules:
+        w = m.weight.detach().cpu()
+        b = None if m.bias is None else m.bias.detach().cpu()
+        if hasattr(hook, "layer_noise"):
+            dw, db = hook.layer_noise(w.reshape(w.shape[0], -1), b, gen)
+            out.append((m.weight, torch.as_tensor(dw).reshape(w.shape)))
+            if b is not None:
+                out.append((m.bias, torch.as_tensor(db)))
+        else:
+            out.append((m.weight, hook.sample(w, gen)))
+            if b is not None:
+                out.append((m.bias, hook.sample(b, gen)))
+    return [(p, n.to(p)) for p, n in out]
 
 
 def _loss_fn(n_out: int):
@@ -132,7 +149,7 @@ def train(model: nn.Module, dataset: Dataset, config: TrainConfig = TrainConfig(
     opt = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     gen = torch.Generator(device="cpu").manual_seed(config.seed)
     noise_gen = torch.Generator(device="cpu").manual_seed(config.seed + 1)
-    params = _mapped_params(model)
+    modules = _mapped_modules(model)
     hist = {"loss": [], "train_acc": [], "test_acc": []}
     show = sys.stderr.isatty() if config.progress is None else config.progress
     bar = tqdm(range(config.epochs), desc=f"train {dataset.name}", disable=not show)
@@ -144,17 +161,16 @@ def train(model: nn.Module, dataset: Dataset, config: TrainConfig = TrainConfig(
             idx = perm[i:i + config.batch_size]
             noise = None
             if config.weight_noise is not None:
+                noise = _draw_noise(config.weight_noise, modules, noise_gen)
                 with torch.no_grad():
-                    noise = [config.weight_noise.sample(p.detach().cpu(), noise_gen).to(p)
-                             for p in params]
-                    for p, n in zip(params, noise, strict=True):
+                    for p, n in noise:
                         p.add_(n)
             loss = loss_fn(model(x[idx]), y[idx])
             opt.zero_grad()
             loss.backward()
             if noise is not None:
                 with torch.no_grad():
-                    for p, n in zip(params, noise, strict=True):
+                    for p, n in noise:
                         p.sub_(n)
             opt.step()
             total += float(loss.detach()) * len(idx)

@@ -1,10 +1,11 @@
 """Hardware-aware training: weight noise drawn from the device-variability model.
 
 :class:`WeightNoise` is the ``TrainConfig.weight_noise`` hook of :mod:`circuitsim.nn.train`.
-At each step every weight tensor is mapped as the mapping does (G = g_min + |w|·k on the device
-of the weight's sign, g_min on the other, k = (g_max − g_min)/max|w| per tensor), both devices
-are perturbed by :class:`~circuitsim.nonideal.ProgrammingNoise` (one-shot or write-verify,
-constant σ or σ(G)), and the weight error (G+' − G−')/k − w is returned.
+At each step every layer [W | b] is mapped as :func:`~circuitsim.mapping.map_layer` does
+(G = g_min + |w|·k on the device of the weight's sign, g_min on the other,
+k = (g_max − g_min)/max|w| over the layer), both devices are perturbed by
+:class:`~circuitsim.nonideal.ProgrammingNoise` (one-shot or write-verify, constant σ or σ(G)),
+and the weight error (G+' − G−')/k − w is returned.
 """
 
 from __future__ import annotations
@@ -55,6 +56,15 @@ class WeightNoise:
         gp2 = self.programming.apply(gp, self.g_max, rng)
         gn2 = self.programming.apply(gn, self.g_max, rng)
         return ((gp2 - gn2) - (gp - gn)) / k
+
+    def layer_noise(self, w: torch.Tensor, b: torch.Tensor | None, generator: torch.Generator):
+        """(dW, db) for one layer, scaled jointly over weights and bias like the mapping."""
+        seed = int(torch.randint(0, 2**62, (1,), generator=generator))
+        wn = w.detach().cpu().double().numpy()
+        wb = wn if b is None else np.concatenate([wn, b.detach().cpu().double().numpy()[:, None]],
+                                                 axis=1)
+        e = torch.as_tensor(self.sample_numpy(wb, np.random.default_rng(seed)), dtype=w.dtype)
+        return (e, None) if b is None else (e[:, :-1], e[:, -1])
 
     def sample(self, w: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
         seed = int(torch.randint(0, 2**62, (1,), generator=generator))
