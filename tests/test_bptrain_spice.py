@@ -1,0 +1,146 @@
+"""Training circuit in ngspice vs the analytic pulse law, the static network and the twin."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from circuitsim.bptrain import (
+    NetworkShape,
+    TrainingCircuit,
+    TrainingTwin,
+    evaluate,
+    sample_order,
+    static_network_deck,
+    train,
+    xor,
+)
+from circuitsim.bptrain.circuit import TRAN_OPTIONS
+from circuitsim.circuit import Deck, Pwl, Tran, VoltageSource
+
+pytestmark = pytest.mark.ngspice
+
+I_LEAK_BOUND = 1e-12
+"""Bound on the layer-2 → layer-1 current in phases 3-4 [A]: an open switch is 1e-12 S and
+no node of the circuit is more than 1 V from another one on a switch."""
+
+
+@pytest.fixture(scope="module")
+def circ():
+    return TrainingCircuit(NetworkShape(2, 3, 1))
+
+
+@pytest.fixture(scope="module")
+def one_sample(circ, batch_runner):
+    rng = np.random.default_rng(0)
+    x1 = circ.states_for_weights(rng.uniform(-3, 3, (3, 3)))
+    x2 = circ.states_for_weights(rng.uniform(-3, 3, (4, 1)))
+    u, t = np.array([1.0, 0.0]), np.array([1.0])
+    res = batch_runner.run(circ.deck(u, t, x1, x2), timeout_s=120)
+    return u, t, x1, x2, res
+
+
+def test_one_pulse_dx_matches_the_analytic_law(circ, batch_runner):
+    """The slot waveform the selected cell sees (V/2 baseline, pulse to V, 20 ns edges) on one
+    VTEAM cell at x = 0.5: Δx = (k_off/D)·(V/v_off − 1)·plateau + the two edges, each
+    t_edge·(k_off/D)·(V/2v_off)·(1 − s0)²/2 with s0 = 2v_off/V − 1 (α_off = 1)."""
+    card, te, w = circ.card, circ.p.t_edge, circ.t_width_max
+    v = circ.v_pulse_max
+    a, c = 50e-9, 50e-9 + te + 20e-9
+    b = c + w + 20e-9 + te
+    pts = ((0, 0), (a, 0), (a + te, v / 2), (c, v / 2), (c + te, v), (c + w - te, v),
+           (c + w, v / 2), (b - te, v / 2), (b, 0))
+    deck = Deck("one update pulse", elements=[
+        VoltageSource("V1", "in", "0", waveform=Pwl(pts)), card.instance("XM", "in", "0", 0.5)],
+        includes=(card.library,), options=TRAN_OPTIONS, ics={"xm.x": 0.5},
+        analyses=(Tran(step=te, stop=b + 50e-9, tmax=te * circ.p.tmax_per_edge),))
+    res = batch_runner.run(deck, timeout_s=60)
+    dx_spice = res["v(xm.x)"][-1] - 0.5
+    k = card.k_off / card.d
+    s0 = 2 * card.v_off / v - 1
+    edge = te * k * v / (2 * card.v_off) * (1 - s0) ** 2 / 2
+    dx_exact = k * (v / card.v_off - 1) * (w - 2 * te) + 2 * edge
+    assert dx_exact > 0.02
+    assert abs(dx_spice - dx_exact) <= 0.01 * dx_exact
+    # and the card's own rectangular-pulse law agrees on the plateau part
+    np.testing.assert_allclose(circ.twin.pulse_dx(v, w - 2 * te), k * (v / card.v_off - 1)
+                               * (w - 2 * te), rtol=1e-12)
+
+
+def test_layers_isolated_during_update_phases(circ, one_sample):
+    _, _, _, _, res = one_sample
+    t = res.axis
+    sch = circ.schedule
+    upd = (t >= sch.update2[0]) & (t <= sch.update1[1])
+    fwd = (t > sch.forward[0] + 20e-9) & (t < sch.forward[1] - 20e-9)
+    bwd = (t > sch.backward[0] + 20e-9) & (t < sch.backward[1] - 20e-9)
+    s = circ.shape
+    for j in range(s.n_hidden + 1):
+        i_fwd = res[f"i(vm{j})"]  # layer-1 output → layer-2 row
+        assert np.max(np.abs(i_fwd[upd])) < I_LEAK_BOUND
+        assert np.max(np.abs(i_fwd[fwd])) > 1e-7  # really connected in phase 1
+    for j in [*map(str, range(s.n_hidden)), "r"]:
+        i_bwd = res[f"i(vsb_{j})"]  # layer-2 row → layer-1 error sense
+        assert np.max(np.abs(i_bwd[upd])) < I_LEAK_BOUND
+        assert np.max(np.abs(i_bwd[bwd])) > 1e-8
+    # and the update pulses were really there meanwhile (cells see up to v_pulse_max)
+    v_row = res["v(r2_3)"]
+    assert np.max(np.abs(v_row[upd])) > 0.9 * circ.v_pulse_max * 0.5
+
+
+def test_forward_outputs_equal_the_static_network(circ, one_sample, batch_runner):
+    """Phase-1 outputs vs the same network without switches (.op).  The only difference is the
+    1 Ω on-resistance of the switches in series with 10-100 kΩ cells: < 1e-3."""
+    u, t, x1, x2, res = one_sample
+    ref = batch_runner.run(static_network_deck(circ, u, x1, x2), timeout_s=60)
+    ti = res.axis
+    i_f = int(np.searchsorted(ti, circ.schedule.forward[1] - circ.p.t_guard)) - 1
+    vr = circ.p.v_read
+    for j in range(circ.shape.n_hidden):
+        assert abs(res[f"v(y{j})"][i_f] - ref[f"v(r2_{j})"][0]) < 1e-3 * vr
+    o_ref = ref["v(o0)"][0]
+    assert abs(res["v(o0)"][i_f] - o_ref) < 1e-3
+    # the held error is target − output
+    assert abs(res["v(hd2_0)"][-1] - (t[0] - res["v(o0)"][i_f])) < 1e-6
+    # the twin (which includes the switch resistances) matches to 1e-6
+    o, y, d2, d1 = TrainingTwin(circ).forward_backward(u, t, x1, x2)
+    assert abs(o[0] - res["v(o0)"][i_f]) < 1e-6
+    for j in range(circ.shape.n_hidden):
+        assert abs(y[j] - res[f"v(hy{j})"][-1] / vr) < 1e-6
+        assert abs(d1[j] - res[f"v(hd1_{j})"][-1]) < 1e-6
+
+
+def test_one_iteration_every_conductance_change_matches_twin(circ, one_sample):
+    u, t, x1, x2, res = one_sample
+    rec = TrainingTwin(circ).step(u, t, x1, x2)
+    n1, n2 = circ.state_vectors()
+    for x0, names, x_twin in ((x1, n1, rec.x1), (x2, n2, rec.x2)):
+        x_sp = np.array([[res[n][-1] for n in row] for row in names])
+        dg_sp = circ.conductance(x_sp) - circ.conductance(x0)
+        dg_tw = circ.conductance(x_twin) - circ.conductance(x0)
+        moved = np.abs(dg_tw) > 0
+        # cells in the row of a zero input get no pulse: no change on either side
+        assert np.all(np.abs(dg_sp[~moved]) < 1e-12)
+        assert np.all(np.abs(dg_sp[moved] - dg_tw[moved]) <= 0.02 * np.abs(dg_tw[moved]))
+    assert np.count_nonzero(rec.x1 != x1) == 6 and np.count_nonzero(rec.x2 != x2) == 4
+
+
+@pytest.mark.slow
+def test_xor_trains_in_spice_and_twin_predicts_trajectories(circ, batch_runner):
+    """About 60-90 s: 14 epochs × 4 samples, one ngspice run each."""
+    task = xor()
+    rng = np.random.default_rng(0)
+    x1 = circ.states_for_weights(rng.uniform(-3, 3, (3, 3)))
+    x2 = circ.states_for_weights(rng.uniform(-3, 3, (4, 1)))
+    order = sample_order(4, 14, 0)
+    hs = train(circ, task.x_train, task.y_train, x1, x2, epochs=14, order=order,
+               backend="spice", runner=batch_runner, progress=False)
+    ht = train(circ, task.x_train, task.y_train, x1, x2, epochs=14, order=order,
+               backend="twin", progress=False)
+    acc, _ = evaluate(circ, task.x_test, task.y_test, hs.x1[-1], hs.x2[-1], backend="spice",
+                      runner=batch_runner)
+    assert acc == 1.0
+    span = 1 / circ.card.r_on - 1 / circ.card.r_off
+    dev = max(np.max(np.abs(circ.conductance(np.array(a)) - circ.conductance(np.array(b))))
+              for a, b in ((hs.x1, ht.x1), (hs.x2, ht.x2))) / span
+    assert dev < 1e-3
