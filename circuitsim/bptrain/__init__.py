@@ -31,8 +31,12 @@ Circuit (flat deck, :meth:`TrainingCircuit.deck`):
   the slot gets a pulse to V of width t_width_max·activation on top of a V/2 baseline, the
   selected column is at 0 V and every other line at V/2 — half-selected cells see ≤ V/2 <
   threshold (b < 1).  With α = 1: Δx = rate_max·|δ|·(width − t_edge) + edges.  The
-  amplitude and width come from the held δ and activations inside the circuit (B-sources with
-  ``time``), so SPICE computes its own pulses.
+  amplitude and width come from the held δ and activations inside the circuit, so SPICE
+  computes its own pulses: slot envelopes and pulse rises are PWL sources (known times, so
+  ngspice has breakpoints there); each pulse falls when a comparator on ``time`` passes
+  pulse_start + t_width_max·activation (B-source, t_edge ramp).  That fall is the one edge
+  ngspice cannot know in advance: its timing error is at most one time step (tmax =
+  t_edge/4), i.e. a relative Δx error ≲ tmax/width — the main SPICE-vs-twin difference.
 * One ngspice run per sample (chunked ``.tran``); the final states go to the next run as
   ``.ic v(xa<layer>_<row>_<col>.x)`` (and the instance's x0).
 

@@ -258,12 +258,15 @@ class TrainingCircuit:
         c1 = gate(f"v(ctrl1)/{_n(vh)}")
         c2 = gate(f"v(ctrl2)/{_n(vh)}")
         dr = gate(f"v(dir)/{_n(vh)}")
-        fwd1 = f"{c1}*(1-{dr})"
-        bwd1 = f"{c1}*{dr}"
-        fwd2 = f"{c2}*(1-{dr})"
-        bwd2 = f"{c2}*{dr}"
-        tr1 = gate(f"v(tr1)/{_n(vh)}")
-        tr2 = gate(f"v(tr2)/{_n(vh)}")
+        # switch gate signals in [0, 1] (the control logic), one node each
+        for name, expr in (("g_in", c1), ("g_col1", c2), ("g_fwd1", f"{c1}*(1-{dr})"),
+                           ("g_bwd1", f"{c1}*{dr}"), ("g_fwd2", f"{c2}*(1-{dr})"),
+                           ("g_bwd2", f"{c2}*{dr}"), ("g_tr1", gate(f"v(tr1)/{_n(vh)}")),
+                           ("g_tr2", gate(f"v(tr2)/{_n(vh)}"))):
+            el.append(BSource(f"B{name.upper()}", name, "0", expr))
+        c1, c2 = "v(g_in)", "v(g_col1)"
+        fwd1, bwd1, fwd2, bwd2 = "v(g_fwd1)", "v(g_bwd1)", "v(g_fwd2)", "v(g_bwd2)"
+        tr1, tr2 = "v(g_tr1)", "v(g_tr2)"
 
         def cell(name, a, b, x):
             if cells == "memristor":
@@ -353,6 +356,9 @@ class TrainingCircuit:
         # ---- training unit: one amplitude per column, one width per row, V/2 elsewhere
         for slot in self.slots:
             self._training_slot_sources(el, slot)
+            n_rows = n1r if slot.layer == 1 else n2r
+            for i in range(n_rows):
+                self._pulse_source(el, slot, i)
         for layer, rows, cols, tr in ((1, [f"r1_{i}" for i in range(n1r)] + [],
                                        [f"c1_{j}" for j in range(s.n_hidden)] + ["c1r"], tr1),
                                       (2, [f"r2_{j}" for j in range(n2r)] + ["r2r"],
@@ -377,21 +383,41 @@ class TrainingCircuit:
     def _amp_node(self, slot: Slot) -> str:
         return f"amp{slot.layer}_{slot.column}"
 
-    def _env_expr(self, a: float, b_expr: str) -> str:
-        te = _n(self.p.t_edge)
-        return f"max(0,min(1,min((time-{_n(a)})/{te},(({b_expr})-time)/{te})))"
+    def _env_node(self, slot: Slot) -> str:
+        return f"env{slot.layer}_{slot.column}"
+
+    def _pulse_node(self, slot: Slot, row: int) -> str:
+        return f"pe{slot.layer}_{row}_{slot.column}"
 
     def _training_slot_sources(self, el: list, slot: Slot) -> None:
-        """The column's pulse amplitude (sign from δ, |V| = v_th·(1 + b·|δ|^(1/α))) from the
-        held δ of that column."""
-        c = self.card
+        """The slot's envelope E (PWL, 0 → 1 → 0 with t_edge ramps) and the column's pulse
+        amplitude (sign from δ, |V| = v_th·(1 + b·|δ|^(1/α))) from the held δ."""
+        c, te = self.card, self.p.t_edge
+        env = Pwl(((0.0, 0.0), (slot.start, 0.0), (slot.start + te, 1.0),
+                   (slot.stop - te, 1.0), (slot.stop, 0.0)))
+        el.append(VoltageSource(f"VENV{slot.layer}_{slot.column}", self._env_node(slot), "0",
+                                waveform=env, comment=f"update slot: layer {slot.layer} "
+                                                      f"column {slot.column}"))
+        rise = Pwl(((0.0, 0.0), (slot.pulse_start, 0.0), (slot.pulse_start + te, 1.0)))
+        el.append(VoltageSource(f"VRISE{slot.layer}_{slot.column}",
+                                f"rise{slot.layer}_{slot.column}", "0", waveform=rise))
         d = f"v(hd{slot.layer}_{slot.column})"
         pos = (f"{_n(c.v_on)}*(1+{_n(self.b_on)}*pwr(min({d},1),{_n(1 / c.alpha_on)}))")
         neg = (f"{_n(c.v_off)}*(1+{_n(self.b_off)}*pwr(min(-({d}),1),{_n(1 / c.alpha_off)}))")
         el.append(BSource(f"BAMP{slot.layer}_{slot.column}", self._amp_node(slot), "0",
                           f"({d}>0) ? {pos} : {neg}",
-                          comment=f"training unit: pulse amplitude of layer {slot.layer} "
-                                  f"column {slot.column} (polarity = -sign(delta))"))
+                          comment="training unit: pulse amplitude (polarity = -sign(delta))"))
+
+    def _pulse_source(self, el: list, slot: Slot, row: int) -> None:
+        """Pulse envelope of one row in one slot: rises at pulse_start (PWL), falls
+        t_width_max·activation later (comparator on ``time``, t_edge ramp)."""
+        te = _n(self.p.t_edge)
+        act = self._row_activation_expr(slot.layer, row)
+        width = _n(self.t_width_max) if act is None else \
+            f"{_n(self.t_width_max)}*max(0,min(1,{act}))"
+        fall = f"max(0,min(1,({_n(slot.pulse_start)}+{width}-time)/{te}))"
+        el.append(BSource(f"BPE{slot.layer}_{row}_{slot.column}", self._pulse_node(slot, row),
+                          "0", f"min(v(rise{slot.layer}_{slot.column}),{fall})"))
 
     def _row_activation_expr(self, layer: int, row: int) -> str | None:
         """Held activation (0..1) of a row, or None for the bias row (activation 1)."""
@@ -401,28 +427,23 @@ class TrainingCircuit:
         return None if row == s.n_hidden else f"v(hy{row})/{_n(self.p.v_read)}"
 
     def _line_drive(self, layer: int, line: str) -> str:
-        """Training-driver voltage of one array line as a sum over the layer's slots."""
+        """Training-driver voltage of one array line as a sum over the layer's slots: V/2·E
+        on every line but the selected column (0 V), plus V/2·pulse on the rows."""
         terms = []
         for slot in self.slots:
             if slot.layer != layer:
                 continue
             amp = f"v({self._amp_node(slot)})"
-            env = self._env_expr(slot.start, _n(slot.stop))
+            env = f"v({self._env_node(slot)})"
             kind, _, idx = line.partition("_")
-            is_col = kind.startswith("c")
-            if is_col:
-                if idx == str(slot.column):
-                    continue  # the selected column is held at 0 V
-                terms.append(f"0.5*{amp}*{env}")
+            if kind.startswith("c"):
+                if idx != str(slot.column):
+                    terms.append(f"0.5*{amp}*{env}")
             elif line == "r2r":
                 terms.append(f"0.5*{amp}*{env}")
             else:
-                row = int(idx)
-                act = self._row_activation_expr(layer, row)
-                width = _n(self.t_width_max) if act is None else \
-                    f"{_n(self.t_width_max)}*max(0,min(1,{act}))"
-                pulse = self._env_expr(slot.pulse_start, f"{_n(slot.pulse_start)}+{width}")
-                terms.append(f"0.5*{amp}*({env}+{pulse})")
+                pe = f"v({self._pulse_node(slot, int(idx))})"
+                terms.append(f"0.5*{amp}*({env}+{pe})")
         return "+".join(terms) if terms else "0"
 
     # -- reading results ---------------------------------------------------------------

@@ -64,7 +64,7 @@ def one_step_deviation(circuit, hist, X, Y, order) -> dict:
 
 def run_training(task="xor", epochs=14, out="out", hidden=None, seed=0, init_scale=None,
                  dx_max=0.03, train_per_class=5, test_per_class=10, timeout_s=600.0,
-                 runner=None) -> dict:
+                 runner=None, t_edge=20e-9) -> dict:
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     kw = {}
@@ -75,7 +75,7 @@ def run_training(task="xor", epochs=14, out="out", hidden=None, seed=0, init_sca
     hidden = hidden if hidden is not None else (3 if task == "xor" else 4)
     init_scale = init_scale if init_scale is not None else (3.0 if task == "xor" else 1.0)
     circ = TrainingCircuit(NetworkShape(tk.n_in, hidden, tk.n_out),
-                           params=CircuitParams(dx_max=dx_max))
+                           params=CircuitParams(dx_max=dx_max, t_edge=t_edge))
     x1, x2 = initial_states(circ, init_scale, seed)
     order = sample_order(len(tk.x_train), epochs, seed)
     from ..spice import BatchRunner
@@ -122,7 +122,9 @@ def run_training(task="xor", epochs=14, out="out", hidden=None, seed=0, init_sca
     (out / "result.json").write_text(json.dumps(result, indent=2))
     np.savez(out / "trajectories.npz", x1_spice=np.array(hs.x1), x2_spice=np.array(hs.x2),
              x1_twin=np.array(ht.x1), x2_twin=np.array(ht.x2))
-    i0 = int(order[0][0])
+    # the waveform plot shows the training sample with the largest output error at the start
+    o0 = TrainingTwin(circ).predict(tk.x_train, x1, x2)
+    i0 = int(np.argmax(np.abs(tk.y_train - o0).max(axis=1)))
     _, res = spice_step(circ, tk.x_train[i0], tk.y_train[i0], x1, x2, runner=runner,
                         timeout_s=timeout_s)
     plot_waveforms(circ, res, out / "waveforms_one_sample.png")
@@ -141,41 +143,46 @@ def _plt():
 
 
 def plot_waveforms(circ: TrainingCircuit, res, path: Path) -> None:
-    """Ctrl1/Ctrl2/Dir/Tr, the inputs, held errors and the update pulses of one sample."""
+    """Ctrl1/Ctrl2/Dir/Tr, the inputs, held errors and the update pulses of one sample; left
+    column zoomed on phases 1-2, right column the whole sample."""
     plt = _plt()
     t = res.axis * 1e6
-    fig, ax = plt.subplots(4, 1, figsize=(10, 9), sharex=True)
-    for n, off in (("ctrl1", 0.0), ("ctrl2", 0.05), ("dir", 0.1), ("tr2", 0.15),
-                   ("tr1", 0.2)):
-        ax[0].plot(t, res[f"v({n})"] + off, label=n)
-    ax[0].set_ylabel("control [V]")
-    ax[0].legend(ncol=5, fontsize=8)
-    for i in range(circ.shape.n_in + 1):
-        if i < 4 or i == circ.shape.n_in:
-            ax[1].plot(t, res[f"v(in{i})"], label=f"in{i}" if i < circ.shape.n_in else "bias")
-    ax[1].plot(t, res["v(o0)"] * circ.p.v_read, "k--", label="o0 · v_read")
-    ax[1].set_ylabel("inputs [V]")
-    ax[1].legend(ncol=6, fontsize=8)
-    for k in range(min(circ.shape.n_out, 3)):
-        ax[2].plot(t, res[f"v(hd2_{k})"], label=f"held δ2[{k}]")
-    for j in range(min(circ.shape.n_hidden, 3)):
-        ax[2].plot(t, res[f"v(hd1_{j})"], label=f"held δ1[{j}]")
-    ax[2].set_ylabel("held errors [1]")
-    ax[2].legend(ncol=6, fontsize=8)
-    ax[3].plot(t, res["v(r2_0)"] - res["v(c2_0)"], label="cell L2[0,0]")
-    ax[3].plot(t, res["v(r1_0)"] - res["v(c1_0)"], label="cell L1[0,0]")
-    ax[3].plot(t, res[f"v(r1_{circ.shape.n_in})"] - res["v(c1_0)"], label="cell L1[bias,0]")
-    for v in (circ.card.v_off, circ.card.v_on):
-        ax[3].axhline(v, color="gray", lw=0.5, ls=":")
-    ax[3].set_ylabel("cell voltage [V]")
-    ax[3].set_xlabel("time [µs]")
-    ax[3].legend(ncol=3, fontsize=8)
     sch = circ.schedule
-    for a in ax:
-        for name in ("backward", "update2", "update1"):
-            a.axvline(getattr(sch, name)[0] * 1e6, color="gray", lw=0.5)
-    ax[0].set_title("one training sample: (1) forward (2) backward (3) update layer 2 "
-                    "(4) update layer 1")
+    fig, axs = plt.subplots(4, 2, figsize=(13, 9), sharex="col",
+                            gridspec_kw={"width_ratios": [1, 2.2]})
+    for col in range(2):
+        ax = axs[:, col]
+        for n, off in (("ctrl1", 0.0), ("ctrl2", 0.05), ("dir", 0.1), ("tr2", 0.15),
+                       ("tr1", 0.2), ("shf", -0.05), ("shb", -0.1)):
+            ax[0].plot(t, res[f"v({n})"] + off, label=n)
+        for i in range(circ.shape.n_in + 1):
+            if i < 4 or i == circ.shape.n_in:
+                ax[1].plot(t, res[f"v(in{i})"],
+                           label=f"in{i}" if i < circ.shape.n_in else "bias")
+        ax[1].plot(t, res["v(o0)"] * circ.p.v_read, "k--", label="o0·v_read")
+        ax[1].plot(t, res["v(y0)"], "k:", label="y0")
+        for k in range(min(circ.shape.n_out, 3)):
+            ax[2].plot(t, res[f"v(hd2_{k})"], label=f"held δ2[{k}]")
+        for j in range(min(circ.shape.n_hidden, 3)):
+            ax[2].plot(t, res[f"v(hd1_{j})"], label=f"held δ1[{j}]")
+        ax[3].plot(t, res["v(r2_0)"] - res["v(c2_0)"], label="cell L2[0,0]")
+        ax[3].plot(t, res["v(r1_0)"] - res["v(c1_0)"], label="cell L1[0,0]")
+        ax[3].plot(t, res[f"v(r1_{circ.shape.n_in})"] - res["v(c1_0)"],
+                   label="cell L1[bias,0]")
+        for v in (circ.card.v_off, circ.card.v_on):
+            ax[3].axhline(v, color="gray", lw=0.5, ls=":")
+        for a in ax:
+            for name in ("backward", "update2", "update1"):
+                a.axvline(getattr(sch, name)[0] * 1e6, color="gray", lw=0.5)
+        ax[3].set_xlabel("time [µs]")
+    axs[0, 0].set_xlim(0, sch.update2[0] * 1e6 * 1.3)
+    for a, lab in zip(axs[:, 0], ("control [V]", "inputs / activations [V]",
+                                  "held errors [1]", "cell voltage [V]"), strict=True):
+        a.set_ylabel(lab)
+    for a in axs[:, 1]:
+        a.legend(ncol=4, fontsize=7)
+    axs[0, 0].set_title("phases 1 (forward) and 2 (backward)")
+    axs[0, 1].set_title("whole sample: (3) update layer 2, (4) update layer 1")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)

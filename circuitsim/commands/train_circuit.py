@@ -24,6 +24,9 @@ def add_arguments(p) -> None:
                    help="digits3: training images per class [default 5]")
     p.add_argument("--test-per-class", type=int, default=10,
                    help="digits3: test images per class [default 10]")
+    p.add_argument("--t-edge", type=float, default=20e-9,
+                   help="update-pulse edge time [s]; ngspice's tmax is a quarter of it "
+                        "[default 2e-8; 5e-8 runs ~3x faster, see benchmarks/bench_bptrain]")
     p.add_argument("--timeout", type=float, default=600.0,
                    help="seconds per ngspice run [default 600]")
 
@@ -34,7 +37,8 @@ def run(args) -> int:
     result = run_training(task=args.task, epochs=args.epochs, out=args.out,
                           hidden=args.hidden, seed=args.seed, init_scale=args.init_scale,
                           dx_max=args.dx_max, train_per_class=args.train_per_class,
-                          test_per_class=args.test_per_class, timeout_s=args.timeout)
+                          test_per_class=args.test_per_class, timeout_s=args.timeout,
+                          t_edge=args.t_edge)
     print(f"task {result['task']}: accuracy SPICE {result['accuracy_spice']:.3f}, twin "
           f"{result['accuracy_behavioral']:.3f}; max conductance deviation "
           f"{result['max_conductance_deviation_rel']:.2e} of the range; wall SPICE "
