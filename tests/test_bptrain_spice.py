@@ -144,3 +144,32 @@ def test_xor_trains_in_spice_and_twin_predicts_trajectories(circ, batch_runner):
     dev = max(np.max(np.abs(circ.conductance(np.array(a)) - circ.conductance(np.array(b))))
               for a, b in ((hs.x1, ht.x1), (hs.x2, ht.x2))) / span
     assert dev < 1e-3
+
+
+def test_train_circuit_cli_writes_result_and_plots(tmp_path):
+    """One XOR epoch (4 SPICE iterations) through the command line."""
+    import json
+
+    from circuitsim.cli import main
+
+    assert main(["train-circuit", "--task", "xor", "--epochs", "1", "--out",
+                 str(tmp_path)]) == 0
+    r = json.loads((tmp_path / "result.json").read_text())
+    for k in ("task", "epochs", "accuracy_spice", "accuracy_behavioral",
+              "max_conductance_deviation_rel", "wall_s_spice", "wall_s_behavioral"):
+        assert k in r
+    assert r["task"] == "xor" and r["epochs"] == 1 and r["iterations"] == 4
+    assert 0 < r["max_conductance_deviation_rel"] < 1e-3
+    assert r["wall_s_spice"] > r["wall_s_behavioral"] > 0
+    assert len(r["loss_spice"]) == 1
+    assert abs(r["loss_spice"][0] - r["loss_behavioral"][0]) < 1e-3
+    for name in ("waveforms_one_sample.png", "conductance_trajectories.png", "loss.png"):
+        assert (tmp_path / name).stat().st_size > 10_000
+
+
+def test_train_circuit_cli_rejects_bad_input(tmp_path, capsys):
+    from circuitsim.cli import main
+
+    assert main(["train-circuit", "--task", "xor", "--epochs", "0", "--out",
+                 str(tmp_path)]) == 1
+    assert "epochs" in capsys.readouterr().err
