@@ -35,7 +35,7 @@ def one_sample(circ, batch_runner):
     rng = np.random.default_rng(0)
     x1 = circ.states_for_weights(rng.uniform(-3, 3, (3, 3)))
     x2 = circ.states_for_weights(rng.uniform(-3, 3, (4, 1)))
-    u, t = np.array([1.0, 0.0]), np.array([1.0])
+    u, t = np.array([1.0, 0.0]), np.array([0.0])  # output ≈ 0.99: a large error
     res = batch_runner.run(circ.deck(u, t, x1, x2), timeout_s=120)
     return u, t, x1, x2, res
 
@@ -88,6 +88,31 @@ def test_layers_isolated_during_update_phases(circ, one_sample):
     assert np.max(np.abs(v_row[upd])) > 0.9 * circ.v_pulse_max * 0.5
 
 
+def test_training_unit_pulse_amplitude_and_width(circ, one_sample):
+    """In phase 3 the cell [row j, column 0] of layer 2 sees a pulse of amplitude
+    v_th·(1 + b·|δ2|) with polarity −sign(δ2) and width t_width_max·y_j, riding on V/2: the
+    time above 3/4·V equals width − t_edge (to one ngspice step)."""
+    u, t, x1, x2, res = one_sample
+    tw = TrainingTwin(circ)
+    _, y, d2, _ = tw.forward_backward(u, t, x1, x2)
+    amp = float(tw.pulse_amplitude(d2[0]))
+    assert abs(d2[0]) > 0.5 and abs(amp) > 1.4 * circ.card.v_off
+    slot = next(s for s in circ.slots if s.layer == 2)
+    ti = res.axis
+    m = (ti >= slot.start) & (ti <= slot.stop)
+    step = circ.p.t_edge * circ.p.tmax_per_edge
+    for j, act in enumerate(np.append(y, 1.0)):
+        v = (res[f"v(r2_{j})"] - res["v(c2_0)"])[m]
+        tt = ti[m]
+        assert np.sign(v[np.argmax(np.abs(v))]) == -np.sign(d2[0])
+        fine = np.linspace(tt[0], tt[-1], 200001)
+        above = np.abs(np.interp(fine, tt, v)) > 0.75 * abs(amp)
+        width = circ.t_width_max * act
+        if width > 2 * circ.p.t_edge:
+            assert abs(np.max(np.abs(v)) - abs(amp)) < 1e-3 * abs(amp)
+            assert abs(above.sum() * (fine[1] - fine[0]) - (width - circ.p.t_edge)) < step
+
+
 def test_forward_outputs_equal_the_static_network(circ, one_sample, batch_runner):
     """Phase-1 outputs vs the same network without switches (.op).  The only difference is the
     1 Ω on-resistance of the switches in series with 10-100 kΩ cells: < 1e-3."""
@@ -102,12 +127,13 @@ def test_forward_outputs_equal_the_static_network(circ, one_sample, batch_runner
     assert abs(res["v(o0)"][i_f] - o_ref) < 1e-3
     # the held error is target − output
     assert abs(res["v(hd2_0)"][-1] - (t[0] - res["v(o0)"][i_f])) < 1e-6
-    # the twin (which includes the switch resistances) matches to 1e-6
+    # the twin (which includes the switch resistances) matches to 1e-5 (ngspice reltol 1e-6
+    # through the TIA, sigmoid, transposed read and sample-and-hold stages)
     o, y, d2, d1 = TrainingTwin(circ).forward_backward(u, t, x1, x2)
-    assert abs(o[0] - res["v(o0)"][i_f]) < 1e-6
+    assert abs(o[0] - res["v(o0)"][i_f]) < 1e-5
     for j in range(circ.shape.n_hidden):
-        assert abs(y[j] - res[f"v(hy{j})"][-1] / vr) < 1e-6
-        assert abs(d1[j] - res[f"v(hd1_{j})"][-1]) < 1e-6
+        assert abs(y[j] - res[f"v(hy{j})"][-1] / vr) < 1e-5
+        assert abs(d1[j] - res[f"v(hd1_{j})"][-1]) < 1e-5
 
 
 def test_one_iteration_every_conductance_change_matches_twin(circ, one_sample):
