@@ -125,6 +125,12 @@ def test_forward_outputs_equal_the_static_network(circ, one_sample, batch_runner
         assert abs(res[f"v(y{j})"][i_f] - ref[f"v(r2_{j})"][0]) < 1e-3 * vr
     o_ref = ref["v(o0)"][0]
     assert abs(res["v(o0)"][i_f] - o_ref) < 1e-3
+    # phase 2: layer 1 still computes the same hidden outputs; layer 2's columns now serve
+    # the transposed read, so the output itself is carried by the held error t − o
+    i_b = int(np.searchsorted(ti, circ.schedule.backward[1] - circ.p.t_guard)) - 1
+    for j in range(circ.shape.n_hidden):
+        assert abs(res[f"v(y{j})"][i_b] - ref[f"v(r2_{j})"][0]) < 1e-3 * vr
+    assert abs(res["v(hd2_0)"][i_b] - (t[0] - o_ref)) < 1e-3
     # the held error is target − output
     assert abs(res["v(hd2_0)"][-1] - (t[0] - res["v(o0)"][i_f])) < 1e-6
     # the twin (which includes the switch resistances) matches to 1e-5 (ngspice reltol 1e-6
