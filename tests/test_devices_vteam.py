@@ -80,3 +80,21 @@ def test_pulse_dx_with_windows_matches_integration(x0, v):
     dx = float(twin.pulse_dx(v, dt, x0))
     assert abs((x0 + dx) - x[-1]) < 1e-8
     assert -0.06 < x0 + dx < 1.06  # the window stops x within a few x_c of the bound
+
+
+@pytest.mark.ngspice
+def test_card_field_change_moves_spice_and_twin_together():
+    """One source of truth: doubling k_off in the card doubles Δx in ngspice and in the twin."""
+    import dataclasses
+
+    w = Pulse(0.0, 1.0, delay=1e-8, rise=1e-9, fall=1e-9, width=1e-6)
+    dx = {}
+    base = VTEAM_CROSSBAR
+    for label, card in (("base", base), ("fast", dataclasses.replace(base, k_off=2 * base.k_off))):
+        res = simulate(device_deck(card, w, stop=1.05e-6, step=5e-9, x0=0.3, tmax=1e-10))
+        x = res["v(xm.x)"]
+        xt, _ = VteamTwin(card).simulate(res.axis, w.value, 0.3, max_step=1e-9)
+        dx[label] = (x[-1] - x[0], xt[-1] - xt[0])
+    for k in (0, 1):
+        assert dx["fast"][k] == pytest.approx(2 * dx["base"][k], rel=1e-3)
+    assert dx["base"][0] == pytest.approx(dx["base"][1], rel=1e-3)

@@ -75,11 +75,13 @@ class VteamTwin:
 
     # -- time responses -------------------------------------------------------------------
 
-    def simulate(self, t, v, x0: float = 0.0, **kw):
+    def simulate(self, t, v, x0: float | None = None, **kw):
         """State and current over time for a voltage v(t) across the device: ``v`` is a
         callable (e.g. ``Pulse(...).value``) or one sample per time point (linear in
-        between).  Returns ``(x, i)`` at the times ``t`` [s].  Keyword arguments go to
+        between).  Returns ``(x, i)`` at the times ``t`` [s]; ``x0`` None = the card's
+        default_x0.  Keyword arguments go to
         :func:`circuitsim.devices._integrate.integrate_state` (rtol, atol, max_step)."""
+        x0 = self.card.default_x0 if x0 is None else x0
         x, v_t = integrate_state(self.dxdt, t, v, x0, **kw)
         return x, self.current(v_t, x)
 
