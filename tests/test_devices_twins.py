@@ -4,7 +4,7 @@ Python twin, driven by the same sine and the same pulse train (devices.decks.sta
 Tolerances (switching range of x is 1):
 * state: max |x_spice − x_twin| ≤ 1e-3 over the whole run, for the pulse trains (the issue
   asks ≤ 0.01) and for the sines after 4 periods (measured ≤ 4.3e-4, the MemTorch VTEAM
-  whose ON switching is ~1e8 1/s; ≤ 5e-6 for the others).
+  whose ON switching is ~1e8 1/s; ≤ 1.5e-4 for the others; benchmarks/bench_devices.py).
 * current: max |i_spice − i_twin| ≤ 2e-2·max|i| (measured ≤ 6e-3, again MemTorch VTEAM near
   R_on = 50 Ω where dI/I = 19·dx).
 """
