@@ -14,7 +14,15 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from circuitsim.devices.decks import GOLDEN, GOLDEN_DIR, standard_runs, write_golden_decks
+from circuitsim.cards import HP_BIOLEK, VTEAM_MEMTORCH
+from circuitsim.devices import twin
+from circuitsim.devices.decks import (
+    GOLDEN,
+    GOLDEN_DIR,
+    device_deck,
+    standard_runs,
+    write_golden_decks,
+)
 from circuitsim.spice import simulate
 
 RUNS = standard_runs()
@@ -101,4 +109,25 @@ def test_golden_deck_runs_from_its_folder(tmp_path):
     x = plot["v(xm.x)"]
     run = RUNS["vteam_crossbar_pulses"]
     xt, _ = run.twin_response(plot[plot.axis])
+    assert np.max(np.abs(xt - x)) <= STATE_TOL
+
+
+@pytest.mark.ngspice
+@pytest.mark.parametrize("card, v_dc, stop", [(VTEAM_MEMTORCH, 0.2, 20e-9), (HP_BIOLEK, 1.0, 0.1)],
+                         ids=["vteam-memtorch-read-0.2V", "hp-biolek-1V"])
+def test_state_starts_at_x0_with_a_source_above_threshold_at_t0(card, v_dc, stop):
+    """Without .ic, a device biased beyond its threshold from t = 0 (a 0.2 V read of the
+    MemTorch VTEAM, v_off = 20 mV) still starts at x0: the library gates the state current off
+    during the operating point.  (Ungated, ngspice put x at 1.04 here.)"""
+    from circuitsim.circuit.elements import Pwl
+
+    x0 = 0.3
+    w = Pwl(((0.0, v_dc), (stop, v_dc)))
+    deck = device_deck(card, w, stop=stop, step=stop / 200, x0=x0, tmax=stop / 2000)
+    res = simulate(deck.replace(ics={}))
+    assert ".ic" not in res.deck
+    x = res["v(xm.x)"]
+    assert x[0] == pytest.approx(x0, abs=1e-9)
+    xt, _ = twin(card).simulate(res.axis, w.value, x0, max_step=stop / 2000)
+    assert x[-1] - x0 > 0.01  # it does move, as the twin says
     assert np.max(np.abs(xt - x)) <= STATE_TOL

@@ -41,9 +41,8 @@ def device_deck(card, waveform: Pulse | Pwl | Sin, *, stop: float, step: float,
 
     Vectors: ``v(in)``, ``v(xm.x)`` (state), ``i(v1)`` (= −device current).  ``tmax``
     defaults to ``step``; keep it ≤ 1/10 of the shortest edge.  The state is also set with
-    ``.ic v(xm.x)=x0``, so a waveform that starts above a threshold (a bipolar pulse train)
-    still starts from x0 (the instance's own x0 tie holds only for a source starting below
-    threshold)."""
+    ``.ic v(xm.x)=x0`` (redundant with the library's own x0 tie, kept so that the golden
+    decks say explicitly where the state starts)."""
     src = VoltageSource("V1", "in", "0", 0.0, waveform)
     inst = card.instance("Xm", "in", "0", x0=x0)
     name = title or f"{type(card).__name__} single device"
