@@ -131,3 +131,12 @@ def test_state_starts_at_x0_with_a_source_above_threshold_at_t0(card, v_dc, stop
     xt, _ = twin(card).simulate(res.axis, w.value, x0, max_step=stop / 2000)
     assert x[-1] - x0 > 0.01  # it does move, as the twin says
     assert np.max(np.abs(xt - x)) <= STATE_TOL
+
+
+@pytest.mark.ngspice
+def test_device_deck_same_through_both_runners(batch_runner, shared_runner):
+    """The memristor libraries behave the same in ngspice -b and in the shared library."""
+    deck = RUNS["hp_biolek_sine"].deck()
+    a, b = batch_runner.run(deck), shared_runner.run(deck)
+    for vec in ("v(xm.x)", "i(v1)"):
+        np.testing.assert_allclose(b[vec], a[vec], rtol=1e-12, atol=1e-15)
