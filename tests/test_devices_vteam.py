@@ -58,6 +58,13 @@ def test_pulse_dx_formula_alpha_one():
     np.testing.assert_allclose(got, want, rtol=1e-14, atol=0)
 
 
+def test_pulse_dx_beyond_a_bound_does_not_move():
+    twin = VteamTwin(VTEAM_CROSSBAR)
+    dx = twin.pulse_dx([1.0, -1.0, 1.0, -1.0], 1e-6, [1.2, -0.2, -0.2, 1.2])
+    assert dx[0] == 0.0 and dx[1] == 0.0  # pushed further out: the window is 0
+    assert dx[2] > 0 and dx[3] < 0  # pushed back in: moves (window of the other side is 1)
+
+
 @pytest.mark.parametrize("x0", [0.5, 0.9, 0.97, 1.0, 0.03, 0.0])
 @pytest.mark.parametrize("v", [1.0, -1.0])
 def test_pulse_dx_with_windows_matches_integration(x0, v):

@@ -11,7 +11,7 @@ node ``x`` (read it as ``v(<instance>.x)``).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from typing import ClassVar
 
 import numpy as np
@@ -116,8 +116,9 @@ class Vteam:
 
     def instance(self, name: str, p: str, n: str, x0: float | None = None) -> Instance:
         """An ``X`` instance of the library subcircuit between ``p`` and ``n`` with every value
-        taken from this card; ``x0`` is the initial state (None = :attr:`default_x0`).  The deck
-        must include :attr:`library` (``Deck(includes=(card.library,))``)."""
+        taken from this card; ``x0`` is the initial state (None = :attr:`default_x0`), held
+        through the operating point by the library itself (no ``.ic`` needed).  The deck must
+        include :attr:`library` (``Deck(includes=(card.library,))``)."""
         x0 = _check_x0("Vteam", self.default_x0 if x0 is None else x0)
         return Instance(name, self.subckt_name, (p, n), {**self.spice_params(), "x0": x0})
 
@@ -143,11 +144,6 @@ class Vteam:
         else:
             x = (r - self.r_on) / (self.r_off - self.r_on)
         return np.clip(x, 0.0, 1.0)
-
-
-def card_fields(card) -> dict[str, object]:
-    """The card's own fields (not the class-level library names) as a dict."""
-    return {f.name: getattr(card, f.name) for f in fields(card)}
 
 
 VTEAM_MEMTORCH = Vteam(r_on=50.0, r_off=1000.0, d=3e-9, k_on=-10.0, k_off=5e-4, alpha_on=3.0,

@@ -124,5 +124,6 @@ class VteamTwin:
         target = _ei_of_exp(np.minimum(s0, _S_MAX)) + np.abs(free) / w
         s1 = _solve_ei(target, np.minimum(s0, _S_MAX), s_free)
         x1 = np.where(up, 1.0 + w * s1, -w * s1)
-        moving = free != 0
+        # deep beyond the bound being approached the window is 0 to double precision
+        moving = (free != 0) & (s0 < _S_MAX)
         return np.where(moving, x1 - x, 0.0)
