@@ -89,3 +89,13 @@ def test_cli_and_errors(tmp_path):
     assert (tmp_path / "endurance.png").exists()
     with pytest.raises(ConfigError):
         run_study("nope", StudyContext(quick=True))
+
+
+def test_ir_drop_study(ctx, out):
+    pytest.importorskip("circuitsim.behavioral")
+    res = run_study("ir-drop", ctx, out)
+    _files_ok(res, out)
+    rows = {(r["r_wire"], r["training"]): r for r in res.rows}
+    assert rows[(0.0, "plain")]["max_logit_error_rel"] == 0.0
+    assert rows[(10.0, "plain")]["max_logit_error_rel"] > 0.05
+    assert {t for _, t in rows} == {"plain", "plain-finetuned", "ir-drop-aware"}

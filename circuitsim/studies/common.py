@@ -115,6 +115,21 @@ class StudyContext:
             self._models[key] = (m, time.perf_counter() - t0)
         return self._models[key][0]
 
+    def finetuned(self, weight_noise, key: str, epochs: int = 10, noise_every: int = 1,
+                  lr: float = 3e-3):
+        """A copy of the plain model fine-tuned ``epochs`` with ``weight_noise`` (cached)."""
+        import copy
+
+        if key not in self._models:
+            m = copy.deepcopy(self.trained())
+            t0 = time.perf_counter()
+            train(m, self.dataset, TrainConfig(epochs=2 if self.quick else epochs, lr=lr,
+                                               seed=self.seed + 1, progress=self.progress,
+                                               weight_noise=weight_noise,
+                                               noise_every=noise_every, device="cpu"))
+            self._models[key] = (m, time.perf_counter() - t0)
+        return self._models[key][0]
+
     def layers(self, mapping: MappingConfig | None = None, weight_noise=None,
                key: str = "plain"):
         return map_model(self.trained(weight_noise, key), mapping or self.mapping)
