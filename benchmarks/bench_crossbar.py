@@ -146,16 +146,19 @@ def build_rows(args) -> list[dict]:
     sizes = QUICK if args.quick else args.sizes
     for kind, ks in (("1r", sizes), ("1t1r", [s for s in NL_SIZES if s in sizes or
                                               (args.quick and s <= 32)])):
-        ng_on = True
+        ng_on, last_ng = True, None
         for n in ks:
             batch = args.batch if kind == "1r" else args.nl_batch
             print(f"[{kind} {n}x{n}] engine ...", flush=True)
             eng = run_worker(n, kind, batch, args.map_limit, args.engine_timeout)
             row = {"kind": kind, "n": n, "engine": eng}
+            if ng_on and last_ng is not None and last_ng * 4 > args.ngspice_timeout:
+                ng_on = False  # ngspice grows ~N^4-N^5 here: the next size cannot finish
             if ng_on and n <= args.ngspice_max:
                 print(f"[{kind} {n}x{n}] ngspice ...", flush=True)
                 ng = run_ngspice(n, kind, args.ngspice_timeout)
                 row["ngspice"] = ng
+                last_ng = ng["time_s"]
                 if "error" in ng or ng["time_s"] > args.ngspice_stop:
                     ng_on = False  # the next size would take far longer: stop here
             if "ngspice" in row and "I0" in row["ngspice"] and "I0" in eng:
@@ -172,7 +175,7 @@ def summarize(row) -> dict:
     ts = ng.get("time_s") if "I0" in ng else None
     s = {
         "array": f"{row['n']}x{row['n']} {row['kind'].upper()}",
-        "ngspice_s": ts if ts is not None else (f"{ng['error']} ({ng['time_s']:.0f} s)"
+        "ngspice_s": ts if ts is not None else (f">{ng['time_s']:.0f} ({ng['error']})"
                                                 if ng else None),
         "setup_s": e.get("setup_s"),
         "per_vec_us": e["per_vec_s"] * 1e6 if "per_vec_s" in e else None,
