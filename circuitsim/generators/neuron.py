@@ -13,16 +13,19 @@ In a network ``v_full_scale`` is the read voltage, so the next crossbar's rows s
 Circuits (``flavour='circuit'``):
 
 * ReLU: a non-inverting precision rectifier ("super-diode"): a saturating op-amp drives a diode
-  whose cathode is the output, ``r_load`` to ground keeps the output at 0 V when the diode is
-  off; gain ``k = v_full_scale / (act_full_scale · v_per_unit)`` from the feedback divider
-  (k ≥ 1) or an input divider (k < 1).  Its output clips at ``v_pos`` minus a diode drop.
+  whose cathode is the rectified node, ``r_load`` to ground keeps that node at 0 V when the
+  diode is off; gain ``k = v_full_scale / (act_full_scale · v_per_unit)`` from the feedback
+  divider (k ≥ 1) or an input divider (k < 1); a unity-gain op-amp buffer drives the output,
+  so that a crossbar row hanging on it cannot lift the "off" level (without it, the column
+  wires' few-mV IR drop reaches back through the cells and lifts an off row through
+  ``r_load``).  The output clips at ``v_pos`` minus a diode drop.
 * Sigmoid: a bipolar differential pair (exact ``tanh``: ``i_c1 = α·i_tail·σ(v_d / V_T)``), its
   input divided down so that ``v_d = z·V_T``; a TIA turns ``i_c1`` into ``v_out`` with
   ``r_f = v_full_scale / (α·i_tail)``.  Base currents and the finite ``bf`` bend the curve a
   little: that is what the circuit flavour is for.
 
 The circuit twins are a lookup table: :func:`characterise_neuron` runs one ngspice ``.dc`` sweep
-of the unloaded neuron (1 mV steps between the op-amp rails) and the twin interpolates it
+of the unloaded neuron (1 mV steps over the op-amp rails or ±8 units of pre-activation, whichever is wider) and the twin interpolates it
 linearly (cached per card).  Both circuits have a low-impedance output (an op-amp inside its
 feedback loop), so the unloaded curve is also the loaded one while the output is driven.
 """
@@ -175,15 +178,16 @@ def _relu_circuit(card: NeuronCard, name: str) -> Subcircuit:
         els += [Resistor("Rin1", x, "a", card.r_fb * (1 - k), comment=f"input divider {k:g}"),
                 Resistor("Rin2", "a", "0", card.r_fb * k)]
         x = "a"
-    fb = "out"
+    fb = "rect"
     if k > 1:
-        els += [Resistor("Rg2", "out", "fb", card.r_fb * (k - 1), comment=f"gain {k:g}"),
+        els += [Resistor("Rg2", "rect", "fb", card.r_fb * (k - 1), comment=f"gain {k:g}"),
                 Resistor("Rg1", "fb", "0", card.r_fb)]
         fb = "fb"
-    els += opamp_elements(card.opamp, "oa", x, fb, "oa_out")
-    els += [RawLine("D1", "D1 oa_out out drect", ("oa_out", "out"),
+    els += opamp_elements(card.opamp, "oa", x, fb, "oa_out")  # fb: divider from rect
+    els += [RawLine("D1", "D1 oa_out rect drect", ("oa_out", "rect"),
                     comment="super-diode: the loop removes the diode drop while it conducts"),
-            Resistor("Rload", "out", "0", card.r_load)]
+            Resistor("Rload", "rect", "0", card.r_load)]
+    els += opamp_elements(card.opamp, "ob", "rect", "out", "out")
     return Subcircuit(name, ("inp", "out"), els,
                       models=(Model("drect", "d", {"is": card.diode_is, "n": 1.0}),),
                       comment=f"ReLU neuron, precision rectifier: v_out = {k:g} * max(v_in, 0), "
@@ -222,7 +226,8 @@ def _sigmoid_circuit(card: NeuronCard, name: str) -> Subcircuit:
 
 
 def characterisation_deck(card: NeuronCard, step: float = 1e-3) -> Deck:
-    """The unloaded neuron swept over its input range (the op-amp rails) in ``step`` [V]."""
+    """The unloaded neuron swept over its input range (see :func:`characterise_neuron`) in
+    ``step`` [V]."""
     sub = neuron_subckt(card, "neuron")
     lo, hi = _sweep_range(card)
     return Deck(f"DC transfer of a {card.activation} {card.flavour} neuron",
@@ -232,7 +237,9 @@ def characterisation_deck(card: NeuronCard, step: float = 1e-3) -> Deck:
 
 
 def _sweep_range(card: NeuronCard) -> tuple[float, float]:
-    return float(card.opamp.v_neg), float(card.opamp.v_pos)
+    """The rails, widened to ±8 units of pre-activation (a sense stage may drive further)."""
+    span = 8.0 * card.v_per_unit + abs(card.v_offset)
+    return min(float(card.opamp.v_neg), -span), max(float(card.opamp.v_pos), span)
 
 
 @functools.lru_cache(maxsize=64)
@@ -251,10 +258,15 @@ def characterise_neuron(card: NeuronCard, step: float = 1e-3,
 
 def neuron_transfer(card: NeuronCard, v_in):
     """The neuron's DC transfer [V]: exact for ``ideal``; for ``circuit`` linear interpolation
-    in the ngspice characterisation (inputs beyond the rails are held at the end values)."""
+    in the ngspice characterisation, extrapolated beyond it along the end slopes."""
     if card.flavour == "ideal":
         return card.ideal_transfer(v_in)
     grid, out = characterise_neuron(card)
-    return np.interp(np.asarray(v_in, dtype=float), grid, out)
+    v = np.asarray(v_in, dtype=float)
+    y = np.interp(v, grid, out)
+    lo_slope = (out[1] - out[0]) / (grid[1] - grid[0])
+    hi_slope = (out[-1] - out[-2]) / (grid[-1] - grid[-2])
+    y = np.where(v < grid[0], out[0] + lo_slope * (v - grid[0]), y)
+    return np.where(v > grid[-1], out[-1] + hi_slope * (v - grid[-1]), y)
 
 
