@@ -15,12 +15,11 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import ConfigError
 from . import plots
 from .config import XvalConfig
 from .executors import get_executor
 from .harness import Variant, XvalRun, build_network, section_configs
-from .pipeline import get_model, load_dataset
+from .pipeline import get_model, load_dataset, load_given_model, train_config
 from .report import comparable, fmt_pct, fmt_s, fmt_v, summarise, write_json
 from .store import atomic_write_text, check_writable
 
@@ -51,17 +50,16 @@ def run_demo(out: str | Path, *, config: XvalConfig | None = None, quick: bool =
     if quick:
         cfg = quick_config(cfg)
     out = check_writable(Path(out))
-    if model_path is not None and not Path(model_path).is_file():
-        raise ConfigError(f"--model {model_path}: no such file")
     resolved = {}
     if factory is build_network:
         resolved = {k: _as_dict(v) for k, v in section_configs(cfg).items()}
+    resolved["train"] = _as_dict(train_config(cfg))
+    given = load_given_model(model_path) if model_path is not None else None
     ex = get_executor(executor, workers=workers, scheduler=scheduler, processes=dask_processes)
     with ex:
         t_start = time.perf_counter()
         ds = dataset if dataset is not None else load_dataset(cfg)
-        model, model_info = get_model(cfg, ds, out / "models", model_path=model_path,
-                                      progress=progress)
+        model, model_info = get_model(cfg, ds, out / "models", given=given, progress=progress)
         log(f"model: {model_info['architecture']} ({model_info['source']}, torch test "
             f"accuracy {model_info['test_accuracy_torch']:.4f})")
         net = factory(model, cfg)
@@ -73,7 +71,8 @@ def run_demo(out: str | Path, *, config: XvalConfig | None = None, quick: bool =
         log(f"running {len(run.chunks)} chunks ({n} images, {cfg.chunk_size} per chunk) on "
             f"{ex.describe()}")
         stats = run.run(ex, resume=resume, progress=progress, desc="demo")
-        run_info = {**ex.describe(), "resumed": resume, "chunks": len(run.chunks),
+        run_info = {**ex.describe(), "resumed": resume, "model_source": model_info["source"],
+                    "checkpoint": model_info["checkpoint"], "chunks": len(run.chunks),
                     "chunks_run_now": stats["run"], "chunks_skipped": stats["skipped"],
                     "chunks_retried": stats["retried"], "harness_wall_s": stats["wall_s"],
                     "total_wall_s": None}
@@ -146,7 +145,9 @@ def build_report(summary: dict, cfg: XvalConfig, dataset: str, model_info: dict,
         "timing_s": timing,
         "failed_chunks": summary["failed_chunks"],
         "config": {**cfg.to_dict(), "resolved": resolved,
-                   "model": {k: v for k, v in model_info.items() if k != "trained_now"}},
+                   "model": {"architecture": model_info["architecture"],
+                             "checkpoint": Path(model_info["checkpoint"]).name,
+                             "test_accuracy_torch": model_info["test_accuracy_torch"]}},
         "netlists": decks,
         "run": run_info,
     }
@@ -155,7 +156,9 @@ def build_report(summary: dict, cfg: XvalConfig, dataset: str, model_info: dict,
 def make_plots(summary: dict, out: Path, *, net=None, X=None) -> list[str]:
     arr = summary["_arrays"]
     made = [plots.plot_accuracy(summary["accuracy"], out / "accuracy.png",
-                                acc_spice_images=summary.get("accuracy_on_spice_images"))]
+                                acc_spice_images=(summary.get("accuracy_on_spice_images")
+                                                  if summary["n_spice"] < summary["n_test"]
+                                                  else None))]
     sp, cir = arr["spice"], arr["behavioral_circuit"]
     if sp is not None:
         cir_on = [a[sp[1]] for a in cir[0]]

@@ -35,10 +35,21 @@ def train_config(cfg: XvalConfig):
     return build_section(TrainConfig, cfg.train, "train", device="cpu")
 
 
-def get_model(cfg: XvalConfig, dataset, cache_dir: Path, *, model_path: Path | None = None,
+def load_given_model(model_path: str | Path) -> tuple:
+    """``(model, path)`` from a checkpoint the user named; ConfigError if it is not one."""
+    from ..nn.train import load_checkpoint
+
+    p = Path(model_path)
+    if not p.is_file():
+        raise ConfigError(f"--model {p}: no such file")
+    model, _ = load_checkpoint(p)
+    return model, p
+
+
+def get_model(cfg: XvalConfig, dataset, cache_dir: Path, *, given: tuple | None = None,
               progress: bool | None = None):
-    """``(model, info)``: the checkpoint at ``model_path``, or the cached checkpoint for
-    ``cfg`` in ``cache_dir``, or a freshly trained one (then cached).
+    """``(model, info)``: the ``given`` ``(model, path)`` (see :func:`load_given_model`), or
+    the cached checkpoint for ``cfg`` in ``cache_dir``, or a freshly trained one (cached).
 
     ``info``: checkpoint path, whether it was trained now, architecture, test accuracy of the
     torch model (float32, as trained).
@@ -46,8 +57,8 @@ def get_model(cfg: XvalConfig, dataset, cache_dir: Path, *, model_path: Path | N
     from ..nn.models import make_mlp
     from ..nn.train import accuracy, load_checkpoint, save_checkpoint, train
 
-    if model_path is not None:
-        model, meta = load_checkpoint(model_path)
+    if given is not None:
+        model, model_path = given
         _check_fits(model, dataset, model_path)
         info = {"checkpoint": str(model_path), "trained_now": False, "source": "--model"}
     else:
@@ -69,9 +80,22 @@ def get_model(cfg: XvalConfig, dataset, cache_dir: Path, *, model_path: Path | N
             save_checkpoint(path, model, meta)
             info = {"checkpoint": str(path), "trained_now": True, "source": "trained"}
     model = model.cpu().eval()
-    info["architecture"] = repr(model).replace("\n", " ")
+    info["architecture"] = describe(model)
     info["test_accuracy_torch"] = float(accuracy(model, dataset.x_test, dataset.y_test))
     return model, info
+
+
+def describe(model) -> str:
+    """``Linear(64→16) · Sigmoid · Linear(16→10)``."""
+    import torch
+
+    parts = []
+    for m in model:
+        if isinstance(m, torch.nn.Linear):
+            parts.append(f"Linear({m.in_features}→{m.out_features})")
+        else:
+            parts.append(type(m).__name__)
+    return " · ".join(parts)
 
 
 def _check_fits(model, dataset, path) -> None:

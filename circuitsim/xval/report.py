@@ -148,6 +148,8 @@ def fmt_pct(x) -> str:
 def fmt_v(x) -> str:
     if x is None:
         return "—"
+    if abs(x) < 1e-3:
+        return f"{x * 1e6:.3g} µV"
     return f"{x * 1e3:.3g} mV" if abs(x) < 1 else f"{x:.3g} V"
 
 

@@ -25,7 +25,7 @@ from . import plots
 from .config import XvalConfig
 from .executors import get_executor
 from .harness import LEVELS, Variant, XvalRun, build_network, section_configs
-from .pipeline import get_model, load_dataset, model_key
+from .pipeline import get_model, load_dataset, load_given_model, model_key
 from .report import fmt_pct, fmt_v, summarise, write_json
 from .store import atomic_write_text, check_writable
 
@@ -67,6 +67,7 @@ def run_sweep(out: str | Path, param: str, values: list, *, config: XvalConfig |
     if factory is build_network:
         for _, c, _ in variants_cfg:  # every variant's config is valid before any work
             section_configs(c)
+    given = load_given_model(model_path) if model_path is not None else None
     ex = get_executor(executor, workers=workers, scheduler=scheduler, processes=dask_processes)
     with ex:
         ds = dataset if dataset is not None else load_dataset(base)
@@ -75,8 +76,7 @@ def run_sweep(out: str | Path, param: str, values: list, *, config: XvalConfig |
         for key, c, label in variants_cfg:
             mk = model_key(c, ds) if model_path is None else "given"
             if mk not in models:
-                models[mk] = get_model(c, ds, out / "models", model_path=model_path,
-                                       progress=progress)
+                models[mk] = get_model(c, ds, out / "models", given=given, progress=progress)
             model = models[mk][0]
             n_sp = _spice_images(spice, spice_images, model)
             variants.append(Variant(key, c.replace(spice_images=n_sp), model, label))
