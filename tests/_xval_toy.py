@@ -71,3 +71,18 @@ class ToyNet:
 
 def toy_factory(model, cfg):
     return ToyNet(model, cfg)
+
+
+def crash_factory(model, cfg):
+    """A network whose SPICE run kills its worker process (once per flag file)."""
+    net = ToyNet(model, cfg)
+    flag = os.environ.get("TOY_CRASH_FLAG")
+
+    def spice_forward(X, runner="batch", timeout_s=60):
+        if flag and os.path.exists(flag):
+            os.unlink(flag)
+            os._exit(3)
+        return ToyNet.spice_forward(net, X, runner, timeout_s)
+
+    net.spice_forward = spice_forward
+    return net

@@ -172,3 +172,19 @@ def test_sigterm_mid_run_then_resume_equals_clean_run(tmp_path):
     assert stats["skipped"] >= 3 and stats["run"] == 24 - stats["skipped"]
     _, clean = _run(tmp_path / "clean", n=60)
     assert comparable(resumed) == comparable(clean)
+
+
+def test_worker_crash_is_retried_in_a_new_pool(tmp_path, monkeypatch):
+    from _xval_toy import crash_factory
+
+    flag = tmp_path / "crash-once"
+    flag.write_text("1")
+    monkeypatch.setenv("TOY_CRASH_FLAG", str(flag))
+    cfg = XvalConfig(chunk_size=5)
+    run = XvalRun([Variant("a", cfg, toy_model())], toy_dataset(), tmp_path / "run",
+                  factory=crash_factory)
+    with get_executor("local", workers=2) as ex:
+        stats = run.run(ex, progress=False)
+    assert not flag.exists() and stats["retried"] and not stats["failed"]
+    s = summarise(run.records("a"))
+    assert s["n_spice"] == 24 and not s["failed_chunks"]

@@ -74,6 +74,8 @@ class LocalExecutor(Executor):
                 except Exception as exc:  # reported to the caller, which retries / records
                     yield i, False, exc
             return
+        if self._pool is not None and getattr(self._pool, "_broken", False):
+            self.close()  # a worker died (e.g. killed for memory): the retry gets a new pool
         if self._pool is None:
             self._pool = ProcessPoolExecutor(
                 max_workers=self.workers, mp_context=multiprocessing.get_context("spawn"))
