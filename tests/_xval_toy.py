@@ -69,11 +69,11 @@ class ToyNet:
         return Outputs([a + 1e-6 * np.sin(np.arange(a.size).reshape(a.shape)) for a in layers])
 
 
-def toy_factory(model, cfg):
+def toy_factory(model, cfg, calibration=None):
     return ToyNet(model, cfg)
 
 
-def crash_factory(model, cfg):
+def crash_factory(model, cfg, calibration=None):
     """A network whose SPICE run kills its worker process (once per flag file)."""
     net = ToyNet(model, cfg)
     flag = os.environ.get("TOY_CRASH_FLAG")

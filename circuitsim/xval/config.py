@@ -142,7 +142,7 @@ class XvalConfig:
         if tail:
             if head not in SECTIONS:
                 raise ConfigError(f"{head} is not a section; use {head}=VALUE")
-            return self.replace(**{head: {**getattr(self, head), tail: value}})
+            return self.replace(**{head: _set_path(getattr(self, head), tail.split("."), value)})
         if head in SECTIONS:
             raise ConfigError(f"{head} is a section; set one of its fields: {head}.FIELD")
         return self.replace(**{head: value})
@@ -152,6 +152,17 @@ class XvalConfig:
         d = self.to_dict()
         blob = json.dumps(d, sort_keys=True, default=str)
         return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+def _set_path(d: dict, path: list[str], value: Any) -> dict:
+    """Copy of ``d`` with ``d[path[0]][path[1]]... = value`` (sub-dicts created as needed)."""
+    out = dict(d)
+    if len(path) == 1:
+        out[path[0]] = value
+        return out
+    sub = out.get(path[0])
+    out[path[0]] = _set_path(sub if isinstance(sub, dict) else {}, path[1:], value)
+    return out
 
 
 def parse_value(text: str) -> Any:

@@ -18,7 +18,14 @@ import numpy as np
 from . import plots
 from .config import XvalConfig
 from .executors import get_executor
-from .harness import Variant, XvalRun, build_network, section_configs
+from .harness import (
+    Variant,
+    XvalRun,
+    build_network,
+    calibration_inputs,
+    make_network,
+    section_configs,
+)
 from .pipeline import get_model, load_dataset, load_given_model, train_config
 from .report import comparable, fmt_pct, fmt_s, fmt_v, summarise, write_json
 from .store import atomic_write_text, check_writable
@@ -62,7 +69,7 @@ def run_demo(out: str | Path, *, config: XvalConfig | None = None, quick: bool =
         model, model_info = get_model(cfg, ds, out / "models", given=given, progress=progress)
         log(f"model: {model_info['architecture']} ({model_info['source']}, torch test "
             f"accuracy {model_info['test_accuracy_torch']:.4f})")
-        net = factory(model, cfg)
+        net = make_network(factory, model, cfg, calibration_inputs(cfg, ds))
         decks = _write_netlists(net, out / "netlists")
         run = XvalRun([Variant("demo", cfg, model)], ds, out, factory=factory)
         n = run.n_images

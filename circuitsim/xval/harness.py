@@ -40,29 +40,81 @@ LEVELS = ("software", "behavioral_ideal", "behavioral_circuit", "spice")
 # ---------------------------------------------------------------------------- the network
 def section_configs(cfg: XvalConfig) -> dict:
     """The owning packages' config objects built from ``cfg``'s sections (ConfigError on
-    unknown keys or bad values).  Returns ``{"mapping": MappingConfig, "circuit":
-    CircuitConfig}`` (+ ``"nonideal"`` when set)."""
+    unknown keys or bad values): ``{"mapping": MappingConfig, "circuit": CircuitConfig}``
+    and ``"nonideal"`` (a :class:`circuitsim.nonideal.NonIdealityConfig` seeded with
+    ``cfg.seed``) when that section is set.
+
+    ``circuit.access`` may be null, a preset name of :mod:`circuitsim.cards` (e.g.
+    ``"ACCESS_018UM"``) or ``{"v_wordline": V, "nmos": {...Nmos1Card fields}}``; op-amp
+    fields take ``{...OpAmpCard fields}``.
+    """
     from ..mapping import MappingConfig
     from ..network import CircuitConfig
 
     out = {"mapping": build_section(MappingConfig, cfg.mapping, "mapping"),
-           "circuit": build_section(CircuitConfig, cfg.circuit, "circuit")}
+           "circuit": build_section(CircuitConfig, _circuit_objects(cfg.circuit), "circuit")}
     if cfg.nonideal:
         from ..nonideal import NonIdealityConfig
 
-        out["nonideal"] = build_section(NonIdealityConfig, cfg.nonideal, "nonideal")
+        d = {**cfg.nonideal, "seed": cfg.seed}
+        try:
+            out["nonideal"] = NonIdealityConfig.from_dict(d)
+        except ConfigError as exc:
+            raise ConfigError(f"nonideal: {exc}") from None
+        except (TypeError, ValueError) as exc:
+            raise ConfigError(f"nonideal: {exc} (parts take their dataclass fields, e.g. "
+                              '{"programming": {"sigma": 2e-6}})') from None
     return out
 
 
-def build_network(model, cfg: XvalConfig):
-    """Default network factory: ``circuitsim.network.build_network`` with ``cfg``'s sections
-    (the non-idealities drawn with ``cfg.seed``)."""
+def _circuit_objects(d: dict) -> dict:
+    """JSON values of the circuit section → the card objects CircuitConfig takes."""
+    from .. import cards
+    from ..cards.transistor import AccessTransistor, Nmos1Card
+
+    d = dict(d)
+    acc = d.get("access")
+    if isinstance(acc, str):
+        preset = getattr(cards, acc, None)
+        if not isinstance(preset, AccessTransistor):
+            names = [n for n in dir(cards) if isinstance(getattr(cards, n), AccessTransistor)]
+            raise ConfigError(f"circuit.access: unknown preset {acc!r}; presets: "
+                              f"{', '.join(names)} (or null, or a dict)")
+        d["access"] = preset
+    elif isinstance(acc, dict):
+        try:
+            d["access"] = AccessTransistor(Nmos1Card(**acc.get("nmos", {})),
+                                           acc["v_wordline"])
+        except (KeyError, TypeError) as exc:
+            raise ConfigError(f"circuit.access: {exc}; expected {{'v_wordline': V, 'nmos': "
+                              "{Nmos1Card fields}}") from None
+    for k in ("sense_opamp", "neuron_opamp"):
+        if isinstance(d.get(k), dict):
+            from ..generators.opamp import OpAmpCard
+
+            d[k] = build_section(OpAmpCard, d[k], f"circuit.{k}")
+    if isinstance(d.get("device_range"), list):
+        d["device_range"] = tuple(d["device_range"])
+    return d
+
+
+def build_network(model, cfg: XvalConfig, calibration=None):
+    """Default network factory: ``circuitsim.network.build_network`` with ``cfg``'s sections.
+    ``calibration``: training inputs for ReLU full scales."""
+    import inspect
+
     from ..network import build_network as _build
 
     secs = section_configs(cfg)
     kw = {}
+    params = inspect.signature(_build).parameters
+    if calibration is not None and "calibration" in params:
+        kw["calibration"] = calibration
     if "nonideal" in secs:
-        kw.update(nonideal=secs["nonideal"], seed=cfg.seed)
+        if "nonideal" not in params:
+            raise ConfigError("nonideal: this version of circuitsim.network.build_network "
+                              "takes no non-idealities; leave the section empty")
+        kw["nonideal"] = secs["nonideal"]
     return _build(model, secs["circuit"], secs["mapping"], **kw)
 
 
@@ -129,6 +181,13 @@ def _layers(outputs) -> list[np.ndarray]:
     return [np.asarray(a, dtype=np.float64) for a in outputs.layers]
 
 
+def _currents(outputs) -> list[np.ndarray]:
+    cur = getattr(outputs, "currents", None) or []
+    if any(c is None for c in cur):
+        return []
+    return [np.asarray(c, dtype=np.float64) for c in cur]
+
+
 @dataclass(frozen=True)
 class Task:
     """What a worker needs for the chunks of one variant (pickled to the worker)."""
@@ -138,6 +197,19 @@ class Task:
     model: object
     config: XvalConfig
     factory: NetworkFactory = field(default=build_network)
+    calibration: np.ndarray | None = None
+    """Inputs for the ReLU full-scale calibration (None for sigmoid networks)."""
+
+    def network(self):
+        """This variant's network (built once per process)."""
+        return _NETS.get(self.key, lambda: make_network(self.factory, self.model, self.config,
+                                                        self.calibration))
+
+
+def make_network(factory: NetworkFactory, model, cfg: XvalConfig, calibration=None):
+    if calibration is None:
+        return factory(model, cfg)
+    return factory(model, cfg, calibration=calibration)
 
 
 def evaluate_chunk(task: Task, chunk: Chunk, X: np.ndarray, y: np.ndarray) -> dict:
@@ -150,21 +222,23 @@ def evaluate_chunk(task: Task, chunk: Chunk, X: np.ndarray, y: np.ndarray) -> di
     meta = {"status": "ok", "chunk": chunk.id, "start": chunk.start, "stop": chunk.stop,
             "spice": chunk.spice, "timing_s": timing}
     t0 = time.perf_counter()
-    net = _NETS.get(task.key, lambda: task.factory(task.model, cfg))
+    net = task.network()
     timing["build"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
     levels = {"software": software_layers(task.model, X)}
+    currents = {}
     timing["software"] = time.perf_counter() - t0
     for name, ideal in (("behavioral_ideal", True), ("behavioral_circuit", False)):
         t0 = time.perf_counter()
-        levels[name] = _layers(net.behavioral_forward(X, ideal=ideal))
+        o = net.behavioral_forward(X, ideal=ideal)
         timing[name] = time.perf_counter() - t0
+        levels[name], currents[name] = _layers(o), _currents(o)
     if chunk.spice:
         t0 = time.perf_counter()
         try:
-            levels["spice"] = _layers(net.spice_forward(
-                X, runner=cfg.spice_runner, timeout_s=cfg.spice_timeout_s))
+            o = net.spice_forward(X, runner=cfg.spice_runner, timeout_s=cfg.spice_timeout_s)
+            levels["spice"], currents["spice"] = _layers(o), _currents(o)
         except SimulationError as exc:
             meta.update(status="failed", error=f"{type(exc).__name__}: {exc}",
                         deck=exc.deck or "", log=exc.log or "")
@@ -172,8 +246,18 @@ def evaluate_chunk(task: Task, chunk: Chunk, X: np.ndarray, y: np.ndarray) -> di
     for name, layers in levels.items():
         for k, a in enumerate(layers):
             rec[f"{name}_L{k}"] = a
+    for name, cur in currents.items():
+        for k, a in enumerate(cur):
+            rec[f"{name}_I{k}"] = a
     rec["meta"] = meta
     return rec
+
+
+def calibration_inputs(cfg: XvalConfig, dataset) -> np.ndarray | None:
+    """ReLU networks: the training inputs that set each layer's full scale; else None."""
+    if cfg.activation != "relu" or getattr(dataset, "x_train", None) is None:
+        return None
+    return np.asarray(dataset.x_train)
 
 
 # ---------------------------------------------------------------------------- a run
@@ -211,7 +295,8 @@ class XvalRun:
         self.chunks = make_chunks([v.key for v in variants], self.n_images, base.chunk_size,
                                   base.spice_images)
         self.tasks = {v.key: Task(f"{model_hash(v.model)}-{v.config.fingerprint()}", v.model,
-                                  v.config, factory) for v in variants}
+                                  v.config, factory, calibration_inputs(v.config, dataset))
+                      for v in variants}
 
     def fingerprint(self) -> str:
         parts = [f"{v.key}:{self.tasks[v.key].key}" for v in self.variants]

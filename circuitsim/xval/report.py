@@ -47,8 +47,40 @@ def _stack(records: list[dict], level: str) -> tuple[list[np.ndarray], np.ndarra
     return layers, np.concatenate(mask)
 
 
+def predict(out: np.ndarray) -> np.ndarray:
+    """Class per image from the last layer's outputs: argmax, or ``> 0`` for one output."""
+    if out.shape[1] == 1:
+        return (out[:, 0] > 0).astype(np.int64)
+    return np.argmax(out, axis=1)
+
+
 def _acc(logits: np.ndarray, y: np.ndarray) -> float:
-    return float(np.mean(np.argmax(logits, axis=1) == y)) if len(y) else float("nan")
+    return float(np.mean(predict(logits) == y)) if len(y) else float("nan")
+
+
+def _agree(a: np.ndarray, b: np.ndarray) -> float:
+    return float(np.mean(predict(a) == predict(b)))
+
+
+def _current_errors(records: list[dict]) -> list[dict] | None:
+    """Per layer: column currents into the sense stage, ngspice vs behavioral circuit."""
+    have = [r for r in records if "spice_I0" in r and "behavioral_circuit_I0" in r
+            and r["meta"]["status"] == "ok"]
+    if not have:
+        return None
+    out = []
+    k = 0
+    while f"spice_I{k}" in have[0]:
+        s = np.concatenate([r[f"spice_I{k}"] for r in have])
+        b = np.concatenate([r[f"behavioral_circuit_I{k}"] for r in have])
+        d = np.abs(s - b)
+        full = float(np.abs(b).max()) or 1.0
+        out.append({"layer": k, "max_abs_diff_A": float(d.max()),
+                    "mean_abs_diff_A": float(d.mean()),
+                    "max_rel_to_full_scale": float(d.max() / full),
+                    "full_scale_A": full})
+        k += 1
+    return out
 
 
 def _diffs(a: list[np.ndarray], b: list[np.ndarray]) -> list[dict]:
@@ -74,10 +106,8 @@ def summarise(records: list[dict]) -> dict:
     out: dict = {"n_test": int(len(y)), "accuracy": acc}
     agreement: dict = {}
     sw, ide, cir = stacks["software"], stacks["behavioral_ideal"], stacks["behavioral_circuit"]
-    agreement["argmax_software_vs_behavioral_ideal"] = float(np.mean(
-        np.argmax(sw[0][-1], 1) == np.argmax(ide[0][-1], 1)))
-    agreement["argmax_behavioral_ideal_vs_circuit"] = float(np.mean(
-        np.argmax(ide[0][-1], 1) == np.argmax(cir[0][-1], 1)))
+    agreement["argmax_software_vs_behavioral_ideal"] = _agree(sw[0][-1], ide[0][-1])
+    agreement["argmax_behavioral_ideal_vs_circuit"] = _agree(ide[0][-1], cir[0][-1])
     agreement["behavioral_circuit_vs_ideal_per_layer"] = _diffs(cir[0], ide[0])
     sp = stacks["spice"]
     n_spice = 0 if sp is None else int(sp[1].sum())
@@ -85,13 +115,13 @@ def summarise(records: list[dict]) -> dict:
     if sp is not None:
         cir_on = [a[sp[1]] for a in cir[0]]
         per_layer = _diffs(sp[0], cir_on)
-        agreement["argmax_spice_vs_behavioral"] = float(np.mean(
-            np.argmax(sp[0][-1], 1) == np.argmax(cir_on[-1], 1)))
+        agreement["argmax_spice_vs_behavioral"] = _agree(sp[0][-1], cir_on[-1])
         agreement["max_abs_output_diff_V"] = max(d["max_abs_diff_V"] for d in per_layer)
         allabs = np.concatenate([np.abs(s - c).ravel() for s, c in zip(sp[0], cir_on,
                                                                           strict=True)])
         agreement["mean_abs_output_diff_V"] = float(allabs.mean())
         agreement["spice_vs_behavioral_per_layer"] = per_layer
+        agreement["column_currents_spice_vs_behavioral"] = _current_errors(records)
         ys = y[sp[1]]
         out["accuracy_on_spice_images"] = {
             "software": _acc(sw[0][-1][sp[1]], ys),
