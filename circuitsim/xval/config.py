@@ -22,6 +22,10 @@ from typing import Any
 
 from ..errors import ConfigError
 
+DEFAULT_MAPPING = {"g_min": 1e-6, "g_max": 100e-6, "v_read": 0.2}
+"""Device window 1–100 µS read at 0.2 V (the network builder's default; a 10 kΩ–1 MΩ
+memristor as in DESIGN.md §3)."""
+
 SECTIONS = ("train", "mapping", "nonideal", "circuit")
 """Dict-valued fields: overrides of another package's config dataclass."""
 
@@ -42,8 +46,9 @@ class XvalConfig:
     """Seed of the initial weights."""
     train: dict = field(default_factory=dict)
     """Overrides of :class:`circuitsim.nn.train.TrainConfig` (epochs, lr, seed...)."""
-    mapping: dict = field(default_factory=dict)
-    """Overrides of :class:`circuitsim.mapping.MappingConfig` (g_min, g_max [S], v_read [V]...)."""
+    mapping: dict = field(default_factory=lambda: dict(DEFAULT_MAPPING))
+    """Fields of :class:`circuitsim.mapping.MappingConfig` (g_min, g_max [S], v_read [V]...);
+    default :data:`DEFAULT_MAPPING`."""
     nonideal: dict = field(default_factory=dict)
     """Overrides of the non-ideality config (variability σ, faults...); empty: ideal devices."""
     circuit: dict = field(default_factory=dict)

@@ -30,16 +30,21 @@ from .pipeline import get_model, load_dataset, load_given_model, train_config
 from .report import comparable, fmt_pct, fmt_s, fmt_v, summarise, write_json
 from .store import atomic_write_text, check_writable
 
-DEMO_CONFIG = XvalConfig()
-"""The demo's defaults: digits, 64-16-10 sigmoid MLP, default mapping and circuit, all
-test images, 20 images per chunk."""
+DEMO_CIRCUIT = {"r_wire_row": 2.5, "r_wire_col": 2.5}
+"""The demo's circuit: wire resistance per cell segment 2.5 Ω (DESIGN.md §5: 1.5–12 Ω per
+1T1R cell pitch from 65 nm to 7 nm), everything else the network builder's default."""
+
+DEMO_CONFIG = XvalConfig(circuit=DEMO_CIRCUIT)
+"""The demo's defaults: digits, 64-16-10 sigmoid MLP, default mapping, :data:`DEMO_CIRCUIT`,
+all test images, 20 images per chunk."""
 
 QUICK_IMAGES = 40
-"""``--quick``: the first 40 test images, in chunks of 10."""
+"""``--quick``: the first 40 test images (or fewer if n_images says so), in chunks of ≤ 10."""
 
 
 def quick_config(cfg: XvalConfig) -> XvalConfig:
-    return cfg.replace(n_images=QUICK_IMAGES, chunk_size=min(cfg.chunk_size, 10))
+    n = QUICK_IMAGES if cfg.n_images is None else min(cfg.n_images, QUICK_IMAGES)
+    return cfg.replace(n_images=n, chunk_size=min(cfg.chunk_size, 10))
 
 
 def run_demo(out: str | Path, *, config: XvalConfig | None = None, quick: bool = False,
@@ -70,7 +75,7 @@ def run_demo(out: str | Path, *, config: XvalConfig | None = None, quick: bool =
         log(f"model: {model_info['architecture']} ({model_info['source']}, torch test "
             f"accuracy {model_info['test_accuracy_torch']:.4f})")
         net = make_network(factory, model, cfg, calibration_inputs(cfg, ds))
-        decks = _write_netlists(net, out / "netlists")
+        decks = _write_netlists(net, out / "netlists", out)
         run = XvalRun([Variant("demo", cfg, model)], ds, out, factory=factory)
         n = run.n_images
         X = ds.x_test[:n]
@@ -103,10 +108,11 @@ def _as_dict(obj) -> dict:
     return {"repr": repr(obj)}
 
 
-def _write_netlists(net, where: Path) -> list[str]:
+def _write_netlists(net, where: Path, out: Path) -> list[str]:
+    """The network's decks + manifest, as paths relative to ``out``."""
     if not hasattr(net, "write"):
         return []
-    return [str(p) for p in net.write(where)]
+    return [str(Path(p).resolve().relative_to(out.resolve())) for p in net.write(where)]
 
 
 def _time_behavioral(net, X) -> dict:
