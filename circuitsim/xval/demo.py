@@ -92,6 +92,7 @@ def run_demo(out: str | Path, *, config: XvalConfig | None = None, quick: bool =
     report = build_report(summary, cfg, ds.name, model_info, resolved, beh, run_info,
                           quick=quick, decks=decks)
     report["plots"] = make_plots(summary, out, net=net, X=X)
+    report["ir_drop"] = summary.get("ir_drop")
     run_info["total_wall_s"] = time.perf_counter() - t_start
     write_json(out / "report.json", report)
     atomic_write_text(out / "report.md", render_markdown(report))
@@ -180,16 +181,43 @@ def make_plots(summary: dict, out: Path, *, net=None, X=None) -> list[str]:
     ir = ir_drop_map(net, X) if net is not None and X is not None else None
     if ir is not None:
         made.append(plots.plot_ir_drop(ir[0], out / "ir_drop.png", title=ir[1]))
+        summary["ir_drop"] = ir[2]
     return [Path(p).name for p in made]
 
 
-def ir_drop_map(net, X) -> tuple[np.ndarray, str] | None:
-    """Cell voltage loss of the first layer's (positive) crossbar for the mean test input,
-    from the crossbar engine's node voltages; None if the network exposes no crossbar."""
-    get = getattr(net, "ir_drop", None)
-    if get is None:
+def ir_drop_map(net, X) -> tuple[np.ndarray, str, dict] | None:
+    """Cell voltage loss of the first layer's crossbar for the mean test input: the ideal
+    voltage across each cell (its row input; the column is at virtual ground) minus the
+    actual one, from the crossbar engine's node voltages (``CrossbarSolver.node_voltages``).
+    Returns ``(loss (rows, cols) [V], title, figures)``, or None if the network exposes no
+    crossbar spec or the engine has no node-voltage solver."""
+    plans, spec_of = getattr(net, "plans", None), getattr(net, "crossbar_spec", None)
+    if not plans or spec_of is None:
         return None
-    return get(np.asarray(X).mean(axis=0))
+    try:
+        from ..behavioral import CrossbarSolver
+    except ImportError:
+        return None
+    p = plans[0]
+    sense = getattr(p, "sense", None)
+    extra = float(getattr(sense[0], "r_in", 0.0)) if sense else 0.0
+    spec = spec_of(p, extra_r_sense=extra)
+    x = np.asarray(X, dtype=np.float64).mean(axis=0)
+    v_read = float(net.v_read)
+    V = np.concatenate([x * v_read, [v_read]])
+    v_row, v_col = CrossbarSolver(spec).node_voltages(V)
+    v_row, v_col = np.asarray(v_row), np.asarray(v_col)
+    if v_row.ndim == 3:
+        v_row, v_col = v_row[..., 0], v_col[..., 0]
+    loss = V[:, None] - (v_row - v_col)
+    rows, cols = loss.shape
+    figs = {"layer": 1, "shape": [rows, cols], "input": "mean test image",
+            "max_cell_voltage_loss_V": float(loss.max()),
+            "mean_cell_voltage_loss_V": float(loss.mean()),
+            "max_loss_over_v_read": float(loss.max() / v_read)}
+    title = (f"IR drop, layer 1 crossbar {rows}×{cols} (G+/G− column pairs), mean test "
+             f"input; max loss {loss.max() * 1e3:.3g} mV of {v_read:g} V")
+    return loss, title, figs
 
 
 def render_markdown(r: dict) -> str:
@@ -241,6 +269,12 @@ def render_markdown(r: dict) -> str:
                          f"{(f['error'] or '').splitlines()[0]}; deck `{f.get('deck_path')}`, "
                          f"log `{f.get('log_path')}`")
         lines.append("")
+    if r.get("ir_drop"):
+        d = r["ir_drop"]
+        lines += [f"IR drop in the layer-1 crossbar ({d['shape'][0]}×{d['shape'][1]}, "
+                  f"{d['input']}): cell voltage loss max {fmt_v(d['max_cell_voltage_loss_V'])}, "
+                  f"mean {fmt_v(d['mean_cell_voltage_loss_V'])} (max "
+                  f"{100 * d['max_loss_over_v_read']:.2g} % of v_read).", ""]
     lines += ["## Plots", ""]
     for p in r.get("plots", []):
         lines += [f"![{p}]({p})", ""]
