@@ -8,10 +8,20 @@ import math
 import numpy as np
 import pytest
 
-from circuitsim.cards import VTEAM_CROSSBAR, VTEAM_MEMTORCH, Vteam
+from circuitsim.cards import (
+    HP_BIOLEK,
+    HP_JOGLEKAR,
+    STATIC_10_100US,
+    STATIC_CAT_110US,
+    VTEAM_CROSSBAR,
+    VTEAM_MEMTORCH,
+    LinearIonDrift,
+    StaticMemristor,
+    Vteam,
+)
 from circuitsim.circuit import Deck, Op, VoltageSource
 from circuitsim.circuit.subckt import library_subckts, validate_deck
-from circuitsim.devices import VteamTwin
+from circuitsim.devices import LinearIonDriftTwin, VteamTwin, twin
 from circuitsim.emit import emit_deck
 from circuitsim.errors import ConfigError
 
@@ -99,3 +109,107 @@ def test_library_instance_is_validated_against_the_library_head():
         validate_deck(good.replace(elements=(good.elements[0], bad)))
     with pytest.raises(ConfigError, match="unknown subcircuit"):
         validate_deck(good.replace(includes=()))
+
+
+# ------------------------------------------------------------------- linear ion drift
+
+LID_MAP = {"r_on": "ron", "r_off": "roff", "d": "d", "mu_v": "uv", "p": "pexp"}
+
+
+@pytest.mark.parametrize("card", [HP_JOGLEKAR, HP_BIOLEK, dataclasses.replace(HP_JOGLEKAR,
+                                                                              window="none")])
+def test_lid_instance_sets_every_library_parameter_from_the_card(card):
+    lib = library_subckts([card.library])[card.subckt_name]
+    inst = card.instance("Xm", "a", "b")
+    assert set(inst.params) == set(lib.params)
+    assert lib.ports == ("p", "n")
+    for fname, pname in LID_MAP.items():
+        assert inst.params[pname] == getattr(card, fname)
+    flags = {w: inst.params[k] for w, k in (("none", "wnone"), ("joglekar", "wjog"),
+                                            ("biolek", "wbio"))}
+    assert flags == {w: float(w == card.window) for w in flags}
+    assert inst.params["x0"] == card.default_x0
+    assert {f.name for f in dataclasses.fields(LinearIonDrift)} == set(LID_MAP) | {"window"}
+
+
+def test_lid_card_change_reaches_both_sides():
+    a, b = HP_BIOLEK, dataclasses.replace(HP_BIOLEK, mu_v=3e-14)
+    assert a.instance("X1", "p", "0").params["uv"] == 1e-14
+    assert b.instance("X1", "p", "0").params["uv"] == 3e-14
+    ta, tb = LinearIonDriftTwin(a), LinearIonDriftTwin(b)
+    assert tb.dxdt(1.0, 0.5) == pytest.approx(3 * ta.dxdt(1.0, 0.5), rel=1e-14)
+    assert a.k == pytest.approx(1e-14 * 100 / 1e-16)
+
+
+def test_lid_windows():
+    x = np.array([0.0, 0.25, 0.5, 1.0])
+    jog = LinearIonDriftTwin(HP_JOGLEKAR).window(x, 1.0)
+    np.testing.assert_allclose(jog, 1 - (2 * x - 1) ** 2)
+    bio = LinearIonDriftTwin(HP_BIOLEK)
+    np.testing.assert_allclose(bio.window(x, 1.0), 1 - x**4)  # i > 0: stops at x = 1
+    np.testing.assert_allclose(bio.window(x, -1.0), 1 - (x - 1) ** 4)  # i < 0: stops at 0
+    none = LinearIonDriftTwin(dataclasses.replace(HP_JOGLEKAR, window="none"))
+    np.testing.assert_array_equal(none.window(x, 1.0), 1.0)
+
+
+@pytest.mark.parametrize("field, value, match", [
+    ("r_on", 0.0, "r_on must be > 0"),
+    ("r_off", -1.0, "r_off must be > 0"),
+    ("r_off", 50.0, "must be below r_off"),
+    ("d", math.nan, "d must be finite"),
+    ("mu_v", 0.0, "mu_v must be > 0"),
+    ("window", "prodromakis", "window must be one of"),
+    ("p", 0.0, "p must be > 0"),
+    ("p", math.inf, "p must be finite"),
+])
+def test_lid_rejects_bad_values(field, value, match):
+    with pytest.raises(ConfigError, match=match):
+        dataclasses.replace(HP_JOGLEKAR, **{field: value})
+
+
+def test_twin_needs_the_right_card():
+    with pytest.raises(ConfigError, match="Vteam card"):
+        VteamTwin(HP_JOGLEKAR)
+    with pytest.raises(ConfigError, match="LinearIonDrift card"):
+        LinearIonDriftTwin(VTEAM_CROSSBAR)
+    with pytest.raises(ConfigError, match="no device twin"):
+        twin(STATIC_10_100US)
+    assert isinstance(twin(HP_BIOLEK), LinearIonDriftTwin)
+
+
+# ---------------------------------------------------------------------------- static
+
+
+def test_static_check_accepts_range_and_rejects_the_rest():
+    s = STATIC_10_100US
+    g = s.check([[10e-6, 55e-6], [100e-6, 100e-6 * (1 + 1e-12)]])
+    assert g.shape == (2, 2)
+    for bad, match in [([5e-6], "outside the programmable range"),
+                       ([200e-6], "outside the programmable range"),
+                       ([[1e-5, -1e-6]], r"index \(0, 1\) is negative"),
+                       ([math.nan], "must be finite"), ([math.inf], "must be finite"),
+                       (["abc"], "must be numbers")]:
+        with pytest.raises(ConfigError, match=match):
+            s.check(bad)
+    np.testing.assert_allclose(s.clip([0.0, 50e-6, 1.0]), [10e-6, 50e-6, 100e-6])
+
+
+def test_static_resistor_and_open_cells():
+    r = STATIC_10_100US.resistor("R1", "a", "b", 50e-6)
+    assert r.value == pytest.approx(20e3)
+    assert STATIC_CAT_110US.resistor("R1", "a", "b", 0.0) is None  # unprogrammed: open
+    assert STATIC_CAT_110US.r_max == math.inf
+    assert STATIC_10_100US.r_min == pytest.approx(1e4)
+    with pytest.raises(ConfigError, match="outside"):
+        STATIC_10_100US.resistor("R1", "a", "b", 0.0)
+
+
+@pytest.mark.parametrize("kw, match", [
+    ({"g_min": -1e-6}, "g_min must be >= 0"),
+    ({"g_max": 0.0}, "g_max must be > 0"),
+    ({"g_min": 1e-4, "g_max": 1e-5}, "must be below g_max"),
+    ({"g_max": math.nan}, "g_max must be finite"),
+])
+def test_static_rejects_bad_ranges(kw, match):
+    with pytest.raises(ConfigError, match=match):
+        StaticMemristor(**kw)

@@ -54,5 +54,10 @@ def integrate_state(dxdt: Callable, t, v, x0: float, *, rtol: float = 1e-8,
                     atol=atol, max_step=max_step)
     if not sol.success:
         raise SimulationError(f"device twin integration failed: {sol.message}")
-    v_t = np.asarray([vf(tt) for tt in t], dtype=float) if callable(v) else np.asarray(v, float)
+    if callable(v):
+        v_t = np.asarray(vf(t), dtype=float)  # numpy-friendly callables (waveform .value)
+        if v_t.shape != t.shape:
+            v_t = np.asarray([vf(tt) for tt in t], dtype=float)
+    else:
+        v_t = np.asarray(v, dtype=float)
     return sol.y[0], v_t

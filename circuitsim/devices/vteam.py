@@ -75,37 +75,55 @@ class VteamTwin:
 
     # -- time responses -------------------------------------------------------------------
 
-    def simulate(self, t, v, x0: float = 0.0, **kw):
+    def simulate(self, t, v, x0: float | None = None, **kw):
         """State and current over time for a voltage v(t) across the device: ``v`` is a
         callable (e.g. ``Pulse(...).value``) or one sample per time point (linear in
-        between).  Returns ``(x, i)`` at the times ``t`` [s].  Keyword arguments go to
+        between).  Returns ``(x, i)`` at the times ``t`` [s]; ``x0`` None = the card's
+        default_x0.  Keyword arguments go to
         :func:`circuitsim.devices._integrate.integrate_state` (rtol, atol, max_step)."""
+        x0 = self.card.default_x0 if x0 is None else x0
         x, v_t = integrate_state(self.dxdt, t, v, x0, **kw)
         return x, self.current(v_t, x)
 
-    def pulse_dx(self, v, dt, x=None):
-        """State change Δx of a rectangular pulse of amplitude v [V] and width dt [s].
+    def pulse_dx(self, v, dt, x=None, edge: float = 0.0):
+        """State change Δx of a pulse of amplitude v [V], flat-top width dt [s] and linear
+        rise and fall edges of ``edge`` [s] each (SPICE PULSE semantics; 0 = rectangular).
 
-        ``x=None``: the window-free value rate·dt, e.g. (k_off/D)·(v/v_off − 1)·dt for
-        α_off = 1.  With a start state ``x`` the windows are integrated exactly:
-        ∫dx/f_off = x_c·Ei(exp((x − 1)/x_c)), solved for the end state, so the result is exact
-        for the model (also near the bounds).  Broadcasts over v, dt, x."""
+        ``x=None``: the window-free value ∫rate dt: for a rectangular pulse rate·dt, e.g.
+        (k_off/D)·(v/v_off − 1)·dt for α_off = 1; each edge adds
+        (k/D)·edge·(v_th/v)·(v/v_th − 1)^(α+1)/(α+1).  With a start state ``x`` the windows are
+        integrated exactly too (the equation is separable, dx/f(x) = rate(v(t))·dt, and
+        ∫dx/f_off = x_c·Ei(exp((x − 1)/x_c)) is inverted numerically), so the result is exact
+        for the model, also near the bounds.  Broadcasts over v, dt, x."""
         v = np.asarray(v, dtype=float)
         dt = np.asarray(dt, dtype=float)
         if np.any(dt < 0) or not np.all(np.isfinite(dt)):
             raise ConfigError("pulse_dx: pulse width dt must be finite and >= 0 [s]")
+        if not (np.isfinite(edge) and edge >= 0):
+            raise ConfigError(f"pulse_dx: edge must be finite and >= 0 [s], got {edge!r}")
+        c = self.card
         r_off, r_on = self.rates(v)
         free = (r_off + r_on) * dt
+        if edge > 0:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                e_off = (c.k_off / c.d * edge * c.v_off / v
+                         * np.maximum(v / c.v_off - 1.0, 0.0) ** (c.alpha_off + 1)
+                         / (c.alpha_off + 1))
+                e_on = (c.k_on / c.d * edge * c.v_on / v
+                        * np.maximum(v / c.v_on - 1.0, 0.0) ** (c.alpha_on + 1)
+                        / (c.alpha_on + 1))
+            free = free + 2.0 * np.where(v > c.v_off, e_off, np.where(v < c.v_on, e_on, 0.0))
         if x is None:
             return free
         x = np.asarray(x, dtype=float)
-        c = self.card.x_c
-        # towards R_off: s = (x - 1)/c;  towards R_on: s = -x/c;  Ei(e^s1) = Ei(e^s0) + |r|dt/c
-        up = r_off > 0
-        s0 = np.where(up, (x - 1.0) / c, -x / c)
-        s_free = np.where(up, (x + free - 1.0) / c, -(x + free) / c)
-        target = _ei_of_exp(np.minimum(s0, _S_MAX)) + np.abs(free) / c
+        w = c.x_c
+        # towards R_off: s = (x - 1)/w;  towards R_on: s = -x/w;  Ei(e^s1) = Ei(e^s0) + |∫r dt|/w
+        up = free > 0
+        s0 = np.where(up, (x - 1.0) / w, -x / w)
+        s_free = np.where(up, (x + free - 1.0) / w, -(x + free) / w)
+        target = _ei_of_exp(np.minimum(s0, _S_MAX)) + np.abs(free) / w
         s1 = _solve_ei(target, np.minimum(s0, _S_MAX), s_free)
-        x1 = np.where(up, 1.0 + c * s1, -c * s1)
-        moving = free != 0
+        x1 = np.where(up, 1.0 + w * s1, -w * s1)
+        # deep beyond the bound being approached the window is 0 to double precision
+        moving = (free != 0) & (s0 < _S_MAX)
         return np.where(moving, x1 - x, 0.0)

@@ -51,8 +51,13 @@ class TrainConfig:
     """tqdm progress bar; None = only on a terminal."""
     weight_noise: object | None = field(default=None, compare=False)
     """Noise injected into the weights at each step (see the module doc), or None."""
+    noise_every: int = 1
+    """Draw a new weight error every this many steps, reuse it in between (for costly
+    deterministic errors such as the IR-drop solve)."""
 
     def __post_init__(self):
+        if int(self.noise_every) < 1:
+            raise ConfigError(f"TrainConfig.noise_every must be >= 1, got {self.noise_every}")
         if int(self.epochs) < 0 or int(self.batch_size) < 1:
             raise ConfigError(f"TrainConfig: epochs must be >= 0 and batch_size >= 1, got "
                               f"{self.epochs}, {self.batch_size}")
@@ -153,15 +158,17 @@ def train(model: nn.Module, dataset: Dataset, config: TrainConfig = TrainConfig(
     hist = {"loss": [], "train_acc": [], "test_acc": []}
     show = sys.stderr.isatty() if config.progress is None else config.progress
     bar = tqdm(range(config.epochs), desc=f"train {dataset.name}", disable=not show)
+    step = 0
+    noise = None
     for _ in bar:
         model.train()
         perm = torch.randperm(len(x), generator=gen).to(dev)
         total = 0.0
         for i in range(0, len(x), config.batch_size):
             idx = perm[i:i + config.batch_size]
-            noise = None
             if config.weight_noise is not None:
-                noise = _draw_noise(config.weight_noise, modules, noise_gen)
+                if step % config.noise_every == 0:
+                    noise = _draw_noise(config.weight_noise, modules, noise_gen)
                 with torch.no_grad():
                     for p, n in noise:
                         p.add_(n)
@@ -173,6 +180,7 @@ def train(model: nn.Module, dataset: Dataset, config: TrainConfig = TrainConfig(
                     for p, n in noise:
                         p.sub_(n)
             opt.step()
+            step += 1
             total += float(loss.detach()) * len(idx)
         hist["loss"].append(total / len(x))
         hist["train_acc"].append(accuracy(model, dataset.x_train, dataset.y_train))

@@ -10,8 +10,9 @@ from .programming import (
     wan2022_sigma,
 )
 from .read import IRDrop, IVNonlinearity, ReadNoise
-from .training import WeightNoise
+from .training import IRDropAware, WeightNoise
 
-__all__ = ["WAN2022_COEFFS", "WAN2022_G_REF", "Drift", "Endurance", "IRDrop", "IVNonlinearity",
-           "NonIdealityConfig", "ProgrammingNoise", "PulseNonlinearity", "ReadNoise", "StuckAt",
-           "WeightNoise", "WriteVerify", "nl_to_a_over_pmax", "wan2022_sigma"]
+__all__ = ["WAN2022_COEFFS", "WAN2022_G_REF", "Drift", "Endurance", "IRDrop", "IRDropAware",
+           "IVNonlinearity", "NonIdealityConfig", "ProgrammingNoise", "PulseNonlinearity",
+           "ReadNoise", "StuckAt", "WeightNoise", "WriteVerify", "nl_to_a_over_pmax",
+           "wan2022_sigma"]

@@ -59,9 +59,6 @@ class NonIdealityConfig:
             if v is not None and not isinstance(v, cls):
                 raise ConfigError(f"NonIdealityConfig.{name} must be a {cls.__name__} or None, "
                                   f"got {type(v).__name__}")
-        if self.iv is not None and self.ir_drop is not None:
-            raise ConfigError("NonIdealityConfig: iv and ir_drop together need a nonlinear "
-                              "network solve, which is not implemented; use one of them")
         if int(self.seed) != self.seed:
             raise ConfigError(f"NonIdealityConfig.seed must be an integer, got {self.seed!r}")
 
@@ -122,7 +119,7 @@ class NonIdealityConfig:
         if self.iv is not None:
             kw["mvm"] = self.iv
         if self.ir_drop is not None and not self.ir_drop.is_identity:
-            kw["mvm"] = self.ir_drop.mvm()
+            kw["mvm"] = self.ir_drop.mvm(self.iv)
         if self.read_noise is not None and not self.read_noise.is_identity:
             kw["read_noise"] = self.read_noise
             kw["rng"] = self._rng(draw, 99)

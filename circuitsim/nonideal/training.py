@@ -16,10 +16,12 @@ import numpy as np
 import torch
 
 from ..errors import ConfigError
+from ..mapping import MappingConfig, map_layer
 from ..units import require_nonnegative, require_positive
 from .programming import ProgrammingNoise
+from .read import IRDrop
 
-__all__ = ["WeightNoise"]
+__all__ = ["IRDropAware", "WeightNoise"]
 
 
 @dataclass(frozen=True)
@@ -70,3 +72,28 @@ class WeightNoise:
         seed = int(torch.randint(0, 2**62, (1,), generator=generator))
         noise = self.sample_numpy(w.detach().cpu().double().numpy(), np.random.default_rng(seed))
         return torch.as_tensor(noise, dtype=w.dtype)
+
+
+@dataclass(frozen=True)
+class IRDropAware:
+    """IR-drop-aware training: the error of each layer is the exact, deterministic difference
+    between the weights its crossbars realise with wire resistance
+    (:meth:`IRDrop.effective_layer`) and the weights themselves, recomputed at every step
+    from the current weights; added for the forward/backward pass and removed before the update
+    (a straight-through estimate of the gradient)."""
+
+    ir_drop: IRDrop
+    """The wire resistances."""
+    mapping: MappingConfig
+    """How weights become conductances (G range, tiles)."""
+
+    def to_dict(self) -> dict:
+        return {"ir_drop": asdict(self.ir_drop), "mapping": self.mapping.to_dict()}
+
+    def layer_noise(self, w: torch.Tensor, b: torch.Tensor | None, generator=None):
+        wn = w.detach().cpu().double().numpy()
+        bn = None if b is None else b.detach().cpu().double().numpy()
+        layer = map_layer(wn, bn, self.mapping)
+        w2, b2 = self.ir_drop.effective_layer(layer).weights()
+        dw = torch.as_tensor(w2 - wn, dtype=w.dtype)
+        return dw, (None if b is None else torch.as_tensor(b2 - bn, dtype=b.dtype))
