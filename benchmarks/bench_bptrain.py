@@ -1,6 +1,7 @@
 """In-situ BP training: seconds per training iteration (one sample, four phases) in transient
 ngspice vs the behavioral twin, and the SPICE-vs-twin state-change deviation, for a few
-network sizes and two pulse-edge times (ngspice tmax = t_edge/4).
+network sizes, with the default digital-PWM pulse width (tmax = 2·t_edge) and, for the small
+networks, the analog-width variant (tmax = t_edge/4).
 
     python benchmarks/bench_bptrain.py [--quick] [--samples 2]
 
