@@ -30,6 +30,10 @@ TRAN_OPTIONS = {"method": "gear", "reltol": 1e-6, "abstol": 1e-12, "vntol": 1e-6
                 "gmin": 1e-12, "itl4": 200, "chgtol": 1e-16}
 """ngspice options of every training deck (../shared/DESIGN.md §4)."""
 
+PWM_TIE_OFFSET = 1e-6
+"""Added before rounding an activation to PWM ticks [ticks]: larger than the sample-and-hold
+error (~1e-8 of the value), far smaller than a tick."""
+
 
 def _n(x: float) -> str:
     return spice_number(float(x))
@@ -435,9 +439,12 @@ class TrainingCircuit:
         return Pwl(tuple(pts))
 
     def pwm_level(self, act):
-        """Clock ticks of a pulse for an activation (width_levels > 0)."""
+        """Clock ticks of a pulse for an activation (width_levels > 0): round half up, with
+        PWM_TIE_OFFSET so that data sitting exactly on a half tick (e.g. pooled pixels k/64
+        at 16 levels) rounds the same way in SPICE, whose held value is off by ~1e-8."""
         n = self.p.width_levels
-        return np.floor(np.clip(np.asarray(act, dtype=float), 0.0, 1.0) * n + 0.5)
+        return np.floor(np.clip(np.asarray(act, dtype=float), 0.0, 1.0) * n + 0.5
+                        + PWM_TIE_OFFSET)
 
     def _pulse_source(self, el: list, slot: Slot, row: int) -> None:
         """Pulse envelope of one row in one slot: rises at pulse_start (PWL), falls
@@ -446,7 +453,8 @@ class TrainingCircuit:
         act = self._row_activation_expr(slot.layer, row)
         n = self.p.width_levels
         if n:
-            level = str(n) if act is None else f"floor(max(0,min(1,{act}))*{n}+0.5)"
+            level = str(n) if act is None else \
+                f"floor(max(0,min(1,{act}))*{n}+{_n(0.5 + PWM_TIE_OFFSET)})"
             el.append(BSource(f"BPE{slot.layer}_{row}_{slot.column}",
                               self._pulse_node(slot, row), "0",
                               f"min(v(rise{slot.layer}_{slot.column}),max(0,min(1,{level}"
