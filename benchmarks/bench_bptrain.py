@@ -56,13 +56,13 @@ def measure(shape: NetworkShape, levels: int, tmax_per_edge: float, samples: int
     ws, wt = float(np.mean(wall_s)), float(np.mean(wall_t))
     return {"network": f"{shape.n_in}-{shape.n_hidden}-{shape.n_out}",
             "cells": shape.n_cells, "width": f"PWM {levels}" if levels else "analog",
-            "tmax_s": circ.p.t_edge * tmax_per_edge,
+            "tmax_s": circ.tmax,
             "sim_s_per_iter": circ.schedule.length, "wall_s_spice": ws, "wall_s_twin": wt,
             "speedup": ws / wt, "iters_in_600s_spice": int(600 // ws),
             "dx_rel_median": float(np.median(rel)), "dx_rel_max": float(rel.max()),
             "dx_within_2pct": float(np.mean(rel <= 0.02)),
             "dx_abs_max": float(max(absx)),
-            "one_step_bound": circ.rate_max * circ.p.t_edge * tmax_per_edge}
+            "one_step_bound": circ.rate_max * circ.tmax}
 
 
 def main() -> None:

@@ -53,7 +53,7 @@ def test_one_pulse_dx_matches_the_analytic_law(circ, batch_runner):
     deck = Deck("one update pulse", elements=[
         VoltageSource("V1", "in", "0", waveform=Pwl(pts)), card.instance("XM", "in", "0", 0.5)],
         includes=(card.library,), options=TRAN_OPTIONS, ics={"xm.x": 0.5},
-        analyses=(Tran(step=te, stop=b + 50e-9, tmax=te * circ.p.tmax_per_edge),))
+        analyses=(Tran(step=te, stop=b + 50e-9, tmax=circ.tmax),))
     res = batch_runner.run(deck, timeout_s=60)
     dx_spice = res["v(xm.x)"][-1] - 0.5
     k = card.k_off / card.d
@@ -204,12 +204,10 @@ def _cli(argv):
 
 
 def test_train_circuit_cli_writes_result_and_plots(tmp_path):
-    """One XOR epoch (4 SPICE iterations) through the command; short pulses
-    (--dx-max 0.005: 0.6 µs instead of 3.8 µs) keep it to a few seconds."""
+    """One XOR epoch (4 SPICE iterations) through the command."""
     import json
 
-    assert _cli(["--task", "xor", "--epochs", "1", "--dx-max", "0.005",
-                 "--out", str(tmp_path)]) == 0
+    assert _cli(["--task", "xor", "--epochs", "1", "--out", str(tmp_path)]) == 0
     r = json.loads((tmp_path / "result.json").read_text())
     for k in ("task", "epochs", "accuracy_spice", "accuracy_behavioral",
               "max_conductance_deviation_rel", "wall_s_spice", "wall_s_behavioral"):

@@ -112,6 +112,12 @@ class TrainingCircuit:
         self._check_schedule(self.schedule)
         self.slots = self._slots()
 
+    @property
+    def tmax(self) -> float:
+        """``.tran`` largest step [s]: tmax_per_edge·t_edge, at most half a PWM tick."""
+        t = self.p.t_edge * self.p.tmax_per_edge
+        return min(t, 0.5 * self.t_tick) if self.t_tick else t
+
     # -- schedule ----------------------------------------------------------------------
 
     def _update_length(self, n_cols: int) -> float:
@@ -377,8 +383,7 @@ class TrainingCircuit:
                 expr = self._line_drive(layer, line)
                 el.append(BSource(f"BTD_{line}", f"td_{line}", "0", expr))
                 switch(f"t{line}", f"td_{line}", line, tr)
-        tran = Tran(step=p.t_edge, stop=self.schedule.length,
-                    tmax=p.t_edge * p.tmax_per_edge)
+        tran = Tran(step=p.t_edge, stop=self.schedule.length, tmax=self.tmax)
         includes = (card.library,) if cells == "memristor" else ()
         ics = {}
         if cells == "memristor":  # the previous chunk's final states (also passed as x0)
