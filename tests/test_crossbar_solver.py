@@ -218,3 +218,28 @@ def test_bad_inputs_raise_config_error():
         ideal_mvm(G0, np.zeros(4))
     with pytest.raises(ConfigError, match="rows = 9"):
         CrossbarSolver(s, backend="torch").column_currents(torch.zeros(4))
+
+
+@pytest.mark.parametrize("extra", [{}, dict(access=ACCESS_018UM)])
+def test_sparse_method_equals_map(extra):
+    s = spec(**extra)
+    V = RNG.uniform(-0.2, 0.3, (9, 3))
+    a = behavioral.column_currents(s, V, method="map")
+    b = behavioral.column_currents(s, V, method="sparse")
+    np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-20)
+    t = behavioral.column_currents(s, V[:, 0], backend="torch", method="sparse")
+    np.testing.assert_allclose(t.numpy(), a[:, 0], rtol=1e-10, atol=1e-20)
+    with pytest.raises(ConfigError, match="method"):
+        behavioral.column_currents(s, V, method="fast")
+
+
+def test_nonlinear_without_stored_factors_uses_full_newton(monkeypatch):
+    from circuitsim.behavioral import solver as solver_mod
+
+    s = spec(access=ACCESS_018UM)
+    V = RNG.uniform(-0.2, 0.3, (9, 2))
+    ref = CrossbarSolver(s).column_currents(V)
+    monkeypatch.setattr(solver_mod, "STORE_LIMIT_BYTES", 0)
+    sol = CrossbarSolver(s)
+    assert sol._block is None
+    np.testing.assert_allclose(sol.column_currents(V), ref, rtol=1e-10, atol=1e-20)

@@ -128,3 +128,32 @@ def test_converters_cost_accuracy_monotonically(trained, digits):
                               digits.x_test, digits.y_test) for b in (2, 8)}
     assert acc[8] >= sw - 0.02  # 8-bit converters lose at most a couple of images
     assert acc[2] < acc[8]
+
+
+def test_conv_unfolding_with_padding_and_stride_matches_torch():
+    from torch import nn
+
+    torch.manual_seed(0)
+    m = nn.Sequential(nn.Unflatten(1, (2, 7, 6)), nn.Conv2d(2, 3, (3, 2), stride=(2, 1),
+                                                            padding=(1, 0)),
+                      nn.Tanh(), nn.Flatten(), nn.Linear(3 * 4 * 5, 4)).double()
+    x = torch.rand(5, 84, dtype=torch.float64)
+    layers = map_model(m, MappingConfig())
+    assert layers[0].kind == "conv2d" and layers[0].g_pos.shape == (2 * 3 * 2 + 1, 3)
+    with torch.no_grad():
+        np.testing.assert_allclose(crossbar_forward(layers, x.numpy()), m(x).numpy(),
+                                   rtol=1e-10, atol=1e-12)
+
+
+def test_binary_detectors_map_exactly(digits):
+    from circuitsim.nn import make_cat_relu
+    from circuitsim.nn.data import Dataset
+
+    tr, te = digits.y_train < 2, digits.y_test < 2
+    ds = Dataset(digits.x_train[tr], digits.y_train[tr], digits.x_test[te], digits.y_test[te],
+                 "digits-0v1", ("0", "1"))
+    for m in (make_model("logistic", 64, 2), make_cat_relu(64, hidden=7)):
+        train(m, ds, TrainConfig(epochs=2, progress=False))
+        layers = map_model(m, MappingConfig())
+        assert layers[-1].n_out == 1
+        assert mapped_accuracy(layers, ds.x_test, ds.y_test) == accuracy(m, ds.x_test, ds.y_test)

@@ -99,3 +99,17 @@ def test_ir_drop_study(ctx, out):
     assert rows[(0.0, "plain")]["max_logit_error_rel"] == 0.0
     assert rows[(10.0, "plain")]["max_logit_error_rel"] > 0.05
     assert {t for _, t in rows} == {"plain", "plain-finetuned", "ir-drop-aware"}
+
+
+def test_scenario_study_from_saved_config(ctx, tmp_path):
+    from circuitsim.nonideal import NonIdealityConfig, ReadNoise, StuckAt
+
+    ni = NonIdealityConfig(stuck_at=StuckAt(0.02, 0.02), read_noise=ReadNoise(0.01), seed=4)
+    path = ni.save(tmp_path / "scn.json")
+    res = run_study("scenario", ctx, tmp_path, scenario=str(path))
+    d = json.loads((tmp_path / "scenario.json").read_text())
+    assert d["rows"][0]["_scenario"] == ni.to_dict()  # the scenario is saved with the result
+    assert "_scenario" not in (tmp_path / "scenario.csv").read_text()
+    assert 0 < res.rows[0]["mean_acc"] <= 1
+    with pytest.raises(ConfigError, match="needs a scenario"):
+        run_study("scenario", ctx)

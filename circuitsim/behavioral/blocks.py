@@ -192,7 +192,7 @@ class BlockSolver:
             nb = self.nb
             if nb > 0:
                 S = None
-                Y = np.empty((C, nb))
+                Y = np.empty((C, nb), order="F")  # Y[:, :i] stays contiguous for BLAS
                 for i in self._rows_iter(nb):
                     H, p = self.rows_elim.row(i)
                     K = self._K(i, H)

@@ -41,24 +41,22 @@ def cell_current(spec: CrossbarSpec, g, vr, vc, vm0=None, *, tol: float = 1e-15,
         vm = np.clip(vm0, lo, hi)
     vgs = vwl - vc
     for _ in range(max_iter):
-        im, gm_ = memristor_current(spec, g, vr - vm)
-        it, _, gds = nmos.drain_current(vgs, vm - vc)
+        im, gmem = memristor_current(spec, g, vr - vm)
+        it, gm_t, gds = nmos.drain_current(vgs, vm - vc)
         h = im - it  # KCL at the internal node: decreasing in vm
-        dh = -gm_ - gds
-        step = -h / dh
-        new = vm + step
+        new = vm + h / (gmem + gds)
         # keep inside the bracket: bisect toward the side the residual points to
         bad = (new < lo) | (new > hi)
         if bad.any():
             lo = np.where(h > 0, np.maximum(lo, vm), lo)
             hi = np.where(h < 0, np.minimum(hi, vm), hi)
             new = np.where(bad, 0.5 * (lo + hi), new)
-        done = np.abs(new - vm) <= tol + 1e-13 * np.abs(vm)
+        if (np.abs(new - vm) <= tol + 1e-13 * np.abs(vm)).all():
+            break  # the values evaluated at vm are final (vm moves by <= tol)
         vm = new
-        if done.all():
-            break
-    im, gmem = memristor_current(spec, g, vr - vm)
-    it, gm_t, gds = nmos.drain_current(vgs, vm - vc)
+    else:
+        im, gmem = memristor_current(spec, g, vr - vm)
+        it, gm_t, gds = nmos.drain_current(vgs, vm - vc)
     # i = im(vr - vm) with vm(vr, vc) from gmem(vr - vm) = it(vgs = vwl - vc, vds = vm - vc):
     # dvm/dvr = gmem / (gmem + gds);  dvm/dvc = (gm_t + gds) / (gmem + gds)
     den = gmem + gds

@@ -63,20 +63,20 @@ def cell_current(spec: CrossbarSpec, g, vr, vc, vm0=None, *, tol: float = 1e-15,
         vm = torch.minimum(torch.maximum(vm0, lo), hi)
     vgs = vwl - vc
     for _ in range(max_iter):
-        im, gm_ = memristor_current(spec, g, vr - vm)
-        it, _, gds = drain_current(nmos, vgs, vm - vc)
+        im, gmem = memristor_current(spec, g, vr - vm)
+        it, gm_t, gds = drain_current(nmos, vgs, vm - vc)
         h = im - it
-        new = vm - h / (-gm_ - gds)
+        new = vm + h / (gmem + gds)
         bad = (new < lo) | (new > hi)
         if bool(bad.any()):
             lo = torch.where(h > 0, torch.maximum(lo, vm), lo)
             hi = torch.where(h < 0, torch.minimum(hi, vm), hi)
             new = torch.where(bad, 0.5 * (lo + hi), new)
-        done = (new - vm).abs() <= tol + 1e-13 * vm.abs()
-        vm = new
-        if bool(done.all()):
+        if bool(((new - vm).abs() <= tol + 1e-13 * vm.abs()).all()):
             break
-    im, gmem = memristor_current(spec, g, vr - vm)
-    it, gm_t, gds = drain_current(nmos, vgs, vm - vc)
+        vm = new
+    else:
+        im, gmem = memristor_current(spec, g, vr - vm)
+        it, gm_t, gds = drain_current(nmos, vgs, vm - vc)
     den = gmem + gds
     return im, gmem * gds / den, -gmem * (gm_t + gds) / den, vm

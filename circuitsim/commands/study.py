@@ -11,7 +11,10 @@ def add_arguments(p) -> None:
     from ..nn.models import MODEL_KINDS
     from ..studies import STUDIES
 
-    p.add_argument("name", choices=[*STUDIES, "all"], help="which study ('all' = every one)")
+    p.add_argument("name", choices=[*STUDIES, "all"],
+                   help="which study ('all' = every one but 'scenario')")
+    p.add_argument("--scenario", default=None,
+                   help="NonIdealityConfig JSON file for the 'scenario' study")
     p.add_argument("--out", required=True, help="directory for the CSV / JSON / PNG files")
     p.add_argument("--quick", action="store_true", help="tiny settings (seconds; for checks)")
     p.add_argument("--draws", type=int, default=None,
@@ -41,11 +44,13 @@ def run(args) -> int:
                        quick=args.quick,
                        mapping=MappingConfig(g_min=args.g_min, g_max=args.g_max,
                                              v_read=args.v_read))
-    names = list(STUDIES) if args.name == "all" else [args.name]
+    names = [n for n in STUDIES if n != "scenario"] if args.name == "all" else [args.name]
     for name in names:
         kw = {}
         if args.draws is not None and "draws" in inspect.signature(STUDIES[name]).parameters:
             kw["draws"] = args.draws
+        if name == "scenario":
+            kw["scenario"] = args.scenario
         t0 = time.perf_counter()
         res = run_study(name, ctx, args.out, **kw)
         print(f"{name} ({time.perf_counter() - t0:.1f} s): {res.headline}")

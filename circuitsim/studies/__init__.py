@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from ..errors import ConfigError
 from .common import StudyContext, StudyResult
-from .device import endurance, noise_training, retention, stuck_at, variability
+from .device import endurance, noise_training, retention, scenario, stuck_at, variability
 from .irdrop import ir_drop
 from .readpath import tiles_adc, vmax
 
@@ -22,6 +22,7 @@ STUDIES = {
     "endurance": endurance,
     "noise-training": noise_training,
     "ir-drop": ir_drop,
+    "scenario": scenario,
 }
 """Study name → function."""
 
@@ -35,6 +36,7 @@ QUICK = {
     "endurance": {"cycles": (1e5, 1e10), "draws": 2},
     "noise-training": {"sigmas_us": (20,), "draws": 3},
     "ir-drop": {"r_wires": (0.0, 10.0)},
+    "scenario": {"draws": 2},
 }
 
 
@@ -51,5 +53,5 @@ def run_study(name: str, ctx: StudyContext, out_dir=None, **settings) -> StudyRe
 
 
 __all__ = ["QUICK", "STUDIES", "StudyContext", "StudyResult", "endurance", "ir_drop",
-           "noise_training", "retention", "run_study", "stuck_at", "tiles_adc", "variability",
-           "vmax"]
+           "noise_training", "retention", "run_study", "scenario", "stuck_at", "tiles_adc",
+           "variability", "vmax"]

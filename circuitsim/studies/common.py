@@ -27,7 +27,8 @@ def progress_bar(it, desc: str, show: bool | None = None):
 
 @dataclass
 class StudyResult:
-    """Rows of a table, the settings that produced them, and a headline."""
+    """Rows of a table, the settings that produced them, and a headline.  A row's ``_scenario``
+    (:meth:`NonIdealityConfig.to_dict`) and ``_mapping`` are saved in the JSON only."""
 
     name: str
     rows: list[dict]
@@ -41,9 +42,10 @@ class StudyResult:
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)
         paths = [out / f"{self.name}.csv", out / f"{self.name}.json"]
-        keys = list(dict.fromkeys(k for r in self.rows for k in r))
+        # keys starting with "_" (the full scenario / mapping of a row) go to the JSON only
+        keys = list(dict.fromkeys(k for r in self.rows for k in r if not k.startswith("_")))
         with paths[0].open("w", newline="") as f:
-            w = csv.DictWriter(f, fieldnames=keys)
+            w = csv.DictWriter(f, fieldnames=keys, extrasaction="ignore")
             w.writeheader()
             w.writerows(self.rows)
         paths[1].write_text(json.dumps({"study": self.name, "headline": self.headline,

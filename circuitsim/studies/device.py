@@ -16,7 +16,7 @@ from ..nonideal import (
 )
 from .common import StudyContext, StudyResult, mc_accuracy, progress_bar
 
-__all__ = ["endurance", "noise_training", "retention", "stuck_at", "variability"]
+__all__ = ["endurance", "noise_training", "retention", "scenario", "stuck_at", "variability"]
 
 US = 1e-6
 
@@ -24,7 +24,8 @@ US = 1e-6
 def _acc_row(ni, layers, ds, draws, **cols) -> dict:
     mean, std, acc = mc_accuracy(ni, layers, ds, draws)
     return {**cols, "mean_acc": mean, "std_acc": std,
-            "min_acc": float(acc.min()), "max_acc": float(acc.max()), "draws": int(draws)}
+            "min_acc": float(acc.min()), "max_acc": float(acc.max()), "draws": int(draws),
+            "_scenario": ni.to_dict()}
 
 
 def variability(ctx: StudyContext, sigmas_us=(1, 2, 5, 10, 20, 40), draws: int = 100,
@@ -52,9 +53,7 @@ def variability(ctx: StudyContext, sigmas_us=(1, 2, 5, 10, 20, 40), draws: int =
             f"{fit['write-verify']['mean_acc']:.4f} +- {fit['write-verify']['std_acc']:.4f}; "
             f"at {max(sigmas_us)} uS: one-shot {big['one-shot']['mean_acc']:.4f}, "
             f"write-verify {big['write-verify']['mean_acc']:.4f}")
-    meta = {**ctx.meta(), **base, "shape": shape, "write_verify": vars(wv), "seed": seed,
-            "scenario_example": NonIdealityConfig(
-                programming=ProgrammingNoise(sigmas_us[-1] * US, shape, wv), seed=seed).to_dict()}
+    meta = {**ctx.meta(), **base, "shape": shape, "write_verify": vars(wv), "seed": seed}
     return StudyResult("variability", rows, meta, head, _plot_variability)
 
 
@@ -230,3 +229,32 @@ def noise_training(ctx: StudyContext, sigmas_us=(5, 10, 20, 40), shape: str = "c
     return StudyResult("noise_training", rows, {**ctx.meta(), **base, "shape": shape,
                                                 "seed": seed}, head,
                        _plot_xy("sigma_us", "programming σ [µS]", log=True, group="training"))
+
+
+def scenario(ctx: StudyContext, scenario=None, draws: int = 20) -> StudyResult:
+    """Accuracy under one whole non-ideality scenario: a :class:`NonIdealityConfig`, its dict,
+    or the path of its JSON (as written by :meth:`NonIdealityConfig.save`)."""
+    import json
+    from pathlib import Path
+
+    from ..errors import ConfigError
+
+    if scenario is None:
+        raise ConfigError("study 'scenario' needs a scenario (--scenario FILE.json, written by "
+                          "NonIdealityConfig.save)")
+    if isinstance(scenario, (str, Path)):
+        path = Path(scenario)
+        if not path.is_file():
+            raise ConfigError(f"scenario file not found: {path}")
+        try:
+            scenario = json.loads(path.read_text())
+        except json.JSONDecodeError as exc:
+            raise ConfigError(f"{path}: not valid JSON ({exc})") from exc
+    ni = scenario if isinstance(scenario, NonIdealityConfig) else \
+        NonIdealityConfig.from_dict(scenario)
+    row = _acc_row(ni, ctx.layers(), ctx.dataset, draws, scenario=ni.describe())
+    base = ctx.baseline()
+    head = (f"software {base['software_acc']:.4f}, mapped {base['mapped_ideal_acc']:.4f}, "
+            f"scenario {row['mean_acc']:.4f} +- {row['std_acc']:.4f} ({draws} draws)")
+    return StudyResult("scenario", [row], {**ctx.meta(), **base}, head,
+                       _plot_xy("draws", "Monte-Carlo draws"))

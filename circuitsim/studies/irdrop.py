@@ -4,7 +4,7 @@ engine), with and without hardware-aware (IR-drop-aware) training."""
 from __future__ import annotations
 
 from ..mapping import crossbar_forward, predict_labels
-from ..nonideal import IRDrop, IRDropAware
+from ..nonideal import IRDrop, IRDropAware, NonIdealityConfig
 from .common import StudyContext, StudyResult, progress_bar
 
 __all__ = ["ir_drop"]
@@ -42,7 +42,8 @@ def ir_drop(ctx: StudyContext, r_wires=(0.0, 0.5, 1.0, 2.0, 5.0, 10.0), r_source
             rows.append({"r_wire": r, "training": label, "mean_acc": acc,
                          "ideal_crossbar_acc": float(np.mean(predict_labels(ideal)
                                                              == ds.y_test)),
-                         "max_logit_error_rel": rel})
+                         "max_logit_error_rel": rel,
+                         "_scenario": NonIdealityConfig(ir_drop=ir).to_dict()})
         if aware and r == 0:  # no IR drop: the aware fine-tuning is the plain one
             rows.append({**rows[-1], "training": "ir-drop-aware"})
     base = ctx.baseline()

@@ -27,7 +27,7 @@ def tiles_adc(ctx: StudyContext, tiles=(16, 32, 64, 128, 256), bits=tuple(range(
 
         acc = mapped_accuracy(map_model(model, cfg), ds.x_test, ds.y_test)
         rows.append({"tile": t, "adc_bits": b, "dac_bits": dac_bits, "mean_acc": acc,
-                     "loss": round(base["software_acc"] - acc, 6)})
+                     "loss": round(base["software_acc"] - acc, 6), "_mapping": cfg.to_dict()})
 
     def at(t, b):
         return next((r for r in rows if r["tile"] == t and r["adc_bits"] == b), None)
@@ -77,7 +77,8 @@ def vmax(ctx: StudyContext, v_reads=(0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0), v0: 
                                                                  seed=seed))):
             mean, std, _ = mc_accuracy(ni, layers, ds, draws)
             rows.append({"v_read": v, "scenario": label, "mean_acc": mean, "std_acc": std,
-                         "draws": draws})
+                         "draws": draws, "_scenario": ni.to_dict(),
+                         "_mapping": layers[0].config.to_dict()})
     base = ctx.baseline()
     full = [r for r in rows if r["scenario"] == "noise + sinh I-V"]
     best = max(full, key=lambda r: r["mean_acc"])
