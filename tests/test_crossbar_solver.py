@@ -218,6 +218,8 @@ def test_bad_inputs_raise_config_error():
         ideal_mvm(G0, np.zeros(4))
     with pytest.raises(ConfigError, match="rows = 9"):
         CrossbarSolver(s, backend="torch").column_currents(torch.zeros(4))
+    with pytest.raises(ConfigError, match="finite"):
+        CrossbarSolver(s, backend="torch").column_currents(torch.full((9,), float("nan")))
 
 
 @pytest.mark.parametrize("extra", [{}, dict(access=ACCESS_018UM)])

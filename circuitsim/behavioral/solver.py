@@ -114,11 +114,17 @@ class CrossbarSolver:
         if self.backend == "torch":
             import torch
 
-            if isinstance(V, torch.Tensor):
-                Vn = V.detach().cpu().numpy()
-                v2, vector = self.spec.check_inputs(Vn)
+            if isinstance(V, torch.Tensor):  # validated on its device (no host copy)
+                R = self.spec.rows
+                if V.dim() not in (1, 2) or V.shape[0] != R or (V.dim() == 2 and
+                                                                 V.shape[1] < 1):
+                    raise ConfigError(f"V must have shape (rows,) or (rows, K) with rows = "
+                                      f"{R} (one input voltage per crossbar row), got shape "
+                                      f"{tuple(V.shape)}")
+                if not bool(torch.isfinite(V).all()):
+                    raise ConfigError("V must be finite; it holds NaN or inf values")
                 Vt = V.to(device=self.device, dtype=self.dtype)
-                return (Vt[:, None] if vector else Vt), vector
+                return (Vt[:, None] if V.dim() == 1 else Vt), V.dim() == 1
             v2, vector = self.spec.check_inputs(V)
             return self._to(v2), vector
         return self.spec.check_inputs(V)
@@ -302,7 +308,7 @@ def column_currents(spec: CrossbarSpec, V, backend: str = "numpy", device=None,
     :class:`CrossbarSolver` once.
 
     ``method``: "map" (block elimination, :class:`CrossbarSolver`), "cg" (linear 1R with
-    resistive rows and columns: line-preconditioned conjugate gradients to a 1e-12 relative
+    resistive rows and columns: line-preconditioned conjugate gradients to a 1e-13 relative
     residual, :class:`.iterative.LinePCG`), "sparse" (full nodal analysis with a sparse LU,
     Newton when nonlinear) or "auto" (see :data:`SPARSE_AUTO_CELLS`)."""
     if method not in METHODS:
