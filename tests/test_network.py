@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -20,6 +21,7 @@ from circuitsim.mapping import MappingConfig  # noqa: E402
 from circuitsim.network import CircuitConfig, NetOutputs, build_network  # noqa: E402
 from circuitsim.spice import find_ngspice  # noqa: E402
 
+NETLISTS = Path(__file__).resolve().parents[1] / "netlists"
 MAPPING = MappingConfig(g_min=1e-6, g_max=100e-6, v_read=0.2)
 PARASITIC = CircuitConfig(r_wire_row=2.0, r_wire_col=2.0, r_source=10.0, r_sense=10.0,
                           access=ACCESS_018UM)
@@ -193,3 +195,15 @@ def test_bad_inputs_and_configs():
         CircuitConfig(r_wire_row=-1.0)
     with pytest.raises(ConfigError, match="device_range"):
         CircuitConfig(device_range=(1e-4, 1e-6))
+
+
+@pytest.mark.ngspice
+@pytest.mark.parametrize("deck", sorted(p.relative_to(NETLISTS).as_posix()
+                                        for sub in ("golden", "demo")
+                                        for p in (NETLISTS / sub).rglob("*.cir")))
+def test_every_deck_in_netlists_runs_in_plain_ngspice(deck):
+    """netlists/golden and netlists/demo as they stand: plain ``ngspice -b``."""
+    path = NETLISTS / deck
+    proc = subprocess.run([find_ngspice(), "-b", path.name], cwd=path.parent,
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stdout[-2000:]
