@@ -117,6 +117,21 @@ def test_relu_circuit_gain_above_one(batch_runner):
                                atol=5e-5)
 
 
+@pytest.mark.ngspice
+def test_crossbar_2x2_golden_matches_engine(batch_runner):
+    """The golden 2x2 differential 1T1R crossbar (wire, driver, sense R): ngspice column
+    currents vs the behavioral engine within 1e-4 relative."""
+    pytest.importorskip("circuitsim.crossbar")
+    from circuitsim.behavioral import column_currents
+    from circuitsim.generators.golden import CROSSBAR_2X2_V, crossbar_2x2_spec
+
+    res = batch_runner.run(block_decks()["crossbar_2x2_diff_1t1r"])
+    spice = np.array([float(res[f"i(vout{j})"][0]) for j in range(4)])
+    twin = np.asarray(column_currents(crossbar_2x2_spec(), np.array(CROSSBAR_2X2_V)))
+    np.testing.assert_allclose(spice, twin.ravel(), rtol=1e-4, atol=0)
+    assert np.all(spice > 0)
+
+
 # ------------------------------------------------------------------------- validation
 
 @pytest.mark.parametrize("kwargs, match", [
