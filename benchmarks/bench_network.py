@@ -12,6 +12,7 @@ it), else the same model trained here (seeded).
 from __future__ import annotations
 
 import argparse
+import resource
 import shutil
 import subprocess
 import sys
@@ -72,6 +73,12 @@ def peak_memory_mb(deck_text: str) -> float | None:
     return None
 
 
+def child_cpu_s() -> float:
+    """CPU seconds used so far by finished child processes (the ngspice runs)."""
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="60 images, skip the 1T1R case")
@@ -88,12 +95,14 @@ def main() -> int:
             continue
         net = build_network(model, circuit, MAPPING)
         text = emit_deck(net.deck(X))
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), child_cpu_s()
         one = net.spice_forward(X[:args.one], runner=runner, chunk=1)
         t_one = (time.perf_counter() - t0) / args.one
-        t0 = time.perf_counter()
+        cpu_one = (child_cpu_s() - c0) / args.one
+        t0, c0 = time.perf_counter(), child_cpu_s()
         many = net.spice_forward(X, runner=runner, chunk=len(X))
         t_many = time.perf_counter() - t0
+        cpu_many = (child_cpu_s() - c0) / n
         twin = net.behavioral_forward(X)
         ref = net.reference_forward(X).argmax(1)
         d_layers = [float(np.abs(a - b).max()) for a, b in zip(many.layers, twin.layers,
@@ -107,6 +116,8 @@ def main() -> int:
             "s/image, all in 1 run": t_many / n,
             f"s for {n} in 1 run": t_many,
             "speed-up": t_one / (t_many / n),
+            "ngspice CPU s/image, 1 per run": cpu_one,
+            "ngspice CPU s/image, all in 1 run": cpu_many,
             "deck MB": len(text) / 1e6,
             "deck lines": text.count("\n"),
             "ngspice peak MB": peak_memory_mb(text),
@@ -126,7 +137,9 @@ def main() -> int:
              "run' = one deck whose .dc sweep of the slot source visits every image "
              "(Network.spice_forward). ngspice spends its time factoring the MNA matrix at "
              "every Newton iteration (~3 per sweep point); the ordering is done once per run. "
-             "Timings are wall clock on a 2-core machine shared with other jobs.  Reproduce: "
+             "Wall-clock timings on a 2-core machine shared with other jobs (load average up to 7 "
+             "while measuring): the ngspice CPU columns (child-process CPU time) are the "
+             "contention-free cost.  Reproduce: "
              "`.venv/bin/python benchmarks/bench_network.py`.")
     write_table("network", rows, title="Whole-network SPICE evaluation: digits MLP 64-16-10",
                 notes=notes)

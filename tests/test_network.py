@@ -17,6 +17,7 @@ torch = pytest.importorskip("torch")
 from circuitsim.cards import ACCESS_018UM  # noqa: E402
 from circuitsim.emit import emit_deck  # noqa: E402
 from circuitsim.errors import ConfigError  # noqa: E402
+from circuitsim.generators import OpAmpCard  # noqa: E402
 from circuitsim.mapping import MappingConfig  # noqa: E402
 from circuitsim.network import CircuitConfig, NetOutputs, build_network  # noqa: E402
 from circuitsim.spice import find_ngspice  # noqa: E402
@@ -75,9 +76,12 @@ def test_spice_matches_twin_ideal_neurons(batch_runner, inputs, activation):
 @pytest.mark.ngspice
 @pytest.mark.parametrize("activation", ["sigmoid", "relu"])
 def test_spice_matches_twin_circuit_neurons(batch_runner, inputs, activation):
-    """Circuit neurons (bipolar pair / buffered precision rectifier, rails ±2.5 V): the twin
-    interpolates one ngspice characterisation of the neuron; within 1 mV per layer."""
-    circuit = PARASITIC.replace(neuron_flavour="circuit")
+    """Circuit neurons (bipolar pair / buffered precision rectifier, rails ±2.5 V) and
+    saturating sense op-amps (a0 1e5, diode-clamped at ±2.5 V): the twin interpolates one
+    ngspice characterisation of the neuron and solves the clamped op-amps exactly; within
+    1 mV per layer."""
+    sense = OpAmpCard("saturating", a0=1e5, v_pos=2.5, v_neg=-2.5)
+    circuit = PARASITIC.replace(neuron_flavour="circuit", sense_opamp=sense)
     net = build_network(small_model(activation), circuit, MAPPING, calibration=inputs)
     x = inputs[:20]
     _compare(net.spice_forward(x, runner=batch_runner), net.behavioral_forward(x), 1e-3)
