@@ -242,8 +242,9 @@ def test_nonideal_conductances_and_sinh_cells(batch_runner, inputs):
 
     ni = NonIdealityConfig(programming=ProgrammingNoise(3e-6), stuck_at=StuckAt(p_lrs=0.02),
                            iv=IVNonlinearity(0.3), seed=3)
-    circuit = CircuitConfig(r_wire_row=1.0, r_wire_col=1.0)
+    circuit = CircuitConfig(r_wire_row=1.0, r_wire_col=1.0, neuron_v_offset=5e-3)
     net = build_network(small_model(), circuit, MAPPING, nonideal=ni)
+    assert net.plans[0].neuron.v_offset == 5e-3
     target = np.empty_like(net.plans[0].conductance)
     target[:, 0::2], target[:, 1::2] = net.plans[0].mapped.g_pos, net.plans[0].mapped.g_neg
     assert np.abs(net.plans[0].conductance - target).max() > 1e-6

@@ -229,7 +229,7 @@ def plan_layers(model, circuit: CircuitConfig, mapping, calibration=None, nonide
         if act is not None:
             neuron = NeuronCard(act, circuit.neuron_flavour, v_per_unit=circuit.v_per_unit,
                                 v_full_scale=v_read, act_full_scale=afs,
-                                opamp=circuit.neuron_opamp)
+                                v_offset=circuit.neuron_v_offset, opamp=circuit.neuron_opamp)
         plans.append(LayerPlan(n, w, b, act, ml, c, g, sense, neuron, afs))
     return plans
 
