@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from ..circuit import BSource, Dc, Deck, Instance, RawLine, VoltageSource
-from ..errors import ConfigError
+from ..errors import ConfigError, SimulationError
 from ..generators.neuron import neuron_subckt, neuron_transfer
 from ..generators.sense_amp import diff_sense_subckt
 from ..units import spice_number
@@ -237,7 +237,9 @@ class Network:
         def vec(name):
             a = np.atleast_1d(np.asarray(res[name], dtype=float))
             if a.shape != (n,):
-                raise ConfigError(f"ngspice returned {a.shape} values of {name} for {n} inputs")
+                raise SimulationError(f"ngspice returned {a.shape} values of {name} for {n} "
+                                      "inputs (a sweep point missing?)", deck=res.deck,
+                                      run_dir=res.run_dir, log=res.log)
             return a
 
         layers, pre, cur = [], [], []
