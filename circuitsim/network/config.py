@@ -9,7 +9,7 @@ from ..cards.transistor import AccessTransistor, Nmos1Card
 from ..errors import ConfigError
 from ..generators.neuron import DEFAULT_NEURON_OPAMP, FLAVOURS
 from ..generators.opamp import OpAmpCard
-from ..units import require_nonnegative, require_positive
+from ..units import require_finite, require_nonnegative, require_positive
 
 SENSE_OPAMP = OpAmpCard("ideal", a0=1e6)
 """Default sense-amplifier op-amp: an ideal VCVS of gain 1e6."""
@@ -52,6 +52,9 @@ class CircuitConfig:
     """``'ideal'`` (B-source) or ``'circuit'`` (op-amp / transistor neurons)."""
     neuron_opamp: OpAmpCard = field(default_factory=lambda: DEFAULT_NEURON_OPAMP)
     """Op-amp of the circuit neurons (saturating; its rails bound the neuron outputs)."""
+    neuron_v_offset: float = 0.0
+    """Input-referred offset of every neuron [V] (both flavours; subtracted from the neuron
+    input)."""
     v_per_unit: float = 0.25
     """Neuron input volts per unit of trained pre-activation [V]; the output layer's voltages
     are the logits times this.  0.25 V keeps pre-activations of ±10 inside ±2.5 V rails."""
@@ -80,6 +83,7 @@ class CircuitConfig:
             raise ConfigError(f"CircuitConfig.neuron_flavour must be one of {FLAVOURS}, got "
                               f"{self.neuron_flavour!r}")
         require_positive("CircuitConfig.v_per_unit", self.v_per_unit, "[V]")
+        require_finite("CircuitConfig.neuron_v_offset", self.neuron_v_offset)
         require_positive("CircuitConfig.relu_full_scale", self.relu_full_scale)
         if self.device_range is not None:
             lo, hi = (float(v) for v in self.device_range)

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from ..circuit import BSource, Dc, Deck, Instance, RawLine, VoltageSource
-from ..errors import ConfigError
+from ..errors import ConfigError, SimulationError
 from ..generators.neuron import neuron_subckt, neuron_transfer
 from ..generators.sense_amp import diff_sense_subckt
 from ..units import spice_number
@@ -28,10 +28,12 @@ from .build import LayerPlan
 from .config import CircuitConfig
 from .outputs import NetOutputs
 
-DECK_OPTIONS = {"reltol": 1e-7, "vntol": 1e-10, "abstol": 1e-15, "itl2": 200}
-"""ngspice options of the network decks: tight tolerances so that every sweep point is
-converged well below the 1 mV comparison with the twin (ngspice's default reltol is 1e-3),
-and more Newton iterations per sweep point (``itl2``) for the jumps between inputs."""
+DECK_OPTIONS = {"reltol": 1e-6, "vntol": 1e-9, "abstol": 1e-13, "itl2": 200}
+"""ngspice options of the network decks: tolerances tight enough that every sweep point is
+converged far below the 1 mV comparison with the twin (ngspice's default reltol is 1e-3),
+not so tight that nonlinear cells (sinh B-sources) stall (abstol 1e-15 sent every sweep
+point into gmin stepping), and more Newton iterations per sweep point (``itl2``) for the
+jumps between inputs."""
 
 MANIFEST_FORMAT = "circuitsim-network/1"
 
@@ -40,11 +42,16 @@ class Network:
     """A circuit network; build it with :func:`circuitsim.network.build_network`."""
 
     def __init__(self, plans: list[LayerPlan], circuit: CircuitConfig, mapping, *,
-                 name: str = "network"):
+                 name: str = "network", sinh_v0: float | None = None, nonideal=None,
+                 draw: int = 0):
         self.plans = list(plans)
         self.circuit = circuit
         self.mapping = mapping
         self.name = name
+        self.sinh_v0 = sinh_v0
+        """Cells' sinh read nonlinearity v0 [V] (from ``nonideal.iv``), or None (ohmic)."""
+        self.nonideal = nonideal
+        self.draw = draw
 
     # ------------------------------------------------------------------ basics
 
@@ -87,7 +94,8 @@ class Network:
         c = self.circuit
         return CrossbarSpec(plan.conductance, r_wire_row=c.r_wire_row, r_wire_col=c.r_wire_col,
                             r_source=c.r_source, r_sense=c.r_sense + extra_r_sense,
-                            access=c.access, c_wire_row=c.c_wire_row, c_wire_col=c.c_wire_col)
+                            access=c.access, c_wire_row=c.c_wire_row, c_wire_col=c.c_wire_col,
+                            sinh_v0=self.sinh_v0)
 
     # ------------------------------------------------------------------ names
 
@@ -229,7 +237,9 @@ class Network:
         def vec(name):
             a = np.atleast_1d(np.asarray(res[name], dtype=float))
             if a.shape != (n,):
-                raise ConfigError(f"ngspice returned {a.shape} values of {name} for {n} inputs")
+                raise SimulationError(f"ngspice returned {a.shape} values of {name} for {n} "
+                                      "inputs (a sweep point missing?)", deck=res.deck,
+                                      run_dir=res.run_dir, log=res.log)
             return a
 
         layers, pre, cur = [], [], []
@@ -339,6 +349,8 @@ class Network:
                        "row_sources": [f"Bx{i} or Vx{i}" for i in range(self.n_in)]},
             "mapping": self.mapping.to_dict(),
             "circuit": self.circuit.to_dict(),
+            "nonideal": None if self.nonideal is None else {**self.nonideal.to_dict(),
+                                                            "draw": self.draw},
             "layers": layers,
         }
 
