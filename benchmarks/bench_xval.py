@@ -40,7 +40,8 @@ def main() -> None:
         for executor, workers in SETTINGS:
             out = Path(tmp) / f"{executor}-{workers}"
             r = run_demo(out, config=cfg, executor=executor, workers=workers,
-                         model_path=model, progress=False, log=lambda *a: None)
+                         model_path=model, progress=False, log=lambda *a: None,
+                         full_spice_images=0)
             model = model or r["config"]["model"]["checkpoint"]
             if model and not Path(model).is_file():
                 model = None

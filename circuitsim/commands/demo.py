@@ -32,7 +32,7 @@ def add_arguments(p) -> None:
                    help="use this checkpoint instead of training (or the cached one)")
     p.add_argument("--full-spice-images", type=int, default=None, metavar="N",
                    help="images of the full-circuit variant (access transistors + circuit "
-                        "neurons, ~10-20 s of ngspice each) run in ngspice [default 10; "
+                        "neurons, ~10-20 s of ngspice each) run in ngspice [default 20; "
                         "--quick 2; 0 skips the variant]")
     add_executor_arguments(p)
 

@@ -46,7 +46,7 @@ access transistors, word line 1.8 V) and op-amp / transistor neurons with finite
 ngspice needs ~10–20 s per image for it (Newton on ~2,000 MOSFETs at every input), so the demo
 runs it in ngspice on the first :data:`FULL_SPICE_IMAGES` images only (behavioral: all)."""
 
-FULL_SPICE_IMAGES = 10
+FULL_SPICE_IMAGES = 20
 """Images of the full-circuit variant run in ngspice (``--full-spice-images``; quick: 2)."""
 
 DEMO_CONFIG = XvalConfig(circuit=DEMO_CIRCUIT)
