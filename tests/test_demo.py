@@ -179,3 +179,18 @@ def test_sweep_table_plot_and_behavioral_only_beyond_spice_images(tmp_path, smal
     a, b = (p["accuracy"] for p in r["variants"])
     assert a["software"] == b["software"]  # the wire resistance only changes the circuit
     assert r["rows"][0]["software_err"] is not None  # binomial SE with one seed
+
+
+def test_sweep_cli_behavioral_only(tmp_path, small_model, capsys):
+    out = tmp_path / "sw"
+    assert cli_main(["sweep", "--out", str(out), "--param", "circuit.r_wire_row",
+                     "--values", "0", "50", "--spice", "none", "--model", str(small_model),
+                     "--set", "hidden=[8]", "--n-images", "30", "--workers", "1",
+                     "--no-progress"]) == 0
+    r = json.loads((out / "sweep.json").read_text())
+    assert [row["value"] for row in r["rows"]] == [0, 50]
+    assert all(p["n_spice"] == 0 and p["accuracy"]["spice"] is None for p in r["variants"])
+    assert all(p["n_test"] == 30 for p in r["variants"])
+    assert "circuit.r_wire_row=50" in capsys.readouterr().out
+    with pytest.raises(ConfigError, match="unknown config field"):
+        run_sweep(tmp_path / "bad", "circuit_r", [1], log=_quiet)
