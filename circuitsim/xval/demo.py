@@ -324,7 +324,8 @@ def render_markdown(r: dict) -> str:
               f"{fmt_s(t['spice_per_image'])} |",
               f"| behavioral circuit, all {r['n_test']} images in one batch | "
               f"{fmt_s(t['behavioral'])} | {fmt_s(t['behavioral_per_image'])} |",
-              f"| harness wall time ({r['run']['executor']}, {r['run']['workers']} workers) | "
+              f"| harness wall time, all variants ({r['run']['executor']}, "
+              f"{r['run']['workers']} workers) | "
               f"{fmt_s(t['harness_wall'])} | |", ""]
     if t.get("speedup_behavioral_vs_spice"):
         lines.append(f"Behavioral model speed-up over ngspice: "

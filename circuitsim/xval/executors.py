@@ -119,7 +119,7 @@ class DaskExecutor(Executor):
         self._cluster = None
         if scheduler:
             try:
-                self.client = Client(scheduler, timeout=30)
+                self.client = Client(scheduler, timeout=10)
             except (OSError, TimeoutError) as exc:
                 raise ConfigError(f"--scheduler {scheduler}: cannot connect ({exc}); start a "
                                   "scheduler there (`dask scheduler`) or leave --scheduler "
