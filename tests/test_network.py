@@ -66,6 +66,8 @@ def test_spice_matches_twin_ideal_neurons(batch_runner, inputs, activation):
     assert spice.meta["runs"] == 1 and len(spice) == 60
     twin = net.behavioral_forward(inputs)
     _compare(spice, twin, 1e-3)
+    torch_twin = net.behavioral_forward(inputs, backend="torch")
+    np.testing.assert_allclose(torch_twin.logits, twin.logits, rtol=0, atol=1e-12)
     # the parasitics really act: the ideal circuit differs by far more than the tolerance
     ideal = net.behavioral_forward(inputs, ideal=True)
     assert np.abs(spice.layers[-1] - ideal.layers[-1]).max() > 10e-3

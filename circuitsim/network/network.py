@@ -52,6 +52,7 @@ class Network:
         """Cells' sinh read nonlinearity v0 [V] (from ``nonideal.iv``), or None (ohmic)."""
         self.nonideal = nonideal
         self.draw = draw
+        self._solvers: dict = {}
 
     # ------------------------------------------------------------------ basics
 
@@ -270,8 +271,7 @@ class Network:
             if ideal:
                 I = V @ p.conductance
             else:
-                spec = self.crossbar_spec(p, extra_r_sense=p.sense[0].r_in)
-                I = _column_currents(spec, V.T, backend).T
+                I = self._solver(p, backend).column_currents(V.T).T
             z = np.empty((len(x), p.n_out))
             for j, card in enumerate(p.sense):
                 ip, i_n = I[:, 2 * j], I[:, 2 * j + 1]
@@ -290,6 +290,17 @@ class Network:
                          "ideal" if ideal else "behavioral")
         out.wall_s = time.perf_counter() - t0
         return out
+
+    def _solver(self, plan: LayerPlan, backend: str):
+        """The crossbar engine of one layer, factored once and kept (the spec includes the
+        sense TIA's input resistance)."""
+        from ..behavioral import CrossbarSolver
+
+        key = (plan.index, backend)
+        if key not in self._solvers:
+            spec = self.crossbar_spec(plan, extra_r_sense=plan.sense[0].r_in)
+            self._solvers[key] = _NumpySolver(CrossbarSolver(spec, backend=backend))
+        return self._solvers[key]
 
     def reference_forward(self, X) -> np.ndarray:
         """Logits of the trained model itself (float64 numpy, no circuit)."""
@@ -373,15 +384,17 @@ class Network:
         return [deck_path, man_path]
 
 
-def _column_currents(spec, V, backend: str):
-    """Column currents (cols, K) [A] for row voltages V (rows, K) through the crossbar
-    engine."""
-    from .. import behavioral
+class _NumpySolver:
+    """Adapter: column currents as a float64 numpy array whatever the engine's backend."""
 
-    solver_cls = getattr(behavioral, "CrossbarSolver", None)
-    if solver_cls is not None:
-        return np.asarray(solver_cls(spec, backend=backend).column_currents(V), dtype=float)
-    return np.asarray(behavioral.column_currents(spec, V, backend=backend), dtype=float)
+    def __init__(self, solver):
+        self.solver = solver
+
+    def column_currents(self, V):
+        out = self.solver.column_currents(V)
+        if hasattr(out, "detach"):
+            out = out.detach().cpu().numpy()
+        return np.asarray(out, dtype=float)
 
 
 def _concat(parts: list[NetOutputs], source: str) -> NetOutputs:
