@@ -212,8 +212,14 @@ class Network:
     # ------------------------------------------------------------------ SPICE
 
     def spice_forward(self, X, runner="batch", timeout_s: float | None = None,
-                      chunk: int = 400) -> NetOutputs:
-        """Run the network in ngspice, ``chunk`` inputs per run (one ``.dc`` sweep each)."""
+                      chunk: int = 400, progress: bool | None = None) -> NetOutputs:
+        """Run the network in ngspice, ``chunk`` inputs per run (one ``.dc`` sweep each);
+        ``timeout_s`` per run (default 120 s + 2 s per input).  ``progress``: tqdm bar over
+        the runs (None = on a terminal with more than one run)."""
+        import sys
+
+        from tqdm import tqdm
+
         from ..spice import Runner, get_runner
 
         x = self.check_inputs(X)
@@ -222,7 +228,10 @@ class Network:
         t0 = time.perf_counter()
         parts = []
         try:
-            for s in range(0, len(x), max(int(chunk), 1)):
+            chunk = max(int(chunk), 1)
+            starts = range(0, len(x), chunk)
+            show = (sys.stderr.isatty() and len(starts) > 1) if progress is None else progress
+            for s in tqdm(starts, desc="ngspice runs", disable=not show):
                 xs = x[s:s + chunk]
                 t = timeout_s if timeout_s is not None else 120.0 + 2.0 * len(xs)
                 parts.append(self._read(r.run(self.deck(xs), timeout_s=t), len(xs)))
