@@ -201,6 +201,8 @@ def test_bad_inputs_and_configs():
         CircuitConfig(r_wire_row=-1.0)
     with pytest.raises(ConfigError, match="device_range"):
         CircuitConfig(device_range=(1e-4, 1e-6))
+    with pytest.raises(ConfigError, match="tia_swing"):
+        CircuitConfig(tia_swing=1.0, sense_opamp=OpAmpCard("saturating", v_neg=-1.5))
 
 
 @pytest.mark.ngspice

@@ -269,10 +269,9 @@ class Network:
         ``ideal=False``: each crossbar solved exactly (wires, drivers, access transistors)
         with the sense TIA's input resistance ``r_a/(1+a0)`` added to ``r_sense`` (the
         finite-gain virtual-ground error; exact for linear op-amps without offset), the sense
-        stage and neurons through their DC twins (a saturating sense stage is modelled exactly
-        at its output, but its column is assumed held at the linear virtual ground: outputs
-        within 0.3 V of its rails are counted in ``meta['sense_outputs_near_rails']``, where
-        SPICE and the twin may part).  ``ideal=True``: ideal MVM, infinite-gain
+        stage and neurons through their DC twins (exact also when a saturating difference
+        amplifier clips: the column TIAs are sized by ``tia_swing`` to stay off their clamps,
+        so every column keeps its linear virtual ground).  ``ideal=True``: ideal MVM, infinite-gain
         sense stage, ideal neuron formula: what the circuit is designed to compute."""
         x = self.check_inputs(X)
         t0 = time.perf_counter()
@@ -301,12 +300,6 @@ class Network:
         out = NetOutputs(layers, pre[-1] / self.circuit.v_per_unit, pre, cur,
                          "ideal" if ideal else "behavioral")
         out.wall_s = time.perf_counter() - t0
-        oa = self.circuit.sense_opamp
-        if oa.saturates and not ideal:
-            # the twin holds each column at a linear virtual ground; a saturated sense stage
-            # loses it in SPICE, so results there are not comparable: count them
-            near = [int(np.sum((z > oa.v_pos - 0.3) | (z < oa.v_neg + 0.3))) for z in pre]
-            out.meta["sense_outputs_near_rails"] = near
         return out
 
     def _solver(self, plan: LayerPlan, backend: str):
