@@ -268,3 +268,18 @@ def test_nonideal_read_path_parts_are_refused():
     with pytest.raises(ConfigError, match="read noise"):
         build_network(small_model(), PARASITIC, MAPPING,
                       nonideal=NonIdealityConfig(read_noise=ReadNoise(relative=0.01)))
+
+
+@pytest.mark.ngspice
+def test_clipping_sense_stage_still_matches_twin(batch_runner, inputs):
+    """Rails ±1 V with 1 V per unit: the difference amplifiers clip (hidden pre-activations
+    and logits far from the ideal ones), the column TIAs stay linear; the twin still within
+    1 mV."""
+    circuit = PARASITIC.replace(sense_opamp=OpAmpCard("saturating", a0=1e5, v_pos=1.0,
+                                                      v_neg=-1.0), tia_swing=0.15,
+                                v_per_unit=1.0)
+    net = build_network(small_model(), circuit, MAPPING)
+    spice = net.spice_forward(inputs, runner=batch_runner)
+    _compare(spice, net.behavioral_forward(inputs), 1e-3)
+    ideal = net.behavioral_forward(inputs, ideal=True)
+    assert np.abs(spice.pre[1] - ideal.pre[1]).max() > 0.5  # it really clips
