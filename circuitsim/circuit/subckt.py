@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from ..errors import ConfigError
 from ..units import require_finite, require_nonnegative, require_positive
@@ -168,6 +170,39 @@ def _check_scope(where: str, elements: Sequence, models: set[str], subckts: dict
     return nodes
 
 
+_SUBCKT_HEAD = re.compile(r"^\s*\.subckt\s+(.*)$", re.IGNORECASE)
+
+
+def library_subckts(includes: Sequence[str]) -> dict[str, Subcircuit]:
+    """Heads of the ``.subckt`` definitions in included library files (names in ``models/``
+    or absolute paths), as port/parameter skeletons (no elements) keyed by lower-case name, so
+    that instances of library subcircuits are checked like deck-local ones (port count,
+    parameter names).  Missing files are skipped here (the emitter reports them)."""
+    from ..emit.ngspice import MODELS_DIR  # lazy: emit imports circuit
+
+    found: dict[str, Subcircuit] = {}
+    for inc in includes:
+        path = Path(inc) if Path(inc).is_absolute() else MODELS_DIR / inc
+        if not path.is_file():
+            continue
+        lines: list[str] = []
+        for raw in path.read_text(errors="replace").splitlines():
+            if raw.startswith("+") and lines:
+                lines[-1] += " " + raw[1:]
+            else:
+                lines.append(raw)
+        for line in lines:
+            m = _SUBCKT_HEAD.match(line)
+            if not m:
+                continue
+            head, _, params = m.group(1).partition("params:")
+            name, *ports = head.split()
+            names = re.findall(r"([A-Za-z_][A-Za-z0-9_]*)\s*=", params)
+            found[name.lower()] = Subcircuit(name, tuple(ports), params=dict.fromkeys(names, 0.0),
+                                             comment=f"from {path}")
+    return found
+
+
 def validate_deck(deck: Deck) -> None:
     """Raise :class:`ConfigError` for what would make ngspice fail or silently misbehave:
     duplicate names, unknown models/subcircuits/nodes, port-count mismatches, a deck without
@@ -176,7 +211,7 @@ def validate_deck(deck: Deck) -> None:
         raise ConfigError(f"deck {deck.title!r} has no elements")
     if not deck.analyses:
         raise ConfigError(f"deck {deck.title!r} has no analysis (.op/.dc/.tran)")
-    subckts: dict[str, Subcircuit] = {}
+    subckts: dict[str, Subcircuit] = library_subckts(deck.includes)
     for s in deck.subcircuits:
         if s.name.lower() in subckts:
             raise ConfigError(f"duplicate subcircuit name {s.name!r}")

@@ -45,6 +45,9 @@ _AXES = {"time", "frequency", "v-sweep", "i-sweep", "temp-sweep", "res-sweep", "
 
 def normalise_name(name: str) -> str:
     n = name.strip().lower()
+    m = re.fullmatch(r"[vi]\((.+)\)", n)
+    if m and m.group(1) in _AXES:  # the batch raw file writes the dc axis as v(v-sweep)
+        return m.group(1)
     if n in _AXES:
         return n
     m = re.fullmatch(r"(.+)#branch", n)
@@ -130,9 +133,9 @@ def _parse_into(data: bytes, plots: list, path) -> None:
         vectors = {}
         for i, nm in enumerate(names):
             vectors[normalise_name(nm)] = np.asarray(cols[i])
-        axis = normalise_name(names[0]) if names and names[0].lower() in _AXES else None
-        if axis is None and names and npts > 1 and "sweep" in names[0].lower():
-            axis = normalise_name(names[0])
+        axis = normalise_name(names[0]) if names else None
+        if axis not in _AXES:
+            axis = None
         plots.append(Plot(name=header.get("Plotname", ""), vectors=vectors, axis=axis,
                           title=header.get("Title", ""), meta=header))
 

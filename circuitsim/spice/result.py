@@ -12,7 +12,10 @@ from .rawfile import Plot
 
 @dataclass
 class SimResult:
-    """The plots of one ngspice run, in analysis order, with the deck and log that made them.
+    """The plots of one ngspice run, with the deck and log that made them.
+
+    Plots come in the order ngspice runs the analyses, which is its own fixed order (``.dc``
+    before ``.op`` before ``.tran``), not the deck's; :meth:`analysis` finds one by kind.
 
     ``result["v(out)"]`` reads a vector of the last plot; ``result.plots[i]`` gives each
     analysis; ``result.axis`` is the last plot's axis vector (time, swept value) or ``None``.
@@ -38,6 +41,15 @@ class SimResult:
     def axis(self) -> np.ndarray | None:
         p = self.plot
         return p.vectors[p.axis] if p.axis else None
+
+    def analysis(self, kind: str) -> Plot:
+        """The plot of one analysis kind: ``'op'``, ``'dc'``, ``'tran'`` or ``'ac'``."""
+        prefix = {"op": "operating point", "dc": "dc transfer", "tran": "transient",
+                  "ac": "ac analysis"}.get(kind.lower(), kind.lower())
+        for p in self.plots:
+            if p.name.lower().startswith(prefix):
+                return p
+        raise KeyError(f"no {kind!r} plot; have {[p.name for p in self.plots]}")
 
     def __getitem__(self, key: str) -> np.ndarray:
         return self.plot[key]

@@ -36,7 +36,7 @@ from ..errors import (
     SimulationError,
     SimulationTimeoutError,
 )
-from .rawfile import Plot, normalise_name, parse_raw
+from .rawfile import Plot, parse_raw
 from .result import SimResult
 
 DEFAULT_TIMEOUT_S = 120.0

@@ -1,0 +1,79 @@
+"""``circuitsim demo``: the main job — train, map, netlist, cross-validate, report."""
+
+from __future__ import annotations
+
+NAME = "demo"
+HELP = ("train (or load) the digits MLP, write its netlists, run it through ngspice and the "
+        "behavioral model, and write DIR/report.{json,md} with plots")
+
+
+def add_executor_arguments(p) -> None:
+    p.add_argument("--executor", choices=("local", "dask"), default="local",
+                   help="local: a process pool over this machine's cores [default]; dask: "
+                        "dask.distributed (a LocalCluster unless --scheduler is given)")
+    p.add_argument("--scheduler", metavar="ADDR", default=None,
+                   help="dask scheduler address, e.g. tcp://10.0.0.5:8786 (with --executor dask)")
+    p.add_argument("--workers", type=int, default=None,
+                   help="worker processes [default: the number of cores]")
+    p.add_argument("--resume", action="store_true",
+                   help="keep the finished chunks in DIR and run only the rest")
+    p.add_argument("--config", metavar="FILE", default=None,
+                   help="JSON or TOML file of settings (see circuitsim.xval.XvalConfig)")
+    p.add_argument("--set", metavar="FIELD=VALUE", action="append", default=[],
+                   help="override one setting, e.g. --set circuit.r_wire_row=2 (repeatable)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bars")
+
+
+def add_arguments(p) -> None:
+    p.add_argument("--out", required=True, metavar="DIR", help="output directory")
+    p.add_argument("--quick", action="store_true",
+                   help="only the first 40 test images (well under a minute of ngspice)")
+    p.add_argument("--model", metavar="PATH", default=None,
+                   help="use this checkpoint instead of training (or the cached one)")
+    add_executor_arguments(p)
+
+
+def load_config(args, base=None):
+    from ..xval.config import XvalConfig, parse_assignments
+
+    cfg = XvalConfig.from_file(args.config) if args.config else (base or XvalConfig())
+    for key, value in parse_assignments(args.set):
+        cfg = cfg.with_value(key, value)
+    return cfg
+
+
+def install_sigterm() -> None:
+    """SIGTERM stops the run like Ctrl-C: workers are stopped, finished chunks stay on disk
+    for ``--resume``."""
+    import signal
+
+    def _stop(signum, frame):
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, _stop)
+
+
+def run(args) -> int:
+    from ..xval.demo import DEMO_CONFIG, run_demo
+    from ..xval.report import fmt_pct, fmt_s
+
+    install_sigterm()
+    cfg = load_config(args, DEMO_CONFIG)
+    r = run_demo(args.out, config=cfg, quick=args.quick, model_path=args.model,
+                 executor=args.executor, scheduler=args.scheduler, workers=args.workers,
+                 resume=args.resume, progress=False if args.no_progress else None)
+    acc, ag, t = r["accuracy"], r["agreement"], r["timing_s"]
+    print(f"{r['dataset']}: {r['n_test']} test images, {r['n_spice']} through ngspice")
+    print("accuracy: " + ", ".join(f"{k} {fmt_pct(v)}" for k, v in acc.items()))
+    print(f"ngspice vs behavioral circuit: argmax agreement "
+          f"{fmt_pct(ag['argmax_spice_vs_behavioral'])}, max |Δ output| "
+          f"{ag['max_abs_output_diff_V']!s} V")
+    sp = t.get("speedup_behavioral_vs_spice")
+    print(f"time: ngspice {fmt_s(t['spice'])} (sum), behavioral {fmt_s(t['behavioral'])}"
+          + (f", speed-up {sp:,.0f}x" if sp else ""))
+    print(f"report: {args.out}/report.md")
+    if r["failed_chunks"]:
+        print(f"{len(r['failed_chunks'])} chunk(s) failed; see the report "
+              "(rerun with --resume to retry them)")
+        return 1
+    return 0

@@ -1,0 +1,59 @@
+"""``circuitsim study NAME``: run one of the memristor-network studies on digits (default)."""
+
+from __future__ import annotations
+
+NAME = "study"
+HELP = "run a non-ideality study (variability, tiles-adc, vmax, stuck-at, retention, ...)"
+
+
+def add_arguments(p) -> None:
+    from ..nn.data import DATASETS
+    from ..nn.models import MODEL_KINDS
+    from ..studies import STUDIES
+
+    p.add_argument("name", choices=[*STUDIES, "all"],
+                   help="which study ('all' = every one but 'scenario')")
+    p.add_argument("--scenario", default=None,
+                   help="NonIdealityConfig JSON file for the 'scenario' study")
+    p.add_argument("--out", required=True, help="directory for the CSV / JSON / PNG files")
+    p.add_argument("--quick", action="store_true", help="tiny settings (seconds; for checks)")
+    p.add_argument("--draws", type=int, default=None,
+                   help="Monte-Carlo draws per point [study default]")
+    p.add_argument("--data", default="digits", choices=DATASETS, help="data set [digits]")
+    p.add_argument("--data-path", default=None, help="directory of the data files")
+    p.add_argument("--model", default="mlp", choices=MODEL_KINDS, help="model kind [mlp]")
+    p.add_argument("--hidden", default="32", help="hidden widths, comma-separated [32]")
+    p.add_argument("--activation", default="sigmoid", choices=("sigmoid", "relu", "tanh"))
+    p.add_argument("--epochs", type=int, default=40, help="training epochs [40]")
+    p.add_argument("--seed", type=int, default=0, help="seed of training and draws [0]")
+    p.add_argument("--g-max", type=float, default=110e-6, help="G_max [S] [110e-6]")
+    p.add_argument("--g-min", type=float, default=0.0, help="G_min [S] [0]")
+    p.add_argument("--v-read", type=float, default=0.2, help="maximum input voltage [V] [0.2]")
+
+
+def run(args) -> int:
+    import inspect
+    import time
+
+    from ..mapping import MappingConfig
+    from ..studies import STUDIES, StudyContext, run_study
+
+    ctx = StudyContext(data=args.data, data_path=args.data_path, model=args.model,
+                       hidden=tuple(int(h) for h in args.hidden.split(",") if h.strip()),
+                       activation=args.activation, epochs=args.epochs, seed=args.seed,
+                       quick=args.quick,
+                       mapping=MappingConfig(g_min=args.g_min, g_max=args.g_max,
+                                             v_read=args.v_read))
+    names = [n for n in STUDIES if n != "scenario"] if args.name == "all" else [args.name]
+    for name in names:
+        kw = {}
+        if args.draws is not None and "draws" in inspect.signature(STUDIES[name]).parameters:
+            kw["draws"] = args.draws
+        if name == "scenario":
+            kw["scenario"] = args.scenario
+        t0 = time.perf_counter()
+        res = run_study(name, ctx, args.out, **kw)
+        print(f"{name} ({time.perf_counter() - t0:.1f} s): {res.headline}")
+        for f in res.meta.get("files", []):
+            print(f"  wrote {f}")
+    return 0

@@ -1,0 +1,65 @@
+"""``circuitsim train``: train a model on a data set and save a checkpoint with its config."""
+
+from __future__ import annotations
+
+NAME = "train"
+HELP = "train an MLP / CNN on digits (default), MNIST IDX files or cat-vs-non-cat HDF5"
+
+
+def add_arguments(p) -> None:
+    from ..nn.data import DATASETS
+    from ..nn.models import MODEL_KINDS
+
+    p.add_argument("--data", default="digits", choices=DATASETS, help="data set [digits]")
+    p.add_argument("--data-path", default=None,
+                   help="directory of the data files (mnist, fashion-mnist, catvnoncat)")
+    p.add_argument("--model", default="mlp", choices=MODEL_KINDS, help="model kind [mlp]")
+    p.add_argument("--hidden", default="32",
+                   help="hidden widths, comma-separated (mlp; cat-relu uses the first) [32]")
+    p.add_argument("--activation", default="sigmoid", choices=("sigmoid", "relu", "tanh"),
+                   help="hidden activation of the mlp [sigmoid]")
+    p.add_argument("--epochs", type=int, default=40, help="epochs [40]")
+    p.add_argument("--batch-size", type=int, default=32, help="batch size [32]")
+    p.add_argument("--lr", type=float, default=1e-2, help="Adam learning rate [0.01]")
+    p.add_argument("--seed", type=int, default=0, help="seed of weights and shuffling [0]")
+    p.add_argument("--device", default=None, help="cpu or cuda [cuda when available]")
+    p.add_argument("--noise-sigma", type=float, default=0.0,
+                   help="hardware-aware training: programming σ [S] injected at each step "
+                        "(peak σ for the wan2022 shape) [0 = off]")
+    p.add_argument("--noise-shape", default="constant", choices=("constant", "wan2022"),
+                   help="σ(G) of the injected noise [constant]")
+    p.add_argument("--g-max", type=float, default=110e-6, help="G_max of the mapping [110e-6 S]")
+    p.add_argument("--out", required=True, help="checkpoint file to write (.pt)")
+
+
+def run(args) -> int:
+    from ..mapping import MappingConfig, map_model, mapped_accuracy
+    from ..nn import TrainConfig, accuracy, get_dataset, make_model, save_checkpoint, train
+
+    ds = get_dataset(args.data, args.data_path)
+    hidden = tuple(int(h) for h in str(args.hidden).split(",") if h.strip())
+    model = make_model(args.model, ds.n_features, ds.n_classes, ds.image_shape, hidden,
+                       args.activation, args.seed)
+    noise = None
+    if args.noise_sigma > 0:
+        from ..nonideal import ProgrammingNoise, WeightNoise
+
+        noise = WeightNoise(ProgrammingNoise(args.noise_sigma, args.noise_shape),
+                            g_max=args.g_max)
+    cfg = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
+                      seed=args.seed, device=args.device, weight_noise=noise)
+    hist = train(model, ds, cfg)
+    model.cpu()
+    sw = accuracy(model, ds.x_test, ds.y_test)
+    mcfg = MappingConfig(g_max=args.g_max)
+    mapped = mapped_accuracy(map_model(model, mcfg), ds.x_test, ds.y_test)
+    config = {"data": args.data, "data_path": args.data_path,
+              "model": {"kind": args.model, "hidden": list(hidden),
+                        "activation": args.activation, "seed": args.seed},
+              "train": cfg.to_dict(), "mapping": mcfg.to_dict(),
+              "results": {"test_acc": sw, "mapped_test_acc": mapped,
+                          "train_acc": hist["train_acc"][-1] if hist["train_acc"] else None}}
+    path = save_checkpoint(args.out, model, config)
+    print(f"{args.model} on {ds.name}: test accuracy {sw:.4f} (software), {mapped:.4f} "
+          f"(mapped to G+/G-, ideal crossbar); checkpoint {path}")
+    return 0

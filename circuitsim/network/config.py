@@ -1,0 +1,121 @@
+"""CircuitConfig: everything about the circuit of a network that the mapping does not say."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+
+from ..cards.transistor import AccessTransistor, Nmos1Card
+from ..errors import ConfigError
+from ..generators.neuron import DEFAULT_NEURON_OPAMP, FLAVOURS
+from ..generators.opamp import OpAmpCard
+from ..units import require_finite, require_nonnegative, require_positive
+
+SENSE_OPAMP = OpAmpCard("ideal", a0=1e6)
+"""Default sense-amplifier op-amp: an ideal VCVS of gain 1e6."""
+
+
+@dataclass(frozen=True)
+class CircuitConfig:
+    """The circuit around the mapped conductances: parasitics, access devices, sense amplifiers,
+    neurons and the voltage scaling between layers.
+
+    Voltage scaling (see :mod:`circuitsim.network`): a feature x ∈ [0, 1] drives its row at
+    ``x·v_read``; the bias row sits at ``v_read``; the differential sense stage's
+    transimpedance makes the neuron input ``z·v_per_unit`` for the trained pre-activation z;
+    the neuron output ``v_read·a(z)/act_full_scale`` drives the next layer's rows (sigmoid:
+    act_full_scale 1; ReLU: ``relu_full_scale``), so rows stay within [0, v_read]."""
+
+    r_wire_row: float = 0.0
+    """Row wire resistance per segment between adjacent cells [ohm]."""
+    r_wire_col: float = 0.0
+    """Column wire resistance per segment between adjacent cells [ohm]."""
+    c_wire_row: float = 0.0
+    """Row wire capacitance per segment [F] (transients only; the DC evaluation ignores it)."""
+    c_wire_col: float = 0.0
+    """Column wire capacitance per segment [F] (transients only)."""
+    r_source: float = 0.0
+    """Row driver (DAC / neuron output) resistance [ohm]."""
+    r_sense: float = 0.0
+    """Resistance from each column end to its sense amplifier input [ohm]."""
+    access: AccessTransistor | None = None
+    """None = 1R cells; an AccessTransistor = 1T1R (word lines held at its v_wordline)."""
+    sense_opamp: OpAmpCard = field(default_factory=lambda: SENSE_OPAMP)
+    """Op-amp macro model of the sense stage (TIAs and difference amplifier)."""
+    tia_swing: float = 0.5
+    """Output of a column TIA for the layer's worst-case column current (every row at
+    v_read) [V]; sets the column TIAs' feedback r_a (the difference amplifier adds the rest
+    of the gain)."""
+    diff_r1: float = 10e3
+    """Difference-amplifier input resistors [ohm] (r2 follows from the gain)."""
+    neuron_flavour: str = "ideal"
+    """``'ideal'`` (B-source) or ``'circuit'`` (op-amp / transistor neurons)."""
+    neuron_opamp: OpAmpCard = field(default_factory=lambda: DEFAULT_NEURON_OPAMP)
+    """Op-amp of the circuit neurons (saturating; its rails bound the neuron outputs)."""
+    neuron_v_offset: float = 0.0
+    """Input-referred offset of every neuron [V] (both flavours; subtracted from the neuron
+    input)."""
+    v_per_unit: float = 0.25
+    """Neuron input volts per unit of trained pre-activation [V]; the output layer's voltages
+    are the logits times this.  0.25 V keeps pre-activations of ±10 inside ±2.5 V rails."""
+    relu_full_scale: float = 4.0
+    """ReLU networks: the activation that maps to a row voltage of v_read [1] (larger
+    activations overdrive the next rows; ``build_network(..., calibration=X)`` measures it)."""
+    device_range: tuple[float, float] | None = None
+    """Programmable conductance range of the device (g_lo, g_hi) [S]; None = the mapping's
+    (g_min, g_max).  Every mapped conductance must lie inside it."""
+
+    def __post_init__(self):
+        for k in ("r_wire_row", "r_wire_col", "r_source", "r_sense"):
+            require_nonnegative(f"CircuitConfig.{k}", getattr(self, k), "[ohm]")
+        for k in ("c_wire_row", "c_wire_col"):
+            require_nonnegative(f"CircuitConfig.{k}", getattr(self, k), "[F]")
+        if self.access is not None and not isinstance(self.access, AccessTransistor):
+            raise ConfigError("CircuitConfig.access must be None or a "
+                              "circuitsim.cards.AccessTransistor")
+        if not isinstance(self.sense_opamp, OpAmpCard):
+            raise ConfigError("CircuitConfig.sense_opamp must be an OpAmpCard")
+        if not isinstance(self.neuron_opamp, OpAmpCard):
+            raise ConfigError("CircuitConfig.neuron_opamp must be an OpAmpCard")
+        require_positive("CircuitConfig.tia_swing", self.tia_swing, "[V]")
+        require_positive("CircuitConfig.diff_r1", self.diff_r1, "[ohm]")
+        if self.neuron_flavour not in FLAVOURS:
+            raise ConfigError(f"CircuitConfig.neuron_flavour must be one of {FLAVOURS}, got "
+                              f"{self.neuron_flavour!r}")
+        require_positive("CircuitConfig.v_per_unit", self.v_per_unit, "[V]")
+        require_finite("CircuitConfig.neuron_v_offset", self.neuron_v_offset)
+        require_positive("CircuitConfig.relu_full_scale", self.relu_full_scale)
+        if self.device_range is not None:
+            lo, hi = (float(v) for v in self.device_range)
+            require_positive("CircuitConfig.device_range[0]", lo, "[S]")
+            if not hi > lo:
+                raise ConfigError(f"CircuitConfig.device_range must be (g_lo, g_hi) with "
+                                  f"g_hi > g_lo [S], got {self.device_range!r}")
+            object.__setattr__(self, "device_range", (lo, hi))
+        if self.sense_opamp.saturates and self.tia_swing >= self.sense_opamp.v_pos:
+            raise ConfigError(f"CircuitConfig.tia_swing {self.tia_swing} V must stay below the "
+                              f"sense op-amp rail {self.sense_opamp.v_pos} V")
+
+    def replace(self, **changes) -> CircuitConfig:
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self) -> dict:
+        """JSON-able description (for the manifest)."""
+        d = dataclasses.asdict(self)
+        if self.access is not None:
+            d["access"] = {"v_wordline": self.access.v_wordline,
+                           "nmos": dataclasses.asdict(self.access.nmos)}
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> CircuitConfig:
+        d = dict(d)
+        if d.get("access") is not None:
+            a = d["access"]
+            d["access"] = AccessTransistor(Nmos1Card(**a["nmos"]), a["v_wordline"])
+        for k in ("sense_opamp", "neuron_opamp"):
+            if isinstance(d.get(k), dict):
+                d[k] = OpAmpCard(**d[k])
+        if d.get("device_range") is not None:
+            d["device_range"] = tuple(d["device_range"])
+        return cls(**d)

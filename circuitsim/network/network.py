@@ -1,0 +1,395 @@
+"""Network: the planned circuit of a trained MLP; writes its ngspice deck and runs it, and
+runs its behavioral twin.
+
+Many inputs per ngspice run: one ``.dc`` sweep of a slot index ``Vslot`` from 0 to N-1 in
+steps of 1; every input row is a B-source ``pwl(v(slot), 0, v_0, 1, v_1, ...)`` that holds
+input n's row voltage at slot n (rows that never change are plain DC sources).  Each sweep
+point is a full DC operating point (Newton from the previous point's solution); the matrix is
+set up and ordered once for the whole sweep, which is what makes many inputs per run cheap.
+A DC sweep has no time axis, so wire capacitances and the op-amp poles do not enter: they
+matter only for transients, which this evaluation does not claim to model.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+
+from ..circuit import BSource, Dc, Deck, Instance, RawLine, VoltageSource
+from ..errors import ConfigError, SimulationError
+from ..generators.neuron import neuron_subckt, neuron_transfer
+from ..generators.sense_amp import diff_sense_subckt
+from ..units import spice_number
+from .build import LayerPlan
+from .config import CircuitConfig
+from .outputs import NetOutputs
+
+DECK_OPTIONS = {"reltol": 1e-6, "vntol": 1e-9, "abstol": 1e-13, "itl2": 200}
+"""ngspice options of the network decks: tolerances tight enough that every sweep point is
+converged far below the 1 mV comparison with the twin (ngspice's default reltol is 1e-3),
+not so tight that nonlinear cells (sinh B-sources) stall (abstol 1e-15 sent every sweep
+point into gmin stepping), and more Newton iterations per sweep point (``itl2``) for the
+jumps between inputs."""
+
+MANIFEST_FORMAT = "circuitsim-network/1"
+
+
+class Network:
+    """A circuit network; build it with :func:`circuitsim.network.build_network`."""
+
+    def __init__(self, plans: list[LayerPlan], circuit: CircuitConfig, mapping, *,
+                 name: str = "network", sinh_v0: float | None = None, nonideal=None,
+                 draw: int = 0):
+        self.plans = list(plans)
+        self.circuit = circuit
+        self.mapping = mapping
+        self.name = name
+        self.sinh_v0 = sinh_v0
+        """Cells' sinh read nonlinearity v0 [V] (from ``nonideal.iv``), or None (ohmic)."""
+        self.nonideal = nonideal
+        self.draw = draw
+
+    # ------------------------------------------------------------------ basics
+
+    @property
+    def n_in(self) -> int:
+        return self.plans[0].n_in
+
+    @property
+    def n_out(self) -> int:
+        return self.plans[-1].n_out
+
+    @property
+    def v_read(self) -> float:
+        return float(self.mapping.v_read)
+
+    def check_inputs(self, X) -> np.ndarray:
+        """Inputs (N, features) or (features,) in [0, 1] -> float64 (N, features)."""
+        try:
+            x = np.array(X, dtype=np.float64)
+        except (TypeError, ValueError) as exc:
+            raise ConfigError(f"inputs must be an array of features in [0, 1]: {exc}") from None
+        if x.ndim == 1:
+            x = x[None, :]
+        if x.ndim != 2 or x.shape[1] != self.n_in or x.shape[0] < 1:
+            raise ConfigError(f"inputs must have shape (N, {self.n_in}) (one row per input, "
+                              f"{self.n_in} features), got {x.shape}")
+        if not np.isfinite(x).all():
+            raise ConfigError("inputs hold NaN or inf values")
+        if x.min() < 0 or x.max() > 1:
+            raise ConfigError(f"input features must lie in [0, 1] (row voltage x·v_read stays "
+                              f"in the read range), got [{x.min():g}, {x.max():g}]; rescale "
+                              "the data")
+        return x
+
+    def crossbar_spec(self, plan: LayerPlan, *, extra_r_sense: float = 0.0):
+        """The :class:`CrossbarSpec` of one layer (``extra_r_sense`` [ohm] is added to the
+        sense resistance: the twin uses it for the TIA's input resistance)."""
+        from ..crossbar import CrossbarSpec
+
+        c = self.circuit
+        return CrossbarSpec(plan.conductance, r_wire_row=c.r_wire_row, r_wire_col=c.r_wire_col,
+                            r_source=c.r_source, r_sense=c.r_sense + extra_r_sense,
+                            access=c.access, c_wire_row=c.c_wire_row, c_wire_col=c.c_wire_col,
+                            sinh_v0=self.sinh_v0)
+
+    # ------------------------------------------------------------------ names
+
+    @staticmethod
+    def row_node(plan: LayerPlan, i: int) -> str:
+        """Top-level node driving row i of layer ``plan`` (the bias row is ``vbias``)."""
+        if i == plan.n_in:
+            return "vbias"
+        return f"x{i}" if plan.index == 1 else f"l{plan.index - 1}_h{i}"
+
+    @staticmethod
+    def pre_node(plan: LayerPlan, j: int) -> str:
+        return f"l{plan.index}_z{j}"
+
+    def out_node(self, plan: LayerPlan, j: int) -> str:
+        return f"l{plan.index}_h{j}" if plan.neuron is not None else self.pre_node(plan, j)
+
+    @staticmethod
+    def current_vector(plan: LayerPlan, k: int) -> str:
+        return f"i(vl{plan.index}_m{k})"
+
+    def _sense_names(self, plan: LayerPlan) -> list[str]:
+        uniq = list(dict.fromkeys(plan.sense))
+        if len(uniq) == 1:
+            return [f"sense_l{plan.index}"] * plan.n_out
+        idx = {s: n for n, s in enumerate(uniq)}
+        return [f"sense_l{plan.index}_{idx[s]}" for s in plan.sense]
+
+    # ------------------------------------------------------------------ the deck
+
+    def subcircuits(self) -> list:
+        from ..crossbar import crossbar_subckt
+
+        subs = []
+        for p in self.plans:
+            subs.append(crossbar_subckt(self.crossbar_spec(p), f"xbar_l{p.index}"))
+            seen = set()
+            for name, card in zip(self._sense_names(p), p.sense, strict=True):
+                if name not in seen:
+                    seen.add(name)
+                    subs.append(diff_sense_subckt(card, name))
+            if p.neuron is not None:
+                subs.append(neuron_subckt(p.neuron, f"neuron_l{p.index}"))
+        return subs
+
+    def deck(self, X, *, print_outputs: bool = False, title: str | None = None) -> Deck:
+        """One deck evaluating every input of ``X`` (N, features) in one ``.dc`` sweep.
+        ``print_outputs`` adds a ``.print`` so plain ``ngspice -b`` prints the outputs."""
+        x = self.check_inputs(X)
+        n = len(x)
+        v = x * self.v_read
+        els: list = [VoltageSource("Vslot", "slot", "0", 0.0,
+                                   comment=f"input slot: .dc sweeps it 0..{n - 1}; row voltages "
+                                           "are pwl functions of it"),
+                     VoltageSource("Vbias", "vbias", "0", self.v_read,
+                                   comment=f"bias rows of every layer at v_read = "
+                                           f"{self.v_read:g} V")]
+        if self.circuit.access is not None:
+            els.append(VoltageSource("Vwl", "wl", "0", self.circuit.access.v_wordline,
+                                     comment="word lines of every 1T1R array"))
+        slots = np.arange(n, dtype=float)
+        for i in range(self.n_in):
+            col = v[:, i]
+            cmt = "inputs: feature x -> row voltage x*v_read, one value per slot" if i == 0 \
+                else ""
+            if np.all(col == col[0]):
+                els.append(VoltageSource(f"Vx{i}", f"x{i}", "0", float(col[0]), comment=cmt))
+            else:
+                pts = ", ".join(f"{spice_number(s)}, {spice_number(val)}"
+                                for s, val in zip(slots, col, strict=True))
+                els.append(BSource(f"Bx{i}", f"x{i}", "0", f"pwl(v(slot), {pts})", comment=cmt))
+        saves = []
+        for p in self.plans:
+            xname = f"xbar_l{p.index}"
+            ports = [self.row_node(p, i) for i in range(p.n_in + 1)]
+            ports += [f"l{p.index}_col{k}" for k in range(2 * p.n_out)]
+            if self.circuit.access is not None:
+                ports.append("wl")
+            kind = "1T1R" if self.circuit.access is not None else "1R"
+            els.append(Instance(f"X{xname}", xname, ports, comment=(
+                f"layer {p.index}: {p.n_in} inputs + bias row -> {p.n_out} outputs, {kind} "
+                f"crossbar {p.n_in + 1}x{2 * p.n_out} (column 2j = G+, 2j+1 = G- of output j)")))
+            for k in range(2 * p.n_out):
+                els.append(VoltageSource(f"Vl{p.index}_m{k}", f"l{p.index}_col{k}",
+                                         f"l{p.index}_in{k}", 0.0,
+                                         comment="column current meters (0 V)" if k == 0
+                                         else ""))
+                saves.append(self.current_vector(p, k))
+            for j, sname in enumerate(self._sense_names(p)):
+                els.append(Instance(f"Xl{p.index}_sa{j}", sname,
+                                    (f"l{p.index}_in{2 * j}", f"l{p.index}_in{2 * j + 1}",
+                                     self.pre_node(p, j)),
+                                    comment=f"layer {p.index}: sense stages, "
+                                            f"{p.sense[0].transimpedance:g} V/A" if j == 0
+                                    else ""))
+                saves.append(f"v({self.pre_node(p, j)})")
+            if p.neuron is not None:
+                for j in range(p.n_out):
+                    els.append(Instance(f"Xl{p.index}_n{j}", f"neuron_l{p.index}",
+                                        (self.pre_node(p, j), self.out_node(p, j)),
+                                        comment=f"layer {p.index}: {p.activation} neurons "
+                                                f"({p.neuron.flavour})" if j == 0 else ""))
+                    saves.append(f"v({self.out_node(p, j)})")
+        if print_outputs:
+            last = self.plans[-1]
+            els.append(RawLine("print", ".print dc " + " ".join(
+                f"v({self.out_node(last, j)})" for j in range(last.n_out))))
+        arch = "-".join([str(self.n_in)] + [str(p.n_out) for p in self.plans])
+        return Deck(title or f"{self.name}: {arch} memristor MLP, {n} input(s) in one .dc sweep",
+                    elements=els, subcircuits=self.subcircuits(), options=DECK_OPTIONS,
+                    analyses=[Dc("Vslot", 0.0, float(n - 1), 1.0)], saves=tuple(saves))
+
+    # ------------------------------------------------------------------ SPICE
+
+    def spice_forward(self, X, runner="batch", timeout_s: float | None = None,
+                      chunk: int = 400) -> NetOutputs:
+        """Run the network in ngspice, ``chunk`` inputs per run (one ``.dc`` sweep each)."""
+        from ..spice import Runner, get_runner
+
+        x = self.check_inputs(X)
+        own = not isinstance(runner, Runner)
+        r = get_runner(runner) if own else runner
+        t0 = time.perf_counter()
+        parts = []
+        try:
+            for s in range(0, len(x), max(int(chunk), 1)):
+                xs = x[s:s + chunk]
+                t = timeout_s if timeout_s is not None else 120.0 + 2.0 * len(xs)
+                parts.append(self._read(r.run(self.deck(xs), timeout_s=t), len(xs)))
+        finally:
+            if own:
+                r.close()
+        out = _concat(parts, "spice")
+        out.wall_s = time.perf_counter() - t0
+        out.meta["runs"] = len(parts)
+        return out
+
+    def _read(self, res, n: int) -> NetOutputs:
+        def vec(name):
+            a = np.atleast_1d(np.asarray(res[name], dtype=float))
+            if a.shape != (n,):
+                raise SimulationError(f"ngspice returned {a.shape} values of {name} for {n} "
+                                      "inputs (a sweep point missing?)", deck=res.deck,
+                                      run_dir=res.run_dir, log=res.log)
+            return a
+
+        layers, pre, cur = [], [], []
+        for p in self.plans:
+            pre.append(np.stack([vec(f"v({self.pre_node(p, j)})") for j in range(p.n_out)], 1))
+            layers.append(np.stack([vec(f"v({self.out_node(p, j)})") for j in range(p.n_out)],
+                                   1))
+            cur.append(np.stack([vec(self.current_vector(p, k)) for k in range(2 * p.n_out)],
+                                1))
+        return NetOutputs(layers, pre[-1] / self.circuit.v_per_unit, pre, cur, "spice")
+
+    # ------------------------------------------------------------------ twin
+
+    def behavioral_forward(self, X, ideal: bool = False, backend: str = "numpy") -> NetOutputs:
+        """The same circuit through the behavioral engine.
+
+        ``ideal=False``: each crossbar solved exactly (wires, drivers, access transistors)
+        with the sense TIA's input resistance ``r_a/(1+a0)`` added to ``r_sense`` (the
+        finite-gain virtual-ground error; exact for linear op-amps without offset), the sense
+        stage and neurons through their DC twins.  ``ideal=True``: ideal MVM, infinite-gain
+        sense stage, ideal neuron formula: what the circuit is designed to compute."""
+        x = self.check_inputs(X)
+        t0 = time.perf_counter()
+        v_rows = x * self.v_read
+        layers, pre, cur = [], [], []
+        for p in self.plans:
+            V = np.concatenate([v_rows, np.full((len(x), 1), self.v_read)], axis=1)
+            if ideal:
+                I = V @ p.conductance
+            else:
+                spec = self.crossbar_spec(p, extra_r_sense=p.sense[0].r_in)
+                I = _column_currents(spec, V.T, backend).T
+            z = np.empty((len(x), p.n_out))
+            for j, card in enumerate(p.sense):
+                ip, i_n = I[:, 2 * j], I[:, 2 * j + 1]
+                z[:, j] = card.transimpedance * (ip - i_n) if ideal else card.transfer(ip, i_n)
+            if p.neuron is None:
+                h = z
+            elif ideal:
+                h = p.neuron.ideal_transfer(z)
+            else:
+                h = neuron_transfer(p.neuron, z)
+            pre.append(z)
+            layers.append(h)
+            cur.append(I)
+            v_rows = h
+        out = NetOutputs(layers, pre[-1] / self.circuit.v_per_unit, pre, cur,
+                         "ideal" if ideal else "behavioral")
+        out.wall_s = time.perf_counter() - t0
+        return out
+
+    def reference_forward(self, X) -> np.ndarray:
+        """Logits of the trained model itself (float64 numpy, no circuit)."""
+        h = self.check_inputs(X)
+        for p in self.plans:
+            z = h @ p.weight.T + p.bias
+            h = z if p.activation is None else (
+                0.5 * (1 + np.tanh(0.5 * z)) if p.activation == "sigmoid" else np.maximum(z, 0))
+        return h
+
+    # ------------------------------------------------------------------ manifest / files
+
+    def manifest(self) -> dict:
+        layers = []
+        for p in self.plans:
+            wps = np.broadcast_to(np.asarray(p.mapped.w_per_siemens, dtype=float), (p.n_out,))
+            layers.append({
+                "index": p.index,
+                "n_in": p.n_in, "n_out": p.n_out, "activation": p.activation,
+                "crossbar": {"subckt": f"xbar_l{p.index}", "instance": f"Xxbar_l{p.index}",
+                             "rows": p.n_in + 1, "cols": 2 * p.n_out,
+                             "layout": "rows: inputs then the bias row; column 2j = G+, "
+                                       "2j+1 = G- of output j",
+                             "g_min_S": float(p.conductance.min()),
+                             "g_max_S": float(p.conductance.max())},
+                "in_scale": p.in_scale,
+                "w_per_siemens": wps.tolist(),
+                "act_full_scale": p.act_full_scale,
+                "sense": {"subckts": sorted(set(self._sense_names(p))),
+                          "r_a_ohm": p.sense[0].r_a, "r1_ohm": p.sense[0].r1,
+                          "r2_ohm": [s.r2 for s in p.sense],
+                          "transimpedance_V_per_A": p.transimpedance.tolist(),
+                          "opamp": dataclasses.asdict(p.sense[0].opamp)},
+                "neuron": None if p.neuron is None else {
+                    "subckt": f"neuron_l{p.index}", **dataclasses.asdict(p.neuron)},
+                "nodes": {"rows": [self.row_node(p, i) for i in range(p.n_in + 1)],
+                          "pre": [self.pre_node(p, j) for j in range(p.n_out)],
+                          "out": [self.out_node(p, j) for j in range(p.n_out)],
+                          "currents": [self.current_vector(p, k) for k in range(2 * p.n_out)]},
+            })
+        return {
+            "format": MANIFEST_FORMAT,
+            "name": self.name,
+            "architecture": [self.n_in] + [p.n_out for p in self.plans],
+            "activations": [p.activation for p in self.plans],
+            "scaling": {
+                "v_read_V": self.v_read, "v_per_unit_V": self.circuit.v_per_unit,
+                "rows": "feature x in [0, 1] -> x*v_read; bias row at v_read; hidden "
+                        "activation a -> a*in_scale*v_read",
+                "mapping": "layer mapped as [W | in_scale*b]; I+ - I- = in_scale*v_read*z/"
+                           "w_per_siemens",
+                "sense": "transimpedance = v_per_unit*w_per_siemens/(in_scale*v_read): the "
+                         "neuron input is z*v_per_unit",
+                "neuron": "output v_read*a(z)/act_full_scale",
+                "logits": "last layer's sense outputs / v_per_unit"},
+            "inputs": {"analysis": ".dc Vslot 0 N-1 1", "slot_source": "Vslot",
+                       "row_sources": [f"Bx{i} or Vx{i}" for i in range(self.n_in)]},
+            "mapping": self.mapping.to_dict(),
+            "circuit": self.circuit.to_dict(),
+            "nonideal": None if self.nonideal is None else {**self.nonideal.to_dict(),
+                                                            "draw": self.draw},
+            "layers": layers,
+        }
+
+    def write(self, out_dir, X=None, *, name: str | None = None) -> list[Path]:
+        """Write ``<name>.cir`` (runs as it stands in ``ngspice -b``; inputs ``X``, default one
+        mid-scale input of 0.5) and ``manifest.json``; returns the paths."""
+        from ..emit import emit_deck
+
+        out = Path(out_dir)
+        out.mkdir(parents=True, exist_ok=True)
+        name = name or self.name
+        X = np.full((1, self.n_in), 0.5) if X is None else X
+        deck_path = out / f"{name}.cir"
+        deck_path.write_text(emit_deck(self.deck(X, print_outputs=True)))
+        man = self.manifest()
+        man["deck"] = deck_path.name
+        man["inputs"]["n"] = int(len(self.check_inputs(X)))
+        man_path = out / (f"{name}.manifest.json" if name != self.name else "manifest.json")
+        man_path.write_text(json.dumps(man, indent=1, sort_keys=True) + "\n")
+        return [deck_path, man_path]
+
+
+def _column_currents(spec, V, backend: str):
+    """Column currents (cols, K) [A] for row voltages V (rows, K) through the crossbar
+    engine."""
+    from .. import behavioral
+
+    solver_cls = getattr(behavioral, "CrossbarSolver", None)
+    if solver_cls is not None:
+        return np.asarray(solver_cls(spec, backend=backend).column_currents(V), dtype=float)
+    return np.asarray(behavioral.column_currents(spec, V, backend=backend), dtype=float)
+
+
+def _concat(parts: list[NetOutputs], source: str) -> NetOutputs:
+    if len(parts) == 1:
+        return parts[0]
+    L = len(parts[0].layers)
+    return NetOutputs([np.concatenate([p.layers[i] for p in parts]) for i in range(L)],
+                      np.concatenate([p.logits for p in parts]),
+                      [np.concatenate([p.pre[i] for p in parts]) for i in range(L)],
+                      [np.concatenate([p.currents[i] for p in parts]) for i in range(L)],
+                      source)

@@ -1,0 +1,37 @@
+"""NetOutputs: what a forward pass of a circuit network returns (SPICE or behavioral)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+@dataclass
+class NetOutputs:
+    """Per-layer results for N inputs.
+
+    ``layers[l]``: (N, n_out) output voltage of layer l [V]: the neuron outputs (= the next
+    layer's row voltages) for hidden layers, the sense-stage outputs (logits × v_per_unit) for
+    the last.  ``pre[l]``: (N, n_out) neuron input voltages [V] (= sense-stage outputs).
+    ``currents[l]``: (N, 2·n_out) column currents into the sense stage [A], columns
+    interleaved (2j = G+, 2j+1 = G-) or None.  ``logits``: (N, classes) in trained units."""
+
+    layers: list[np.ndarray]
+    logits: np.ndarray
+    pre: list[np.ndarray] = field(default_factory=list)
+    currents: list[np.ndarray | None] = field(default_factory=list)
+    source: str = ""
+    """``'spice'``, ``'behavioral'`` or ``'ideal'``."""
+    wall_s: float = 0.0
+    """Wall-clock time of the forward pass [s]."""
+    meta: dict = field(default_factory=dict)
+
+    def predict(self) -> np.ndarray:
+        """Class per input: argmax of the logits (one output: logit > 0)."""
+        if self.logits.shape[1] == 1:
+            return (self.logits[:, 0] > 0).astype(np.int64)
+        return np.argmax(self.logits, axis=1).astype(np.int64)
+
+    def __len__(self) -> int:
+        return int(self.logits.shape[0])

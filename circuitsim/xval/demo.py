@@ -1,0 +1,304 @@
+"""``circuitsim demo``: train (or load) the digits MLP, map it, write its netlists, run the
+cross-validation harness over the test set and write the report.
+
+Default (the README's ``make demo``): the embedded 8×8 digits, MLP 64-16-10 with sigmoid
+hidden neurons, the default mapping and circuit, all 360 test images through both the
+behavioral model and ngspice.  ``--quick``: the first :data:`QUICK_IMAGES` test images.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+
+from . import plots
+from .config import XvalConfig
+from .executors import get_executor
+from .harness import (
+    Variant,
+    XvalRun,
+    build_network,
+    calibration_inputs,
+    make_network,
+    section_configs,
+    single_threaded,
+)
+from .pipeline import get_model, load_dataset, load_given_model, train_config
+from .report import comparable, fmt_pct, fmt_s, fmt_v, summarise, write_json
+from .store import atomic_write_text, check_writable
+
+
+def _say(*args) -> None:
+    print(*args, flush=True)
+
+DEMO_CIRCUIT = {"r_wire_row": 2.5, "r_wire_col": 2.5}
+"""The demo's circuit: wire resistance per cell segment 2.5 Ω (DESIGN.md §5: 1.5–12 Ω per
+1T1R cell pitch from 65 nm to 7 nm), everything else the network builder's default."""
+
+DEMO_CONFIG = XvalConfig(circuit=DEMO_CIRCUIT)
+"""The demo's defaults: digits, 64-16-10 sigmoid MLP, default mapping, :data:`DEMO_CIRCUIT`,
+all test images, 20 images per chunk."""
+
+QUICK_IMAGES = 40
+"""``--quick``: the first 40 test images (or fewer if n_images says so), in chunks of ≤ 10."""
+
+
+def quick_config(cfg: XvalConfig) -> XvalConfig:
+    n = QUICK_IMAGES if cfg.n_images is None else min(cfg.n_images, QUICK_IMAGES)
+    return cfg.replace(n_images=n, chunk_size=min(cfg.chunk_size, 10))
+
+
+def run_demo(out: str | Path, *, config: XvalConfig | None = None, quick: bool = False,
+             model_path: str | Path | None = None, executor: str = "local",
+             scheduler: str | None = None, workers: int | None = None, resume: bool = False,
+             progress: bool | None = None, factory=build_network, dataset=None,
+             dask_processes: bool = True, log=None) -> dict:
+    """Run the demo into ``out``; returns the report dict (also written as report.json).
+
+    Everything that can be wrong with the inputs (config keys and values, the model file, the
+    output directory, the executor) raises :class:`ConfigError` before training or
+    simulating.  ``factory``/``dataset`` exist for tests (a tiny network / data set).
+    """
+    log = log or _say
+    cfg = config or DEMO_CONFIG
+    if quick:
+        cfg = quick_config(cfg)
+    out = check_writable(Path(out))
+    resolved = {}
+    if factory is build_network:
+        resolved = {k: _as_dict(v) for k, v in section_configs(cfg).items()}
+    resolved["train"] = _as_dict(train_config(cfg))
+    given = load_given_model(model_path) if model_path is not None else None
+    ex = get_executor(executor, workers=workers, scheduler=scheduler, processes=dask_processes)
+    with ex:
+        t_start = time.perf_counter()
+        ds = dataset if dataset is not None else load_dataset(cfg)
+        model, model_info = get_model(cfg, ds, out / "models", given=given, progress=progress)
+        log(f"model: {model_info['architecture']} ({model_info['source']}, torch test "
+            f"accuracy {model_info['test_accuracy_torch']:.4f})")
+        net = make_network(factory, model, cfg, calibration_inputs(cfg, ds))
+        decks = _write_netlists(net, out / "netlists", out)
+        run = XvalRun([Variant("demo", cfg, model)], ds, out, factory=factory)
+        n = run.n_images
+        X = ds.x_test[:n]
+        beh = _time_behavioral(net, X)
+        log(f"running {len(run.chunks)} chunks ({n} images, {cfg.chunk_size} per chunk) on "
+            f"{ex.describe()}")
+        stats = run.run(ex, resume=resume, progress=progress, desc="demo")
+        run_info = {**ex.describe(), "resumed": resume, "model_source": model_info["source"],
+                    "checkpoint": model_info["checkpoint"], "chunks": len(run.chunks),
+                    "chunks_run_now": stats["run"], "chunks_skipped": stats["skipped"],
+                    "chunks_retried": stats["retried"], "harness_wall_s": stats["wall_s"],
+                    "total_wall_s": None}
+    summary = summarise(run.records("demo"))
+    report = build_report(summary, cfg, ds.name, model_info, resolved, beh, run_info,
+                          quick=quick, decks=decks)
+    report["plots"] = make_plots(summary, out, net=net, X=X)
+    report["ir_drop"] = summary.get("ir_drop")
+    run_info["total_wall_s"] = time.perf_counter() - t_start
+    write_json(out / "report.json", report)
+    atomic_write_text(out / "report.md", render_markdown(report))
+    return report
+
+
+def _as_dict(obj) -> dict:
+    if dataclasses.is_dataclass(obj):
+        d = {}
+        for f in dataclasses.fields(obj):
+            v = getattr(obj, f.name)
+            d[f.name] = _as_dict(v) if dataclasses.is_dataclass(v) else v
+        return json.loads(json.dumps(d, default=repr))
+    return {"repr": repr(obj)}
+
+
+def _write_netlists(net, where: Path, out: Path) -> list[str]:
+    """The network's decks + manifest, as paths relative to ``out``."""
+    if not hasattr(net, "write"):
+        return []
+    return [str(Path(p).resolve().relative_to(out.resolve())) for p in net.write(where)]
+
+
+def _time_behavioral(net, X) -> dict:
+    """Behavioral-circuit forward pass over all images in one batch, on one thread: the
+    first call (includes any lazy set-up) and the best of three more."""
+    with single_threaded():
+        return _time_behavioral_1(net, X)
+
+
+def _time_behavioral_1(net, X) -> dict:
+    t0 = time.perf_counter()
+    net.behavioral_forward(X, ideal=False)
+    first = time.perf_counter() - t0
+    reps = []
+    for _ in range(3):
+        t0 = time.perf_counter()
+        net.behavioral_forward(X, ideal=False)
+        reps.append(time.perf_counter() - t0)
+    return {"first": first, "best_of_3": min(reps), "n_images": int(len(X))}
+
+
+def build_report(summary: dict, cfg: XvalConfig, dataset: str, model_info: dict,
+                 resolved: dict, beh: dict, run_info: dict, *, quick: bool,
+                 decks: list[str]) -> dict:
+    chunk_t = summary["timing_s"]["chunks_sum"]
+    n, n_sp = summary["n_test"], summary["n_spice"]
+    spice_per_img = chunk_t["spice"] / n_sp if n_sp else None
+    beh_per_img = beh["first"] / max(beh["n_images"], 1)
+    timing = {
+        "spice": chunk_t["spice"],
+        "behavioral": beh["first"],
+        "behavioral_best_of_3": beh["best_of_3"],
+        "spice_per_image": spice_per_img,
+        "behavioral_per_image": beh_per_img,
+        "speedup_behavioral_vs_spice": (spice_per_img / beh_per_img
+                                        if spice_per_img and beh_per_img > 0 else None),
+        "harness_wall": run_info["harness_wall_s"],
+        "chunks_sum": chunk_t,
+    }
+    return {
+        "dataset": dataset,
+        "n_test": n,
+        "n_spice": int(n_sp),
+        "quick": quick,
+        "accuracy": summary["accuracy"],
+        "accuracy_on_spice_images": summary.get("accuracy_on_spice_images"),
+        "agreement": summary["agreement"],
+        "timing_s": timing,
+        "failed_chunks": summary["failed_chunks"],
+        "config": {**cfg.to_dict(), "resolved": resolved,
+                   "model": {"architecture": model_info["architecture"],
+                             "checkpoint": Path(model_info["checkpoint"]).name,
+                             "test_accuracy_torch": model_info["test_accuracy_torch"]}},
+        "netlists": decks,
+        "run": run_info,
+    }
+
+
+def make_plots(summary: dict, out: Path, *, net=None, X=None) -> list[str]:
+    arr = summary["_arrays"]
+    made = [plots.plot_accuracy(summary["accuracy"], out / "accuracy.png",
+                                acc_spice_images=(summary.get("accuracy_on_spice_images")
+                                                  if summary["n_spice"] < summary["n_test"]
+                                                  else None))]
+    sp, cir = arr["spice"], arr["behavioral_circuit"]
+    if sp is not None:
+        cir_on = [a[sp[1]] for a in cir[0]]
+        made.append(plots.plot_scatter(sp[0], cir_on, out / "spice_vs_behavioral.png"))
+        made.append(plots.plot_error_hist(sp[0], cir_on, out / "error_histogram.png"))
+    ir = ir_drop_map(net, X) if net is not None and X is not None else None
+    if ir is not None:
+        made.append(plots.plot_ir_drop(ir[0], out / "ir_drop.png", title=ir[1]))
+        summary["ir_drop"] = ir[2]
+    return [Path(p).name for p in made]
+
+
+def ir_drop_map(net, X) -> tuple[np.ndarray, str, dict] | None:
+    """Cell voltage loss of the first layer's crossbar for the mean test input: the ideal
+    voltage across each cell (its row input; the column is at virtual ground) minus the
+    actual one, from the crossbar engine's node voltages (``CrossbarSolver.node_voltages``).
+    Returns ``(loss (rows, cols) [V], title, figures)``, or None if the network exposes no
+    crossbar spec or the engine has no node-voltage solver."""
+    plans, spec_of = getattr(net, "plans", None), getattr(net, "crossbar_spec", None)
+    if not plans or spec_of is None:
+        return None
+    try:
+        from ..behavioral import CrossbarSolver
+    except ImportError:
+        return None
+    p = plans[0]
+    sense = getattr(p, "sense", None)
+    extra = float(getattr(sense[0], "r_in", 0.0)) if sense else 0.0
+    spec = spec_of(p, extra_r_sense=extra)
+    x = np.asarray(X, dtype=np.float64).mean(axis=0)
+    v_read = float(net.v_read)
+    V = np.concatenate([x * v_read, [v_read]])
+    v_row, v_col = CrossbarSolver(spec).node_voltages(V)
+    v_row, v_col = np.asarray(v_row), np.asarray(v_col)
+    if v_row.ndim == 3:
+        v_row, v_col = v_row[..., 0], v_col[..., 0]
+    loss = V[:, None] - (v_row - v_col)
+    rows, cols = loss.shape
+    figs = {"layer": 1, "shape": [rows, cols], "input": "mean test image",
+            "max_cell_voltage_loss_V": float(loss.max()),
+            "mean_cell_voltage_loss_V": float(loss.mean()),
+            "max_loss_over_v_read": float(loss.max() / v_read)}
+    title = (f"IR drop, layer 1 crossbar {rows}×{cols} (G+/G− column pairs), mean test "
+             f"input; max loss {loss.max() * 1e3:.3g} mV of {v_read:g} V")
+    return loss, title, figs
+
+
+def render_markdown(r: dict) -> str:
+    acc, ag, t = r["accuracy"], r["agreement"], r["timing_s"]
+    acc_sp = r.get("accuracy_on_spice_images") or {}
+    lines = [f"# circuitsim cross-validation report — {r['dataset']}", "",
+             f"{r['n_test']} test images{' (--quick subset)' if r['quick'] else ''}; "
+             f"{r['n_spice']} of them also simulated in ngspice. Model: "
+             f"`{r['config']['model'].get('architecture', '')}`.", "",
+             "## Accuracy", "",
+             "| level | all images | images run in ngspice |", "|---|---|---|"]
+    for k in ("software", "behavioral_ideal", "behavioral_circuit", "spice"):
+        lines.append(f"| {k} | {fmt_pct(acc.get(k))} | {fmt_pct(acc_sp.get(k))} |")
+    lines += ["", "## Agreement (ngspice vs behavioral circuit model)", "",
+              f"- argmax agreement: {fmt_pct(ag.get('argmax_spice_vs_behavioral'))} of "
+              f"{r['n_spice']} images",
+              f"- output voltage |Δ|: max {fmt_v(ag.get('max_abs_output_diff_V'))}, mean "
+              f"{fmt_v(ag.get('mean_abs_output_diff_V'))}",
+              f"- software vs behavioral ideal argmax agreement: "
+              f"{fmt_pct(ag.get('argmax_software_vs_behavioral_ideal'))}", ""]
+    if ag.get("spice_vs_behavioral_per_layer"):
+        lines += ["| layer | max abs Δ | mean abs Δ | rms Δ | output range (behavioral) |",
+                  "|---|---|---|---|---|"]
+        for d in ag["spice_vs_behavioral_per_layer"]:
+            lo, hi = d["output_range_V"]
+            lines.append(f"| {d['layer'] + 1} | {fmt_v(d['max_abs_diff_V'])} | "
+                         f"{fmt_v(d['mean_abs_diff_V'])} | {fmt_v(d['rms_diff_V'])} | "
+                         f"{lo:.3g} … {hi:.3g} V |")
+        lines.append("")
+    if ag.get("column_currents_spice_vs_behavioral"):
+        lines.append("Column currents into the sense stage, ngspice vs behavioral: " + ", ".join(
+            f"layer {d['layer'] + 1} max {d['max_abs_diff_A']:.3g} A "
+            f"({d['max_rel_to_full_scale']:.2g} of full scale {d['full_scale_A']:.3g} A)"
+            for d in ag["column_currents_spice_vs_behavioral"]) + ".")
+        lines.append("")
+    lines += ["Circuit non-idealities (behavioral circuit vs behavioral ideal), per layer: " +
+              ", ".join(f"layer {d['layer'] + 1} max {fmt_v(d['max_abs_diff_V'])}"
+                        for d in ag["behavioral_circuit_vs_ideal_per_layer"]) + ".", "",
+              "## Timing", "",
+              "| what | time | per image |", "|---|---|---|",
+              f"| ngspice, all chunks (sum over workers) | {fmt_s(t['spice'])} | "
+              f"{fmt_s(t['spice_per_image'])} |",
+              f"| behavioral circuit, all {r['n_test']} images in one batch | "
+              f"{fmt_s(t['behavioral'])} | {fmt_s(t['behavioral_per_image'])} |",
+              f"| harness wall time ({r['run']['executor']}, {r['run']['workers']} workers) | "
+              f"{fmt_s(t['harness_wall'])} | |", ""]
+    if t.get("speedup_behavioral_vs_spice"):
+        lines.append(f"Behavioral model speed-up over ngspice: "
+                     f"**{t['speedup_behavioral_vs_spice']:,.0f}×** per image.")
+        lines.append("")
+    if r["failed_chunks"]:
+        lines += ["## Failed chunks", ""]
+        for f in r["failed_chunks"]:
+            lines.append(f"- `{f['chunk']}` (images {f['start']}–{f['stop'] - 1}): "
+                         f"{(f['error'] or '').splitlines()[0]}; deck `{f.get('deck_path')}`, "
+                         f"log `{f.get('log_path')}`")
+        lines.append("")
+    if r.get("ir_drop"):
+        d = r["ir_drop"]
+        lines += [f"IR drop in the layer-1 crossbar ({d['shape'][0]}×{d['shape'][1]}, "
+                  f"{d['input']}): cell voltage loss max {fmt_v(d['max_cell_voltage_loss_V'])}, "
+                  f"mean {fmt_v(d['mean_cell_voltage_loss_V'])} (max "
+                  f"{100 * d['max_loss_over_v_read']:.2g} % of v_read).", ""]
+    lines += ["## Plots", ""]
+    for p in r.get("plots", []):
+        lines += [f"![{p}]({p})", ""]
+    cfg = {k: v for k, v in r["config"].items() if k != "model"}
+    lines += ["## Configuration", "", "```json", json.dumps(cfg, indent=1, default=str), "```",
+              ""]
+    return "\n".join(lines)
+
+
+__all__ = ["DEMO_CONFIG", "QUICK_IMAGES", "comparable", "run_demo"]

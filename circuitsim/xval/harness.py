@@ -1,0 +1,360 @@
+"""The cross-validation harness: one trained model, the same inputs and the same
+non-idealities through four levels, compared layer by layer.
+
+Levels (each gives every layer's outputs for every image):
+
+* ``software``           -- the torch model in float64;
+* ``behavioral_ideal``   -- the behavioral network with ideal crossbars (G·V, ideal periphery);
+* ``behavioral_circuit`` -- the behavioral network with the full circuit: IR drop, wire
+  parasitics, access transistors, sense-amplifier and neuron transfer;
+* ``spice``              -- ngspice on the generated decks (one deck per chunk of images).
+
+The work is split into :class:`~circuitsim.xval.chunks.Chunk` s (image batches × variants),
+run on an executor, stored per chunk, and summarised by :mod:`circuitsim.xval.report`.
+The network comes from ``circuitsim.network.build_network`` (the ``factory``), which the
+harness never reimplements: it only calls ``spice_forward`` and ``behavioral_forward``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import io
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import ConfigError, SimulationError
+from .chunks import Chunk, make_chunks
+from .config import XvalConfig, build_section
+from .executors import Executor
+from .run import run_chunks
+from .store import ChunkStore
+
+LEVELS = ("software", "behavioral_ideal", "behavioral_circuit", "spice")
+
+
+# ---------------------------------------------------------------------------- the network
+def section_configs(cfg: XvalConfig) -> dict:
+    """The owning packages' config objects built from ``cfg``'s sections (ConfigError on
+    unknown keys or bad values): ``{"mapping": MappingConfig, "circuit": CircuitConfig}``
+    and ``"nonideal"`` (a :class:`circuitsim.nonideal.NonIdealityConfig` seeded with
+    ``cfg.seed``) when that section is set.
+
+    ``circuit.access`` may be null, a preset name of :mod:`circuitsim.cards` (e.g.
+    ``"ACCESS_018UM"``) or ``{"v_wordline": V, "nmos": {...Nmos1Card fields}}``; op-amp
+    fields take ``{...OpAmpCard fields}``.
+    """
+    from ..mapping import MappingConfig
+    from ..network import CircuitConfig
+
+    out = {"mapping": build_section(MappingConfig, cfg.mapping, "mapping"),
+           "circuit": build_section(CircuitConfig, _circuit_objects(cfg.circuit), "circuit")}
+    if cfg.nonideal:
+        from ..nonideal import NonIdealityConfig
+
+        d = {**cfg.nonideal, "seed": cfg.seed}
+        try:
+            out["nonideal"] = NonIdealityConfig.from_dict(d)
+        except ConfigError as exc:
+            raise ConfigError(f"nonideal: {exc}") from None
+        except (TypeError, ValueError) as exc:
+            raise ConfigError(f"nonideal: {exc} (parts take their dataclass fields, e.g. "
+                              '{"programming": {"sigma": 2e-6}})') from None
+    return out
+
+
+def _circuit_objects(d: dict) -> dict:
+    """JSON values of the circuit section → the card objects CircuitConfig takes."""
+    from .. import cards
+    from ..cards.transistor import AccessTransistor, Nmos1Card
+
+    d = dict(d)
+    acc = d.get("access")
+    if isinstance(acc, str):
+        preset = getattr(cards, acc, None)
+        if not isinstance(preset, AccessTransistor):
+            names = [n for n in dir(cards) if isinstance(getattr(cards, n), AccessTransistor)]
+            raise ConfigError(f"circuit.access: unknown preset {acc!r}; presets: "
+                              f"{', '.join(names)} (or null, or a dict)")
+        d["access"] = preset
+    elif isinstance(acc, dict):
+        try:
+            d["access"] = AccessTransistor(Nmos1Card(**acc.get("nmos", {})),
+                                           acc["v_wordline"])
+        except (KeyError, TypeError) as exc:
+            raise ConfigError(f"circuit.access: {exc}; expected {{'v_wordline': V, 'nmos': "
+                              "{Nmos1Card fields}}") from None
+    for k in ("sense_opamp", "neuron_opamp"):
+        if isinstance(d.get(k), dict):
+            from ..generators.opamp import OpAmpCard
+
+            d[k] = build_section(OpAmpCard, d[k], f"circuit.{k}")
+    if isinstance(d.get("device_range"), list):
+        d["device_range"] = tuple(d["device_range"])
+    return d
+
+
+def build_network(model, cfg: XvalConfig, calibration=None):
+    """Default network factory: ``circuitsim.network.build_network`` with ``cfg``'s sections.
+    ``calibration``: training inputs for ReLU full scales."""
+    import inspect
+
+    from ..network import build_network as _build
+
+    secs = section_configs(cfg)
+    kw = {}
+    params = inspect.signature(_build).parameters
+    if calibration is not None and "calibration" in params:
+        kw["calibration"] = calibration
+    if "nonideal" in secs:
+        if "nonideal" not in params:
+            raise ConfigError("nonideal: this version of circuitsim.network.build_network "
+                              "takes no non-idealities; leave the section empty")
+        kw["nonideal"] = secs["nonideal"]
+    return _build(model, secs["circuit"], secs["mapping"], **kw)
+
+
+NetworkFactory = Callable[[object, XvalConfig], object]
+
+
+class _NetCache:
+    """Networks built in this process, by key: a worker builds each variant's network once,
+    not once per chunk.  Bounded (a sweep visits variants in order)."""
+
+    def __init__(self, size: int = 4):
+        self.size = size
+        self._nets: dict = {}
+        self._lock = threading.Lock()
+
+    def get(self, key: str, make: Callable[[], object]):
+        with self._lock:
+            if key in self._nets:
+                return self._nets[key]
+        net = make()
+        with self._lock:
+            self._nets[key] = net
+            while len(self._nets) > self.size:
+                self._nets.pop(next(iter(self._nets)))
+        return net
+
+
+_NETS = _NetCache()
+
+
+def model_hash(model) -> str:
+    """Hash of a torch model's architecture and parameters."""
+    import torch
+
+    h = hashlib.sha256(repr(model).encode())
+    for k, v in model.state_dict().items():
+        h.update(k.encode())
+        buf = io.BytesIO()
+        np.save(buf, v.detach().to(torch.float64).cpu().numpy())
+        h.update(buf.getvalue())
+    return h.hexdigest()[:16]
+
+
+# ---------------------------------------------------------------------------- one chunk
+@contextlib.contextmanager
+def single_threaded():
+    """BLAS/OpenMP and torch limited to one thread while the block runs.
+
+    Each worker evaluates one chunk on one core; letting OpenBLAS start a thread per core
+    in every worker oversubscribes the machine, and the crossbar engine's many small
+    factorisations then run ~100× slower (measured: 2 s instead of 10 ms for 360 images on
+    a loaded 2-core machine)."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover - comes with scikit-learn
+        threadpool_limits = None
+    import torch
+
+    n_torch = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        if threadpool_limits is None:
+            yield
+        else:
+            with threadpool_limits(limits=1):
+                yield
+    finally:
+        torch.set_num_threads(n_torch)
+
+
+
+def software_layers(model, X: np.ndarray) -> list[np.ndarray]:
+    """Each Linear layer's output (after its activation, if any) of the float64 model."""
+    import copy
+
+    import torch
+
+    m = copy.deepcopy(model).to(torch.float64).cpu().eval()
+    out, h = [], torch.as_tensor(np.asarray(X, dtype=np.float64))
+    mods = list(m)
+    with torch.no_grad():
+        for i, mod in enumerate(mods):
+            h = mod(h)
+            is_last_of_layer = (i + 1 == len(mods) or isinstance(mods[i + 1], torch.nn.Linear))
+            if is_last_of_layer and any(isinstance(x, torch.nn.Linear) for x in mods[:i + 1]):
+                out.append(h.numpy().copy())
+    return out
+
+
+def _layers(outputs) -> list[np.ndarray]:
+    return [np.asarray(a, dtype=np.float64) for a in outputs.layers]
+
+
+def _currents(outputs) -> list[np.ndarray]:
+    cur = getattr(outputs, "currents", None) or []
+    if any(c is None for c in cur):
+        return []
+    return [np.asarray(c, dtype=np.float64) for c in cur]
+
+
+@dataclass(frozen=True)
+class Task:
+    """What a worker needs for the chunks of one variant (pickled to the worker)."""
+
+    key: str
+    """Cache key: model hash + config fingerprint."""
+    model: object
+    config: XvalConfig
+    factory: NetworkFactory = field(default=build_network)
+    calibration: np.ndarray | None = None
+    """Inputs for the ReLU full-scale calibration (None for sigmoid networks)."""
+
+    def network(self):
+        """This variant's network (built once per process)."""
+        return _NETS.get(self.key, lambda: make_network(self.factory, self.model, self.config,
+                                                        self.calibration))
+
+
+def make_network(factory: NetworkFactory, model, cfg: XvalConfig, calibration=None):
+    if calibration is None:
+        return factory(model, cfg)
+    return factory(model, cfg, calibration=calibration)
+
+
+def evaluate_chunk(task: Task, chunk: Chunk, X: np.ndarray, y: np.ndarray) -> dict:
+    """Run all levels on one chunk (single-threaded: one chunk per core).  Returns the stored
+    record: ``meta`` (status, timings) and arrays ``y``, ``<level>_L<k>`` (layer outputs) and
+    ``<level>_I<k>`` (column currents) per layer k.  An ngspice failure is returned as
+    ``status: failed`` with its deck and log (the behavioral arrays are kept)."""
+    with single_threaded():
+        return _evaluate_chunk(task, chunk, X, y)
+
+
+def _evaluate_chunk(task: Task, chunk: Chunk, X: np.ndarray, y: np.ndarray) -> dict:
+    cfg = task.config
+    rec: dict = {"y": np.asarray(y, dtype=np.int64)}
+    timing: dict = {}
+    meta = {"status": "ok", "chunk": chunk.id, "start": chunk.start, "stop": chunk.stop,
+            "spice": chunk.spice, "timing_s": timing}
+    t0 = time.perf_counter()
+    net = task.network()
+    timing["build"] = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
+    levels = {"software": software_layers(task.model, X)}
+    currents = {}
+    timing["software"] = time.perf_counter() - t0
+    for name, ideal in (("behavioral_ideal", True), ("behavioral_circuit", False)):
+        t0 = time.perf_counter()
+        o = net.behavioral_forward(X, ideal=ideal)
+        timing[name] = time.perf_counter() - t0
+        levels[name], currents[name] = _layers(o), _currents(o)
+    if chunk.spice:
+        t0 = time.perf_counter()
+        try:
+            o = net.spice_forward(X, runner=cfg.spice_runner, timeout_s=cfg.spice_timeout_s)
+            levels["spice"], currents["spice"] = _layers(o), _currents(o)
+        except SimulationError as exc:
+            meta.update(status="failed", error=f"{type(exc).__name__}: {exc}",
+                        deck=exc.deck or "", log=exc.log or "")
+        timing["spice"] = time.perf_counter() - t0
+    for name, layers in levels.items():
+        for k, a in enumerate(layers):
+            rec[f"{name}_L{k}"] = a
+    for name, cur in currents.items():
+        for k, a in enumerate(cur):
+            rec[f"{name}_I{k}"] = a
+    rec["meta"] = meta
+    return rec
+
+
+def calibration_inputs(cfg: XvalConfig, dataset) -> np.ndarray | None:
+    """ReLU networks: the training inputs that set each layer's full scale; else None."""
+    if cfg.activation != "relu" or getattr(dataset, "x_train", None) is None:
+        return None
+    return np.asarray(dataset.x_train)
+
+
+# ---------------------------------------------------------------------------- a run
+@dataclass
+class Variant:
+    """One configuration of a run: ``key`` (file-name safe), its config and the model
+    trained for it; ``label``: what distinguishes it (e.g. ``{"circuit.r_wire_row": 2.0,
+    "seed": 1}``), shown in sweep tables."""
+
+    key: str
+    config: XvalConfig
+    model: object
+    label: dict = field(default_factory=dict)
+
+
+class XvalRun:
+    """Chunks of all ``variants`` over the first ``n_images`` test images of ``dataset``,
+    evaluated into ``out_dir/chunks``.
+
+    ``chunk_size``, ``n_images`` and ``spice_images`` come from the first variant's config
+    (a run splits all variants alike).
+    """
+
+    def __init__(self, variants: list[Variant], dataset, out_dir: Path, *,
+                 factory: NetworkFactory = build_network):
+        if not variants:
+            raise ConfigError("a cross-validation run needs at least one variant")
+        self.variants = variants
+        self.dataset = dataset
+        self.out_dir = Path(out_dir)
+        self.factory = factory
+        base = variants[0].config
+        n_test = len(dataset.x_test)
+        self.n_images = n_test if base.n_images is None else min(base.n_images, n_test)
+        self.chunks = make_chunks([v.key for v in variants], self.n_images, base.chunk_size,
+                                  base.spice_images)
+        self.tasks = {v.key: Task(f"{model_hash(v.model)}-{v.config.fingerprint()}", v.model,
+                                  v.config, factory, calibration_inputs(v.config, dataset))
+                      for v in variants}
+
+    def fingerprint(self) -> str:
+        parts = [f"{v.key}:{self.tasks[v.key].key}" for v in self.variants]
+        parts.append(f"{self.dataset.name}:{self.n_images}")
+        parts.extend(c.id + str(c.spice) for c in self.chunks)
+        return hashlib.sha256("|".join(parts).encode()).hexdigest()[:16]
+
+    def _args(self, c: Chunk) -> tuple:
+        x = self.dataset.x_test[c.start:c.stop]
+        y = self.dataset.y_test[c.start:c.stop]
+        return (self.tasks[c.variant], c, x, y)
+
+    def run(self, executor: Executor, *, resume: bool = False, progress: bool | None = None,
+            desc: str = "xval") -> dict:
+        """Evaluate every chunk not done yet; returns the run statistics (see
+        :func:`circuitsim.xval.run.run_chunks`) plus ``wall_s``."""
+        store = ChunkStore(self.out_dir).begin(self.fingerprint(), resume=resume)
+        t0 = time.perf_counter()
+        stats = run_chunks(executor, evaluate_chunk, self.chunks, self._args, store,
+                           progress=progress, desc=desc)
+        stats["wall_s"] = time.perf_counter() - t0
+        return stats
+
+    def records(self, variant: str) -> list[dict]:
+        """The stored records of one variant's chunks, in image order."""
+        store = ChunkStore(self.out_dir)
+        return [store.load(c.id) for c in self.chunks if c.variant == variant]

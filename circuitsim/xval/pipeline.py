@@ -1,0 +1,111 @@
+"""Data, model and network for a run: load the data set, train (or load a cached
+checkpoint), validate every section of the config before any long work."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+from ..errors import ConfigError
+from .config import XvalConfig, build_section
+
+
+def load_dataset(cfg: XvalConfig):
+    from ..nn.data import get_dataset
+
+    return get_dataset(cfg.dataset, cfg.dataset_path)
+
+
+def model_key(cfg: XvalConfig, dataset) -> str:
+    """Hash of what decides the trained weights: data, architecture, seeds, training."""
+    d = {"dataset": dataset.name, "n_train": int(len(dataset.x_train)),
+         "sizes": model_sizes(cfg, dataset), "activation": cfg.activation,
+         "model_seed": cfg.model_seed, "train": cfg.train}
+    return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:12]
+
+
+def model_sizes(cfg: XvalConfig, dataset) -> list[int]:
+    return [int(dataset.n_features), *cfg.hidden, int(dataset.n_classes)]
+
+
+def train_config(cfg: XvalConfig):
+    from ..nn.train import TrainConfig
+
+    return build_section(TrainConfig, cfg.train, "train", device="cpu")
+
+
+def load_given_model(model_path: str | Path) -> tuple:
+    """``(model, path)`` from a checkpoint the user named; ConfigError if it is not one."""
+    from ..nn.train import load_checkpoint
+
+    p = Path(model_path)
+    if not p.is_file():
+        raise ConfigError(f"--model {p}: no such file")
+    model, _ = load_checkpoint(p)
+    return model, p
+
+
+def get_model(cfg: XvalConfig, dataset, cache_dir: Path, *, given: tuple | None = None,
+              progress: bool | None = None):
+    """``(model, info)``: the ``given`` ``(model, path)`` (see :func:`load_given_model`), or
+    the cached checkpoint for ``cfg`` in ``cache_dir``, or a freshly trained one (cached).
+
+    ``info``: checkpoint path, whether it was trained now, architecture, test accuracy of the
+    torch model (float32, as trained).
+    """
+    from ..nn.models import make_mlp
+    from ..nn.train import accuracy, load_checkpoint, save_checkpoint, train
+
+    if given is not None:
+        model, model_path = given
+        _check_fits(model, dataset, model_path)
+        info = {"checkpoint": str(model_path), "trained_now": False, "source": "--model"}
+    else:
+        path = Path(cache_dir) / f"model-{model_key(cfg, dataset)}.pt"
+        tcfg = train_config(cfg)
+        if path.exists():
+            model, meta = load_checkpoint(path)
+            info = {"checkpoint": str(path), "trained_now": False, "source": "cache"}
+        else:
+            model = make_mlp(model_sizes(cfg, dataset), activation=cfg.activation,
+                             seed=cfg.model_seed)
+            if progress is not None:
+                tcfg = build_section(type(tcfg), {**cfg.train, "progress": progress}, "train",
+                                     device="cpu")
+            hist = train(model, dataset, tcfg)
+            meta = {"dataset": dataset.name, "sizes": model_sizes(cfg, dataset),
+                    "activation": cfg.activation, "model_seed": cfg.model_seed,
+                    "train": tcfg.to_dict(), "final_test_acc": hist["test_acc"][-1]}
+            save_checkpoint(path, model, meta)
+            info = {"checkpoint": str(path), "trained_now": True, "source": "trained"}
+    model = model.cpu().eval()
+    info["architecture"] = describe(model)
+    info["test_accuracy_torch"] = float(accuracy(model, dataset.x_test, dataset.y_test))
+    return model, info
+
+
+def describe(model) -> str:
+    """``Linear(64→16) · Sigmoid · Linear(16→10)``."""
+    import torch
+
+    parts = []
+    for m in model:
+        if isinstance(m, torch.nn.Linear):
+            parts.append(f"Linear({m.in_features}→{m.out_features})")
+        else:
+            parts.append(type(m).__name__)
+    return " · ".join(parts)
+
+
+def _check_fits(model, dataset, path) -> None:
+    import torch
+
+    lin = [m for m in model.modules() if isinstance(m, torch.nn.Linear)]
+    if not lin:
+        raise ConfigError(f"--model {path}: the checkpoint holds no Linear layer")
+    n_in, n_out = lin[0].in_features, lin[-1].out_features
+    if n_in != dataset.n_features or n_out != dataset.n_classes:
+        raise ConfigError(f"--model {path}: a {n_in}-input, {n_out}-output model does not fit "
+                          f"data set {dataset.name} ({dataset.n_features} features, "
+                          f"{dataset.n_classes} classes); train one for it")

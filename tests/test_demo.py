@@ -1,0 +1,160 @@
+"""``circuitsim demo`` / ``sweep`` on the real pipeline (nn → mapping → network → ngspice),
+kept small: a 64-8-10 sigmoid MLP trained for a few epochs, a few test images."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+# The real pipeline: skipped only while the network builder / nn are not merged yet.
+pytest.importorskip("circuitsim.nn.train")
+pytest.importorskip("circuitsim.network")
+pytest.importorskip("circuitsim.behavioral")
+
+from circuitsim.cli import main as cli_main  # noqa: E402
+from circuitsim.errors import ConfigError  # noqa: E402
+from circuitsim.xval.config import XvalConfig  # noqa: E402
+from circuitsim.xval.demo import DEMO_CONFIG, QUICK_IMAGES, run_demo  # noqa: E402
+from circuitsim.xval.report import comparable  # noqa: E402
+from circuitsim.xval.sweep import run_sweep  # noqa: E402
+
+pytestmark = pytest.mark.ngspice
+ROOT = Path(__file__).resolve().parents[1]
+
+SMALL = DEMO_CONFIG.replace(hidden=(8,), train={"epochs": 8})
+"""The demo's circuit and mapping on a smaller hidden layer (fast ngspice runs)."""
+
+
+@pytest.fixture(scope="session")
+def small_model(tmp_path_factory) -> Path:
+    """A trained 64-8-10 checkpoint (trained once for the session)."""
+    from circuitsim.nn.data import load_digits
+    from circuitsim.nn.models import make_mlp
+    from circuitsim.nn.train import TrainConfig, save_checkpoint, train
+
+    model = make_mlp((64, 8, 10), "sigmoid", seed=0)
+    train(model, load_digits(), TrainConfig(epochs=8, progress=False, device="cpu"))
+    return save_checkpoint(tmp_path_factory.mktemp("model") / "small.pt", model, {})
+
+
+def _quiet(*a):
+    pass
+
+
+def test_quick_demo_agrees_with_spice(tmp_path, small_model):
+    r = run_demo(tmp_path, config=SMALL.replace(n_images=16), quick=True,
+                 model_path=small_model, workers=1, progress=False, log=_quiet)
+    assert r["n_test"] == 16 and r["n_spice"] == 16
+    for key in ("dataset", "n_test", "accuracy", "agreement", "timing_s", "config"):
+        assert key in r
+    acc, ag = r["accuracy"], r["agreement"]
+    assert acc["software"] == acc["behavioral_ideal"]
+    assert ag["argmax_software_vs_behavioral_ideal"] == 1.0
+    assert ag["argmax_spice_vs_behavioral"] >= 0.99
+    assert abs(acc["spice"] - acc["behavioral_circuit"]) <= 0.01 + 1e-12
+    assert ag["max_abs_output_diff_V"] < 1e-3
+    assert acc["software"] > 0.5  # a trained network, not chance
+    on_disk = json.loads((tmp_path / "report.json").read_text())
+    assert on_disk["accuracy"] == acc
+    md = (tmp_path / "report.md").read_text()
+    for png in r["plots"]:
+        assert (tmp_path / png).stat().st_size > 1000 and f"]({png})" in md
+    assert {"accuracy.png", "spice_vs_behavioral.png", "error_histogram.png"} <= set(r["plots"])
+    assert r["netlists"] and all((tmp_path / p).exists() for p in r["netlists"])
+    assert QUICK_IMAGES == 40 and r["quick"]
+
+
+def test_dask_local_cluster_gives_the_same_report_as_local(tmp_path, small_model):
+    cfg = SMALL.replace(n_images=8, chunk_size=4, spice_images=4)
+    kw = dict(config=cfg, model_path=small_model, progress=False, log=_quiet)
+    local = run_demo(tmp_path / "local", workers=1, **kw)
+    dask = run_demo(tmp_path / "dask", executor="dask", workers=2, dask_processes=False, **kw)
+    assert dask["run"]["executor"] == "dask" and dask["run"]["workers"] == 2
+    assert comparable(dask) == comparable(local)
+
+
+def test_sigterm_then_resume_gives_the_clean_runs_report(tmp_path, small_model):
+    out = tmp_path / "killed"
+    args = ["--quick", "--model", str(small_model), "--set", "hidden=[8]",
+            "--set", "n_images=12", "--set", "chunk_size=2", "--workers", "1",
+            "--no-progress"]
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.Popen([sys.executable, "-m", "circuitsim.cli", "demo", "--out", str(out),
+                             *args], env=env, cwd=ROOT, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT)
+    chunks = out / "chunks"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and len(list(chunks.glob("*.npz"))) < 2:
+        if proc.poll() is not None:
+            break
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGTERM)
+    log = proc.communicate(timeout=60)[0].decode()
+    n_done = len(list(chunks.glob("*.npz")))
+    assert proc.returncode == 130, log
+    assert 2 <= n_done < 6, f"not interrupted mid-way ({n_done} of 6 chunks)"
+    assert cli_main(["demo", "--out", str(out), "--resume", *args]) == 0
+    resumed = json.loads((out / "report.json").read_text())
+    assert resumed["run"]["chunks_skipped"] == n_done
+    assert cli_main(["demo", "--out", str(tmp_path / "clean"), *args]) == 0
+    clean = json.loads((tmp_path / "clean" / "report.json").read_text())
+    assert comparable(resumed) == comparable(clean)
+
+
+def _no_work_done(out: Path) -> bool:
+    return not (out / "chunks").exists() and not (out / "models").exists()
+
+
+def test_unknown_config_key_fails_before_any_work(tmp_path, capsys):
+    out = tmp_path / "out"
+    assert cli_main(["demo", "--out", str(out), "--set", "circuit.r_wire=3"]) == 1
+    err = capsys.readouterr().err
+    assert "circuit: unknown key(s) r_wire" in err and "r_wire_row" in err
+    assert _no_work_done(out)
+    cfg = tmp_path / "c.json"
+    cfg.write_text('{"hiden": [8]}')
+    assert cli_main(["demo", "--out", str(out), "--config", str(cfg)]) == 1
+    assert "unknown key(s) hiden" in capsys.readouterr().err
+    with pytest.raises(ConfigError, match="mapping: unknown key"):
+        run_demo(out, config=XvalConfig(mapping={"gmax": 1e-4}), log=_quiet)
+    assert _no_work_done(out)
+
+
+def test_a_file_that_is_not_a_checkpoint_fails_before_any_work(tmp_path, capsys):
+    bad = tmp_path / "model.pt"
+    bad.write_text("definitely not a checkpoint")
+    out = tmp_path / "out"
+    t0 = time.monotonic()
+    assert cli_main(["demo", "--out", str(out), "--model", str(bad)]) == 1
+    assert "not a readable torch checkpoint" in capsys.readouterr().err
+    assert _no_work_done(out) and time.monotonic() - t0 < 20
+
+
+def test_unwritable_out_fails_before_any_work(tmp_path, capsys):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    assert cli_main(["demo", "--out", str(blocker / "demo")]) == 1
+    assert "cannot write there" in capsys.readouterr().err
+
+
+def test_sweep_table_plot_and_behavioral_only_beyond_spice_images(tmp_path, small_model):
+    r = run_sweep(tmp_path, "circuit.r_wire_row", [0.0, 20.0],
+                  config=SMALL.replace(n_images=6, chunk_size=3), spice_images=3,
+                  model_path=small_model, workers=1, progress=False, log=_quiet)
+    assert [row["value"] for row in r["rows"]] == [0.0, 20.0]
+    for p in r["variants"]:
+        assert p["n_test"] == 6 and p["n_spice"] == 3
+        assert p["agreement"]["argmax_spice_vs_behavioral"] >= 0.99
+    assert (tmp_path / "sweep.png").stat().st_size > 1000
+    md = (tmp_path / "sweep.md").read_text()
+    assert "| 0.0 |" in md and "| 20.0 |" in md
+    a, b = (p["accuracy"] for p in r["variants"])
+    assert a["software"] == b["software"]  # the wire resistance only changes the circuit
+    assert r["rows"][0]["software_err"] is not None  # binomial SE with one seed

@@ -1,0 +1,137 @@
+"""Runners against the real ngspice: batch and shared-library runners agree exactly; failures,
+hangs and crashes become clear errors and the caller goes on."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+
+import numpy as np
+import pytest
+
+from circuitsim.circuit import (
+    BSource,
+    Capacitor,
+    Dc,
+    Deck,
+    Op,
+    Pulse,
+    Resistor,
+    Tran,
+    VoltageSource,
+)
+from circuitsim.errors import (
+    ConvergenceError,
+    NgspiceNotFoundError,
+    SimulationError,
+    SimulationTimeoutError,
+)
+from circuitsim.spice import BatchRunner, SharedRunner, find_ngspice, parse_raw
+
+pytestmark = pytest.mark.ngspice
+
+
+def rc_deck() -> Deck:
+    return Deck("rc", elements=[
+        VoltageSource("V1", "in", "0", dc=0.5, waveform=Pulse(0, 1, 1e-7, 1e-9, 1e-9, 1e-6)),
+        Resistor("R1", "in", "out", 1e3), Capacitor("C1", "out", "0", 1e-10),
+        BSource("B1", "sq", "0", "v(out)*v(out)"), Resistor("R2", "sq", "0", 1e3)],
+        analyses=[Op(), Dc("V1", 0, 1, 0.25), Tran(1e-8, 2e-6, tmax=1e-8)])
+
+
+def test_batch_and_shared_give_identical_results(batch_runner, shared_runner):
+    a = batch_runner.run(rc_deck())
+    b = shared_runner.run(rc_deck())
+    assert [p.name for p in a.plots] == [p.name for p in b.plots]
+    assert sorted(p.name for p in a.plots) == [
+        "DC transfer characteristic", "Operating Point", "Transient Analysis"]
+    for pa, pb in zip(a.plots, b.plots, strict=True):
+        assert sorted(pa.vectors) == sorted(pb.vectors)
+        for k in pa.vectors:
+            np.testing.assert_array_equal(pa[k], pb[k], err_msg=k)
+    # the values are the circuit's, not just equal to each other
+    assert a.analysis("op")["v(out)"][0] == pytest.approx(0.5)
+    np.testing.assert_allclose(a.analysis("dc")["v(sq)"], np.linspace(0, 1, 5) ** 2, rtol=1e-12)
+    assert a.plot.name == "Transient Analysis"
+    assert a.axis is not None and a.axis[-1] == pytest.approx(2e-6)
+    tau = 1e3 * 1e-10
+    t = a["time"]
+    i = np.searchsorted(t, 1e-7 + 5 * tau)
+    assert a["v(out)"][i] == pytest.approx(1 - np.exp(-(t[i] - 1e-7 - 1e-9) / tau), abs=0.02)
+
+
+def test_ascii_and_binary_raw_files_agree(tmp_path):
+    deck = rc_deck()
+    a = BatchRunner(ascii=True).run(deck, run_dir=tmp_path / "a")
+    b = BatchRunner().run(deck, run_dir=tmp_path / "b")
+    assert (tmp_path / "a" / "out.raw").read_bytes().count(b"Values:") == 3
+    assert b"Binary:" in (tmp_path / "b" / "out.raw").read_bytes()
+    for pa, pb in zip(a.plots, b.plots, strict=True):
+        for k in pb.vectors:
+            np.testing.assert_allclose(pa[k], pb[k], rtol=1e-14, atol=1e-300, err_msg=k)
+    assert len(parse_raw(tmp_path / "b" / "out.raw")) == 3
+
+
+def singular_deck() -> Deck:
+    return Deck("singular", elements=[VoltageSource("V1", "a", "0", dc=1),
+                                      VoltageSource("V2", "a", "0", dc=2),
+                                      Resistor("R1", "a", "0", 1e3)], analyses=[Op()])
+
+
+def test_nonconvergence_is_a_convergence_error_with_deck_and_log(batch_runner, shared_runner):
+    with pytest.raises(ConvergenceError) as info:
+        batch_runner.run(singular_deck())
+    err = info.value
+    assert "singular" in err.log.lower() and err.run_dir is not None
+    assert (err.run_dir / "deck.cir").read_text() == err.deck
+    with pytest.raises(ConvergenceError):
+        shared_runner.run(singular_deck())
+    # the caller goes on: the same runners still work
+    assert shared_runner.run(rc_deck())["v(out)"].size > 10
+
+
+def hung_deck() -> Deck:
+    return Deck("hang", elements=[VoltageSource("V1", "in", "0", waveform=Pulse(0, 1, 0, 1e-9,
+                                                                                 1e-9, 1e-6)),
+                                  Resistor("R1", "in", "out", 1e3),
+                                  Capacitor("C1", "out", "0", 1e-12)],
+                analyses=[Tran(1e-15, 10.0, tmax=1e-15)])
+
+
+@pytest.mark.parametrize("runner_cls", [BatchRunner, SharedRunner])
+def test_hung_simulation_times_out_and_caller_goes_on(runner_cls):
+    with runner_cls() as runner:
+        t0 = time.perf_counter()
+        with pytest.raises(SimulationTimeoutError, match="timeout"):
+            runner.run(hung_deck(), timeout_s=1.0)
+        assert time.perf_counter() - t0 < 6.0
+        assert runner.run(rc_deck(), timeout_s=30)["v(out)"].size > 10
+
+
+def test_crashing_worker_is_reported_and_replaced():
+    with SharedRunner() as runner:
+        runner.run(rc_deck())  # worker started
+        pid = runner._proc.pid
+        killer = threading.Timer(0.5, os.kill, args=(pid, 9))
+        killer.start()
+        with pytest.raises(SimulationError, match="crashed"):
+            runner.run(hung_deck(), timeout_s=30)
+        killer.join()
+        res = runner.run(rc_deck())
+        assert runner._proc.pid != pid and res["v(out)"].size > 10
+
+
+def test_missing_ngspice_names_the_apt_command(monkeypatch):
+    monkeypatch.setenv("CIRCUITSIM_NGSPICE", "/nonexistent/ngspice")
+    with pytest.raises(NgspiceNotFoundError, match="apt-get install ngspice libngspice0"):
+        find_ngspice()
+    with pytest.raises(NgspiceNotFoundError):
+        BatchRunner()
+
+
+def test_failed_run_keeps_its_directory(tmp_path, batch_runner):
+    with pytest.raises(SimulationError) as info:
+        batch_runner.run(singular_deck(), run_dir=tmp_path / "run")
+    assert info.value.run_dir == tmp_path / "run"
+    assert (tmp_path / "run" / "ngspice.log").exists()
