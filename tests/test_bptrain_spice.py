@@ -90,8 +90,9 @@ def test_layers_isolated_during_update_phases(circ, one_sample):
 
 def test_training_unit_pulse_amplitude_and_width(circ, one_sample):
     """In phase 3 the cell [row j, column 0] of layer 2 sees a pulse of amplitude
-    v_th·(1 + b·|δ2|) with polarity −sign(δ2) and width t_width_max·y_j, riding on V/2: the
-    time above 3/4·V equals width − t_edge (to one ngspice step)."""
+    v_th·(1 + b·|δ2|) with polarity −sign(δ2) riding on V/2, with width round(16·y_j) clock
+    ticks (digital PWM): the time above 3/4·V equals that many ticks (every edge is an
+    ngspice breakpoint, so to 1 ns)."""
     u, t, x1, x2, res = one_sample
     tw = TrainingTwin(circ)
     _, y, d2, _ = tw.forward_backward(u, t, x1, x2)
@@ -100,17 +101,17 @@ def test_training_unit_pulse_amplitude_and_width(circ, one_sample):
     slot = next(s for s in circ.slots if s.layer == 2)
     ti = res.axis
     m = (ti >= slot.start) & (ti <= slot.stop)
-    step = circ.p.t_edge * circ.p.tmax_per_edge
     for j, act in enumerate(np.append(y, 1.0)):
         v = (res[f"v(r2_{j})"] - res["v(c2_0)"])[m]
         tt = ti[m]
         assert np.sign(v[np.argmax(np.abs(v))]) == -np.sign(d2[0])
         fine = np.linspace(tt[0], tt[-1], 200001)
         above = np.abs(np.interp(fine, tt, v)) > 0.75 * abs(amp)
-        width = circ.t_width_max * act
-        if width > 2 * circ.p.t_edge:
+        ticks = circ.pwm_level(act)
+        assert abs(above.sum() * (fine[1] - fine[0]) - ticks * circ.t_tick) < 1e-9
+        if ticks > 0:
             assert abs(np.max(np.abs(v)) - abs(amp)) < 1e-3 * abs(amp)
-            assert abs(above.sum() * (fine[1] - fine[0]) - (width - circ.p.t_edge)) < step
+    assert circ.pwm_level(np.append(y, 1.0)).min() < 16  # a partial width was exercised
 
 
 def test_forward_outputs_equal_the_static_network(circ, one_sample, batch_runner):
@@ -178,14 +179,25 @@ def test_xor_trains_in_spice_and_twin_predicts_trajectories(circ, batch_runner):
     assert dev < 1e-3
 
 
+def _cli(argv):
+    """Run the train-circuit subcommand through its own parser (the full ``circuitsim`` parser
+    imports every subcommand, torch included, which costs seconds)."""
+    import argparse
+
+    from circuitsim.commands import train_circuit
+
+    p = argparse.ArgumentParser()
+    train_circuit.add_arguments(p)
+    return train_circuit.run(p.parse_args(argv))
+
+
 def test_train_circuit_cli_writes_result_and_plots(tmp_path):
-    """One XOR epoch (4 SPICE iterations) through the command line."""
+    """One XOR epoch (4 SPICE iterations) through the command; short pulses
+    (--dx-max 0.005: 0.6 µs instead of 3.8 µs) keep it to a few seconds."""
     import json
 
-    from circuitsim.cli import main
-
-    assert main(["train-circuit", "--task", "xor", "--epochs", "1", "--out",
-                 str(tmp_path)]) == 0
+    assert _cli(["--task", "xor", "--epochs", "1", "--dx-max", "0.005",
+                 "--out", str(tmp_path)]) == 0
     r = json.loads((tmp_path / "result.json").read_text())
     for k in ("task", "epochs", "accuracy_spice", "accuracy_behavioral",
               "max_conductance_deviation_rel", "wall_s_spice", "wall_s_behavioral"):
@@ -199,9 +211,8 @@ def test_train_circuit_cli_writes_result_and_plots(tmp_path):
         assert (tmp_path / name).stat().st_size > 10_000
 
 
-def test_train_circuit_cli_rejects_bad_input(tmp_path, capsys):
-    from circuitsim.cli import main
+def test_train_circuit_cli_rejects_bad_input(tmp_path):
+    from circuitsim.errors import ConfigError
 
-    assert main(["train-circuit", "--task", "xor", "--epochs", "0", "--out",
-                 str(tmp_path)]) == 1
-    assert "epochs" in capsys.readouterr().err
+    with pytest.raises(ConfigError, match="epochs"):
+        _cli(["--task", "xor", "--epochs", "0", "--out", str(tmp_path)])

@@ -30,13 +30,15 @@ Circuit (flat deck, :meth:`TrainingCircuit.deck`):
   |V| = v_th·(1 + b·|δ|^(1/α)) with polarity −sign(δ) (δ > 0 → SET → G up), every row of
   the slot gets a pulse to V of width t_width_max·activation on top of a V/2 baseline, the
   selected column is at 0 V and every other line at V/2 — half-selected cells see ≤ V/2 <
-  threshold (b < 1).  With α = 1: Δx = rate_max·|δ|·(width − t_edge) + edges.  The
-  amplitude and width come from the held δ and activations inside the circuit, so SPICE
-  computes its own pulses: slot envelopes and pulse rises are PWL sources (known times, so
-  ngspice has breakpoints there); each pulse falls when a comparator on ``time`` passes
-  pulse_start + t_width_max·activation (B-source, t_edge ramp).  That fall is the one edge
-  ngspice cannot know in advance: its timing error is at most one time step (tmax =
-  t_edge/4), i.e. a relative Δx error ≲ tmax/width — the main SPICE-vs-twin difference.
+  threshold (b < 1).  The amplitude and width come from the held δ and activations inside
+  the circuit, so SPICE computes its own pulses.  Width = digital pulse-width modulation
+  (default ``width_levels=16``): round(16·activation) ticks of a counter clock (PWL source);
+  the pulse rises with a PWL edge and falls when the clock passes its level (B-source
+  comparator), so every edge lies on an ngspice breakpoint and ``.tran`` may take steps of
+  2·t_edge on the plateaus.  With α = 1 a pulse moves x by rate_max·|δ|·ticks·t_tick
+  (+ the edges above threshold).  ``width_levels=0`` selects an analog width instead (a
+  comparator on ``time``): ngspice then cannot know the pulse end in advance, needs
+  tmax ≈ t_edge/4 and is ~5× slower, and its Δx error grows to ~tmax/width.
 * One ngspice run per sample (chunked ``.tran``); the final states go to the next run as
   ``.ic v(xa<layer>_<row>_<col>.x)`` (and the instance's x0).
 

@@ -95,6 +95,12 @@ class TrainingCircuit:
         self.t_width_max = p.dx_max / self.rate_max + p.t_edge
         """Pulse width for an activation of 1 [s] (pulse: rise t_edge, fall t_edge)."""
         self.t_slot = (2 * p.t_edge + 2 * p.t_guard + self.t_width_max + p.t_gap)
+        self.t_tick = (self.t_width_max - p.t_edge) / p.width_levels if p.width_levels else 0.0
+        """PWM clock tick [s] (width_levels > 0): the full-scale pulse area is the same."""
+        if p.width_levels and self.t_tick <= p.t_edge:
+            raise ConfigError(f"CircuitParams.width_levels = {p.width_levels} gives clock ticks "
+                              f"of {self.t_tick:g} s, not longer than t_edge ({p.t_edge:g} s); "
+                              "use fewer levels or a larger dx_max")
         self.g_ref = 1.0 / float(card.resistance(p.x_ref))
         self.r_z = 1.0 / (p.v_read * p.g_unit)
         """TIA gain turning (I_col − I_ref) into a unit pre-activation [V/A]."""
@@ -398,9 +404,14 @@ class TrainingCircuit:
         el.append(VoltageSource(f"VENV{slot.layer}_{slot.column}", self._env_node(slot), "0",
                                 waveform=env, comment=f"update slot: layer {slot.layer} "
                                                       f"column {slot.column}"))
-        rise = Pwl(((0.0, 0.0), (slot.pulse_start, 0.0), (slot.pulse_start + te, 1.0)))
         el.append(VoltageSource(f"VRISE{slot.layer}_{slot.column}",
-                                f"rise{slot.layer}_{slot.column}", "0", waveform=rise))
+                                f"rise{slot.layer}_{slot.column}", "0",
+                                waveform=self.rise_wave(slot)))
+        if self.p.width_levels:
+            el.append(VoltageSource(f"VCLK{slot.layer}_{slot.column}",
+                                    f"clk{slot.layer}_{slot.column}", "0",
+                                    waveform=self.clock_wave(slot),
+                                    comment="pulse-width counter clock"))
         d = f"v(hd{slot.layer}_{slot.column})"
         pos = (f"{_n(c.v_on)}*(1+{_n(self.b_on)}*pwr(min({d},1),{_n(1 / c.alpha_on)}))")
         neg = (f"{_n(c.v_off)}*(1+{_n(self.b_off)}*pwr(min(-({d}),1),{_n(1 / c.alpha_off)}))")
@@ -408,11 +419,39 @@ class TrainingCircuit:
                           f"({d}>0) ? {pos} : {neg}",
                           comment="training unit: pulse amplitude (polarity = -sign(delta))"))
 
+    def rise_wave(self, slot: Slot) -> Pwl:
+        """The rising edge shared by every row pulse of a slot (0 → 1 over t_edge)."""
+        te = self.p.t_edge
+        return Pwl(((0.0, 0.0), (slot.pulse_start, 0.0), (slot.pulse_start + te, 1.0)))
+
+    def clock_wave(self, slot: Slot) -> Pwl:
+        """PWM counter of a slot (width_levels > 0): steps from k−1 to k over t_edge at
+        pulse_start + k·t_tick, k = 1..N."""
+        te, d = self.p.t_edge, self.t_tick
+        pts = [(0.0, 0.0)]
+        for k in range(1, self.p.width_levels + 1):
+            t = slot.pulse_start + k * d
+            pts += [(t, k - 1.0), (t + te, float(k))]
+        return Pwl(tuple(pts))
+
+    def pwm_level(self, act):
+        """Clock ticks of a pulse for an activation (width_levels > 0)."""
+        n = self.p.width_levels
+        return np.floor(np.clip(np.asarray(act, dtype=float), 0.0, 1.0) * n + 0.5)
+
     def _pulse_source(self, el: list, slot: Slot, row: int) -> None:
         """Pulse envelope of one row in one slot: rises at pulse_start (PWL), falls
         t_width_max·activation later (comparator on ``time``, t_edge ramp)."""
         te = _n(self.p.t_edge)
         act = self._row_activation_expr(slot.layer, row)
+        n = self.p.width_levels
+        if n:
+            level = str(n) if act is None else f"floor(max(0,min(1,{act}))*{n}+0.5)"
+            el.append(BSource(f"BPE{slot.layer}_{row}_{slot.column}",
+                              self._pulse_node(slot, row), "0",
+                              f"min(v(rise{slot.layer}_{slot.column}),max(0,min(1,{level}"
+                              f"-v(clk{slot.layer}_{slot.column}))))"))
+            return
         width = _n(self.t_width_max) if act is None else \
             f"{_n(self.t_width_max)}*max(0,min(1,{act}))"
         fall = f"max(0,min(1,({_n(slot.pulse_start)}+{width}-time)/{te}))"

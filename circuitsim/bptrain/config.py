@@ -77,6 +77,11 @@ class CircuitParams:
     dx_max: float = 0.03
     """State change of one full pulse (|δ| = 1, activation 1) away from the bounds [1]; sets the
     longest pulse width, i.e. the learning rate."""
+    width_levels: int = 16
+    """0: analog pulse width (the pulse ends when a comparator on ``time`` passes
+    t_width·activation).  N >= 1: digital pulse-width modulation, width = round(activation·N)
+    clock ticks of (t_width_max − t_edge)/N; the pulses end on the ticks of a counter clock (a
+    PWL source), so ngspice has a breakpoint at every edge [1]."""
     t_edge: float = 20e-9
     """Rise and fall time of the update pulses [s]."""
     t_ctrl_edge: float = 5e-9
@@ -93,7 +98,7 @@ class CircuitParams:
     """Sample-and-hold capacitor [F]."""
     g_hold: float = 1e-3
     """Sample-and-hold switch conductance while sampling [S] (τ = c_hold/g_hold)."""
-    tmax_per_edge: float = 0.25
+    tmax_per_edge: float = 2.0
     """``.tran`` largest step as a fraction of t_edge [1]."""
 
     def __post_init__(self):
@@ -104,6 +109,10 @@ class CircuitParams:
                         ("g_hold", "[S]"), ("tmax_per_edge", "[1]")):
             require_positive(f"CircuitParams.{k}", getattr(self, k), unit)
         require_nonnegative("CircuitParams.t_guard", self.t_guard, "[s]")
+        if not isinstance(self.width_levels, int) or isinstance(self.width_levels, bool) \
+                or self.width_levels < 0:
+            raise ConfigError(f"CircuitParams.width_levels must be an integer >= 0, got "
+                              f"{self.width_levels!r}")
         require_nonnegative("CircuitParams.t_gap", self.t_gap, "[s]")
         require_range("CircuitParams.x_ref", self.x_ref, 0.0, 1.0)
         if not 0 < self.b_max < 1:

@@ -10,7 +10,8 @@ What it computes, per sample:
 * phases 3-4: the cell voltages of each update slot are linear in the driver waveforms (the
   arrays are resistive below threshold), so they are the baseline V/2 pattern times the slot
   envelope plus each row's pulse pattern times that row's pulse envelope — the exact
-  trapezoids the circuit's B-sources produce.  dx/dt = VteamTwin.dxdt(v, x) is integrated
+  trapezoids the circuit's sources produce (the same PWL clock and rise objects, the same
+  quantisation of the width).  dx/dt = VteamTwin.dxdt(v, x) is integrated
   along them (Heun, 16 steps per piece between breakpoints).  Simplification: the node
   voltages of a slot are solved with the states at the start of that slot (a state change
   during one pulse shifts the cell voltages by less than g_cell/g_switch_on ≈ 1e-4 of the
@@ -151,15 +152,26 @@ class TrainingTwin:
         p = c.p
         te = p.t_edge
         widths = c.t_width_max * np.clip(act, 0.0, 1.0)
+        pwm = p.width_levels > 0
+        if pwm:
+            levels = c.pwm_level(act)
+            clock = c.clock_wave(slot)
+            rise = c.rise_wave(slot)
         R, C = G.shape
         if t is None:
             bps = {slot.start, slot.start + te, slot.stop - te, slot.stop,
                    slot.pulse_start, slot.pulse_start + te}
-            for w in widths:
-                if w >= 2 * te:
-                    bps.update({slot.pulse_start + w - te, slot.pulse_start + w})
-                elif w > 0:
-                    bps.update({slot.pulse_start + w / 2, slot.pulse_start + w})
+            if pwm:
+                top = slot.pulse_start + (levels.max() + 1) * c.t_tick + te
+                bps.update(tp for tp, _ in clock.points if tp <= top)
+                bps.update(slot.pulse_start + (lv * c.t_tick + te) / 2 for lv in levels
+                           if 0 < lv * c.t_tick < te)
+            else:
+                for w in widths:
+                    if w >= 2 * te:
+                        bps.update({slot.pulse_start + w - te, slot.pulse_start + w})
+                    elif w > 0:
+                        bps.update({slot.pulse_start + w / 2, slot.pulse_start + w})
             bps = np.array(sorted(bps))
             t = np.unique(np.concatenate(
                 [np.linspace(a, b, self.substeps + 1) for a, b in zip(bps[:-1], bps[1:],
@@ -181,8 +193,14 @@ class TrainingTwin:
         cell_basis = vrow[:, None, :] - vcol[None, :, :]  # (R, C, 1 + rows)
         env = np.empty((1 + n_rows_act, t.size))
         env[0] = self._envelope(t, slot.start, slot.stop)
+        if pwm:
+            r_t, k_t = rise.value(t), clock.value(t)
         for i in range(n_rows_act):
-            env[1 + i] = self._envelope(t, slot.pulse_start, slot.pulse_start + widths[i])
+            if pwm:
+                env[1 + i] = np.minimum(r_t, np.clip(levels[i] - k_t, 0.0, 1.0))
+            else:
+                env[1 + i] = self._envelope(t, slot.pulse_start,
+                                            slot.pulse_start + widths[i])
         v_cells = amp * np.einsum("rcb,bt->rct", cell_basis, env)
         return t, v_cells
 

@@ -29,6 +29,10 @@ from .pipeline import get_model, load_dataset, load_given_model, model_key
 from .report import fmt_pct, fmt_v, summarise, write_json
 from .store import atomic_write_text, check_writable
 
+
+def _say(*args) -> None:
+    print(*args, flush=True)
+
 SWEEP_SPICE_IMAGES = 40
 SPICE_MAX_ROWS = 129
 SPICE_MODES = ("auto", "all", "none")
@@ -45,9 +49,10 @@ def run_sweep(out: str | Path, param: str, values: list, *, config: XvalConfig |
               spice_images: int | None = None, model_path=None, executor: str = "local",
               scheduler: str | None = None, workers: int | None = None, resume: bool = False,
               progress: bool | None = None, factory=build_network, dataset=None,
-              dask_processes: bool = True, log=print) -> dict:
+              dask_processes: bool = True, log=None) -> dict:
     """Sweep ``param`` over ``values`` (× ``seeds``) into ``out``; returns the sweep report
     (also ``sweep.json``, ``sweep.md``, ``sweep.png``)."""
+    log = log or _say
     base = config or XvalConfig()
     if not values:
         raise ConfigError("--values: give at least one value")
