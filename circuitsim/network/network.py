@@ -19,11 +19,11 @@ from pathlib import Path
 
 import numpy as np
 
-from ..circuit import BSource, Dc, Deck, Instance, RawLine, VoltageSource
+from ..circuit import BSource, Dc, Deck, Instance, Pwl, RawLine, Tran, VoltageSource
 from ..errors import ConfigError, SimulationError
 from ..generators.neuron import neuron_subckt, neuron_transfer
 from ..generators.sense_amp import diff_sense_subckt
-from ..units import spice_number
+from ..units import require_positive, spice_number
 from .build import LayerPlan
 from .config import CircuitConfig
 from .outputs import NetOutputs
@@ -142,15 +142,28 @@ class Network:
                 subs.append(neuron_subckt(p.neuron, f"neuron_l{p.index}"))
         return subs
 
-    def deck(self, X, *, print_outputs: bool = False, title: str | None = None) -> Deck:
-        """One deck evaluating every input of ``X`` (N, features) in one ``.dc`` sweep.
-        ``print_outputs`` adds a ``.print`` so plain ``ngspice -b`` prints the outputs."""
+    def deck(self, X, *, print_outputs: bool = False, title: str | None = None,
+             slot_s: float | None = None) -> Deck:
+        """One deck evaluating every input of ``X`` (N, features) in one run.
+
+        Default: one ``.dc`` sweep of the slot source (DC operating points; the cheapest).
+        ``slot_s`` [s]: a ``.tran`` instead, input k held on its rows from ``k·slot_s +
+        slot_s/100`` to ``(k+1)·slot_s`` (ramps of slot_s/100 between inputs) and read at the
+        end of its slot: the op-amp poles and wire capacitances act, and a slot that is too
+        short shows as a settling error.  ``print_outputs`` adds a ``.print`` so plain
+        ``ngspice -b`` prints the outputs."""
         x = self.check_inputs(X)
         n = len(x)
         v = x * self.v_read
+        tran = slot_s is not None
+        if tran:
+            require_positive("slot_s", slot_s, "[s]")
         els: list = [VoltageSource("Vslot", "slot", "0", 0.0,
                                    comment=f"input slot: .dc sweeps it 0..{n - 1}; row voltages "
-                                           "are pwl functions of it"),
+                                           "are pwl functions of it") if not tran else
+                     VoltageSource("Vslot", "slot", "0", 0.0,
+                                   comment=f"input k is held for one slot of {slot_s:g} s "
+                                           "(.tran), read at the slot's end"),
                      VoltageSource("Vbias", "vbias", "0", self.v_read,
                                    comment=f"bias rows of every layer at v_read = "
                                            f"{self.v_read:g} V")]
@@ -164,6 +177,9 @@ class Network:
                 else ""
             if np.all(col == col[0]):
                 els.append(VoltageSource(f"Vx{i}", f"x{i}", "0", float(col[0]), comment=cmt))
+            elif tran:
+                els.append(VoltageSource(f"Vx{i}", f"x{i}", "0", float(col[0]), comment=cmt,
+                                         waveform=Pwl(_slot_points(col, slot_s))))
             else:
                 pts = ", ".join(f"{spice_number(s)}, {spice_number(val)}"
                                 for s, val in zip(slots, col, strict=True))
@@ -202,20 +218,25 @@ class Network:
                     saves.append(f"v({self.out_node(p, j)})")
         if print_outputs:
             last = self.plans[-1]
-            els.append(RawLine("print", ".print dc " + " ".join(
+            els.append(RawLine("print", f".print {'tran' if tran else 'dc'} " + " ".join(
                 f"v({self.out_node(last, j)})" for j in range(last.n_out))))
         arch = "-".join([str(self.n_in)] + [str(p.n_out) for p in self.plans])
-        return Deck(title or f"{self.name}: {arch} memristor MLP, {n} input(s) in one .dc sweep",
+        how = f"a .tran of {n} slots" if tran else "one .dc sweep"
+        analysis = (Tran(slot_s / 50, n * slot_s, tmax=slot_s / 50) if tran
+                    else Dc("Vslot", 0.0, float(n - 1), 1.0))
+        return Deck(title or f"{self.name}: {arch} memristor MLP, {n} input(s) in {how}",
                     elements=els, subcircuits=self.subcircuits(), options=DECK_OPTIONS,
-                    analyses=[Dc("Vslot", 0.0, float(n - 1), 1.0)], saves=tuple(saves))
+                    analyses=[analysis], saves=tuple(saves))
 
     # ------------------------------------------------------------------ SPICE
 
     def spice_forward(self, X, runner="batch", timeout_s: float | None = None,
-                      chunk: int = 400, progress: bool | None = None) -> NetOutputs:
-        """Run the network in ngspice, ``chunk`` inputs per run (one ``.dc`` sweep each);
-        ``timeout_s`` per run (default 120 s + 2 s per input).  ``progress``: tqdm bar over
-        the runs (None = on a terminal with more than one run)."""
+                      chunk: int = 400, progress: bool | None = None,
+                      slot_s: float | None = None) -> NetOutputs:
+        """Run the network in ngspice, ``chunk`` inputs per run (one ``.dc`` sweep each, or
+        one ``.tran`` with ``slot_s`` [s] per input: see :meth:`deck`); ``timeout_s`` per run
+        (default 120 s + 2 s per input).  ``progress``: tqdm bar over the runs (None = on a
+        terminal with more than one run)."""
         import sys
 
         from tqdm import tqdm
@@ -234,7 +255,8 @@ class Network:
             for s in tqdm(starts, desc="ngspice runs", disable=not show):
                 xs = x[s:s + chunk]
                 t = timeout_s if timeout_s is not None else 120.0 + 2.0 * len(xs)
-                parts.append(self._read(r.run(self.deck(xs), timeout_s=t), len(xs)))
+                res = r.run(self.deck(xs, slot_s=slot_s), timeout_s=t)
+                parts.append(self._read(res, len(xs), slot_s))
         finally:
             if own:
                 r.close()
@@ -243,9 +265,11 @@ class Network:
         out.meta["runs"] = len(parts)
         return out
 
-    def _read(self, res, n: int) -> NetOutputs:
+    def _read(self, res, n: int, slot_s: float | None = None) -> NetOutputs:
         def vec(name):
             a = np.atleast_1d(np.asarray(res[name], dtype=float))
+            if slot_s is not None:  # the value at the end of each slot
+                a = np.interp((np.arange(n) + 1.0) * slot_s, np.asarray(res.axis), a)
             if a.shape != (n,):
                 raise SimulationError(f"ngspice returned {a.shape} values of {name} for {n} "
                                       "inputs (a sweep point missing?)", deck=res.deck,
@@ -393,6 +417,15 @@ class Network:
         man_path = out / (f"{name}.manifest.json" if name != self.name else "manifest.json")
         man_path.write_text(json.dumps(man, indent=1, sort_keys=True) + "\n")
         return [deck_path, man_path]
+
+
+def _slot_points(values, slot_s: float) -> tuple:
+    """PWL points holding ``values[k]`` from ``k·T + T/100`` to ``(k+1)·T``, ramping over the
+    first hundredth of each slot."""
+    pts = [(0.0, float(values[0]))]
+    for k in range(1, len(values)):
+        pts += [(k * slot_s, float(values[k - 1])), (k * slot_s + slot_s / 100, float(values[k]))]
+    return tuple(pts)
 
 
 class _NumpySolver:
