@@ -6,8 +6,12 @@ steps of 1; every input row is a B-source ``pwl(v(slot), 0, v_0, 1, v_1, ...)`` 
 input n's row voltage at slot n (rows that never change are plain DC sources).  Each sweep
 point is a full DC operating point (Newton from the previous point's solution); the matrix is
 set up and ordered once for the whole sweep, which is what makes many inputs per run cheap.
-A DC sweep has no time axis, so wire capacitances and the op-amp poles do not enter: they
-matter only for transients, which this evaluation does not claim to model.
+A DC sweep has no time axis, so wire capacitances and the op-amp poles do not enter.  For
+those, ``deck(X, slot_s=T)`` / ``spice_forward(X, slot_s=T)`` run one ``.tran`` instead:
+input k held on the rows for one slot of T seconds (PWL sources), read at the slot's end.
+It costs ~50 time points per slot instead of one sweep point, so it is for settling studies
+(a long enough slot reproduces the DC results; the tests check both ways), not for
+throughput.
 """
 
 from __future__ import annotations
