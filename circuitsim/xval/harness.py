@@ -308,12 +308,10 @@ class Variant:
 
 
 class XvalRun:
-    """Chunks of all ``variants`` over the first ``n_images`` test images of ``dataset``,
-    evaluated into ``out_dir/chunks``.
-
-    ``chunk_size``, ``n_images`` and ``spice_images`` come from the first variant's config
-    (a run splits all variants alike).
-    """
+    """Chunks of all ``variants`` over the test images of ``dataset``, evaluated into
+    ``out_dir/chunks``; each variant is split by its own config's ``n_images``,
+    ``spice_images`` and ``chunk_size``.  Chunks are submitted in variant order (put the
+    costliest variant first)."""
 
     def __init__(self, variants: list[Variant], dataset, out_dir: Path, *,
                  factory: NetworkFactory = build_network):
@@ -323,18 +321,23 @@ class XvalRun:
         self.dataset = dataset
         self.out_dir = Path(out_dir)
         self.factory = factory
-        base = variants[0].config
         n_test = len(dataset.x_test)
-        self.n_images = n_test if base.n_images is None else min(base.n_images, n_test)
-        self.chunks = make_chunks([v.key for v in variants], self.n_images, base.chunk_size,
-                                  base.spice_images)
+        self.n_images = {}
+        self.chunks = []
+        for v in variants:
+            c = v.config
+            n = n_test if c.n_images is None else min(c.n_images, n_test)
+            self.n_images[v.key] = n
+            self.chunks += make_chunks([v.key], n, c.chunk_size, c.spice_images)
+        if len({v.key for v in variants}) != len(variants):
+            raise ConfigError(f"variant keys must be unique: {[v.key for v in variants]}")
         self.tasks = {v.key: Task(f"{model_hash(v.model)}-{v.config.fingerprint()}", v.model,
                                   v.config, factory, calibration_inputs(v.config, dataset))
                       for v in variants}
 
     def fingerprint(self) -> str:
         parts = [f"{v.key}:{self.tasks[v.key].key}" for v in self.variants]
-        parts.append(f"{self.dataset.name}:{self.n_images}")
+        parts.append(f"{self.dataset.name}:{sorted(self.n_images.items())}")
         parts.extend(c.id + str(c.spice) for c in self.chunks)
         return hashlib.sha256("|".join(parts).encode()).hexdigest()[:16]
 
