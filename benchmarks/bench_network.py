@@ -30,6 +30,7 @@ from _table import write_table  # noqa: E402
 
 from circuitsim.cards import ACCESS_018UM  # noqa: E402
 from circuitsim.emit import emit_deck  # noqa: E402
+from circuitsim.generators import OpAmpCard  # noqa: E402
 from circuitsim.mapping import MappingConfig  # noqa: E402
 from circuitsim.network import CircuitConfig, build_network  # noqa: E402
 from circuitsim.nn import load_digits  # noqa: E402
@@ -42,6 +43,9 @@ CONFIGS = {
                                             r_sense=10.0),
     "1T1R, wire 1 ohm/segment": CircuitConfig(r_wire_row=1.0, r_wire_col=1.0, r_source=10.0,
                                               r_sense=10.0, access=ACCESS_018UM),
+    "1T1R, wire 1 ohm, circuit neurons + saturating sense": CircuitConfig(
+        r_wire_row=1.0, r_wire_col=1.0, r_source=10.0, r_sense=10.0, access=ACCESS_018UM,
+        neuron_flavour="circuit", sense_opamp=OpAmpCard("saturating", a0=1e5)),
 }
 
 
@@ -81,7 +85,8 @@ def child_cpu_s() -> float:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--quick", action="store_true", help="60 images, skip the 1T1R case")
+    ap.add_argument("--quick", action="store_true",
+                    help="60 images, skip the 1T1R and circuit-neuron cases")
     ap.add_argument("--one", type=int, default=10, help="images run one per ngspice run [10]")
     args = ap.parse_args()
     ds = load_digits()
@@ -92,6 +97,8 @@ def main() -> int:
     rows = []
     for label, circuit in CONFIGS.items():
         if args.quick and circuit.access is not None:
+            continue
+        if args.quick and circuit.neuron_flavour == "circuit":
             continue
         net = build_network(model, circuit, MAPPING)
         text = emit_deck(net.deck(X))
@@ -132,7 +139,9 @@ def main() -> int:
         })
         print(rows[-1], flush=True)
     notes = (f"Model: digits MLP 64-16-10 sigmoid ({origin}); mapping g 1-100 uS, v_read "
-             "0.2 V, ideal sense op-amps (a0 1e6), ideal neurons, v_per_unit 0.25 V. "
+             "0.2 V, ideal sense op-amps (a0 1e6) and ideal neurons unless the row says otherwise "
+             "(circuit neurons: bipolar-pair sigmoid + TIA, rails ±2.5 V; saturating sense: "
+             "a0 1e5, diode-clamped at ±2.5 V), v_per_unit 0.25 V. "
              "'1 per run' = a fresh deck and ngspice process per image (chunk=1); 'all in 1 "
              "run' = one deck whose .dc sweep of the slot source visits every image "
              "(Network.spice_forward). ngspice spends its time factoring the MNA matrix at "

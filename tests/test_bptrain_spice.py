@@ -158,9 +158,18 @@ def test_one_iteration_every_conductance_change_matches_twin(circ, one_sample):
     assert np.count_nonzero(rec.x1 != x1) == 6 and np.count_nonzero(rec.x2 != x2) == 4
 
 
+PWM_FLIP_BOUND = 2e-2
+"""Free-running SPICE and twin trajectories may split where a held activation lies within
+~1e-6 of a PWM rounding boundary: one pulse then differs by one clock tick (Δx ≤ rate_max·
+t_tick ≈ 1.9e-3, ΔG ≲ 0.7% of the G range), and the runs re-converge slowly afterwards.  Bound
+on the max |ΔG| over the run, relative to the G range."""
+
+
 @pytest.mark.slow
 def test_xor_trains_in_spice_and_twin_predicts_trajectories(circ, batch_runner):
     """About 60-90 s: 14 epochs × 4 samples, one ngspice run each."""
+    from circuitsim.bptrain.report import one_step_deviation
+
     task = xor()
     rng = np.random.default_rng(0)
     x1 = circ.states_for_weights(rng.uniform(-3, 3, (3, 3)))
@@ -176,7 +185,10 @@ def test_xor_trains_in_spice_and_twin_predicts_trajectories(circ, batch_runner):
     span = 1 / circ.card.r_on - 1 / circ.card.r_off
     dev = max(np.max(np.abs(circ.conductance(np.array(a)) - circ.conductance(np.array(b))))
               for a, b in ((hs.x1, ht.x1), (hs.x2, ht.x2))) / span
-    assert dev < 1e-3
+    assert dev < PWM_FLIP_BOUND
+    # stepped from SPICE's own states, the twin predicts every update within 2%
+    step = one_step_deviation(circ, hs, task.x_train, task.y_train, order)
+    assert step["fraction_within_2pct"] == 1.0
 
 
 def _cli(argv):
@@ -203,7 +215,8 @@ def test_train_circuit_cli_writes_result_and_plots(tmp_path):
               "max_conductance_deviation_rel", "wall_s_spice", "wall_s_behavioral"):
         assert k in r
     assert r["task"] == "xor" and r["epochs"] == 1 and r["iterations"] == 4
-    assert 0 < r["max_conductance_deviation_rel"] < 1e-3
+    assert 0 < r["max_conductance_deviation_rel"] < PWM_FLIP_BOUND
+    assert r["one_step_twin_vs_spice"]["fraction_within_2pct"] == 1.0
     assert r["wall_s_spice"] > r["wall_s_behavioral"] > 0
     assert len(r["loss_spice"]) == 1
     assert abs(r["loss_spice"][0] - r["loss_behavioral"][0]) < 1e-3

@@ -277,3 +277,16 @@ def test_auto_method_choice():
     assert _pick_method(CrossbarSpec(big, r_wire_col=0), np.zeros(301)) == "map"
     assert _pick_method(CrossbarSpec(big, r_wire_row=0), np.zeros(301)) == "sparse"
     assert _pick_method(CrossbarSpec(big, access=ACCESS_018UM), np.zeros(301)) == "sparse"
+
+
+@pytest.mark.parametrize("kw", [{}, dict(r_wire_row=0)])
+def test_node_voltages_without_stored_factors(monkeypatch, kw):
+    from circuitsim.behavioral import solver as solver_mod
+
+    s = spec(**kw)
+    V = RNG.uniform(-0.2, 0.3, (9, 2))
+    vr_ref, vc_ref = CrossbarSolver(s).node_voltages(V)
+    monkeypatch.setattr(solver_mod, "STORE_LIMIT_BYTES", 0)
+    vr, vc = CrossbarSolver(s).node_voltages(V)
+    np.testing.assert_allclose(vr, vr_ref, atol=1e-12)
+    np.testing.assert_allclose(vc, vc_ref, atol=1e-12)

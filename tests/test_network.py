@@ -66,6 +66,8 @@ def test_spice_matches_twin_ideal_neurons(batch_runner, inputs, activation):
     assert spice.meta["runs"] == 1 and len(spice) == 60
     twin = net.behavioral_forward(inputs)
     _compare(spice, twin, 1e-3)
+    torch_twin = net.behavioral_forward(inputs, backend="torch")
+    np.testing.assert_allclose(torch_twin.logits, twin.logits, rtol=0, atol=1e-12)
     # the parasitics really act: the ideal circuit differs by far more than the tolerance
     ideal = net.behavioral_forward(inputs, ideal=True)
     assert np.abs(spice.layers[-1] - ideal.layers[-1]).max() > 10e-3
@@ -199,6 +201,8 @@ def test_bad_inputs_and_configs():
         CircuitConfig(r_wire_row=-1.0)
     with pytest.raises(ConfigError, match="device_range"):
         CircuitConfig(device_range=(1e-4, 1e-6))
+    with pytest.raises(ConfigError, match="tia_swing"):
+        CircuitConfig(tia_swing=1.0, sense_opamp=OpAmpCard("saturating", v_neg=-1.5))
 
 
 @pytest.mark.ngspice
@@ -264,3 +268,34 @@ def test_nonideal_read_path_parts_are_refused():
     with pytest.raises(ConfigError, match="read noise"):
         build_network(small_model(), PARASITIC, MAPPING,
                       nonideal=NonIdealityConfig(read_noise=ReadNoise(relative=0.01)))
+
+
+@pytest.mark.ngspice
+def test_clipping_sense_stage_still_matches_twin(batch_runner, inputs):
+    """Rails ±1 V with 1 V per unit: the difference amplifiers clip (hidden pre-activations
+    and logits far from the ideal ones), the column TIAs stay linear; the twin still within
+    1 mV."""
+    circuit = PARASITIC.replace(sense_opamp=OpAmpCard("saturating", a0=1e5, v_pos=1.0,
+                                                      v_neg=-1.0), tia_swing=0.15,
+                                v_per_unit=1.0)
+    net = build_network(small_model(), circuit, MAPPING)
+    spice = net.spice_forward(inputs, runner=batch_runner)
+    _compare(spice, net.behavioral_forward(inputs), 1e-3)
+    ideal = net.behavioral_forward(inputs, ideal=True)
+    assert np.abs(spice.pre[1] - ideal.pre[1]).max() > 0.5  # it really clips
+
+
+@pytest.mark.ngspice
+def test_transient_slots_settle_to_the_dc_twin(batch_runner, inputs):
+    """Inputs held one slot each in a .tran (single-pole sense op-amps, GBW 10 MHz, 1 fF wire
+    segments): 20 µs slots settle to the DC twin within 1 mV; 0.2 µs slots do not."""
+    circuit = PARASITIC.replace(sense_opamp=OpAmpCard("single_pole", a0=1e5, gbw=10e6),
+                                c_wire_row=1e-15, c_wire_col=1e-15)
+    net = build_network(small_model(), circuit, MAPPING)
+    x = inputs[:6]
+    twin = net.behavioral_forward(x)
+    assert ".tran" in emit_deck(net.deck(x, slot_s=20e-6))
+    slow = net.spice_forward(x, runner=batch_runner, slot_s=20e-6)
+    _compare(slow, twin, 1e-3)
+    fast = net.spice_forward(x, runner=batch_runner, slot_s=0.2e-6)
+    assert np.abs(fast.layers[-1] - twin.layers[-1]).max() > 10e-3

@@ -24,7 +24,8 @@ from .nodal import NodalSolver
 
 STORE_LIMIT_BYTES = 1 << 30
 """Above this size the per-row factors (2 R C^2 doubles) are not kept: node voltages of very
-large arrays use the sparse nodal solver instead."""
+large arrays come from line-preconditioned CG (or the sparse nodal solver when a wire
+resistance is zero), nonlinear arrays use full Newton on the sparse Jacobian."""
 
 
 def blas_limit(threads: int | None):
@@ -181,7 +182,12 @@ class CrossbarSolver:
                 self._block = BlockSolver(self.spec, store=True)
             return self._solve(v, None, None)
         vn = v.cpu().numpy() if self.backend == "torch" else v
-        vr, vc, _ = NodalSolver(self.spec).solve(vn)
+        if self.spec.r_wire_row > 0 and self.spec.r_wire_col > 0:
+            from .iterative import LinePCG
+
+            vr, vc, _ = LinePCG(self.spec).solve(vn)
+        else:
+            vr, vc, _ = NodalSolver(self.spec).solve(vn)
         if self.backend == "torch":
             return self._to(vr), self._to(vc)
         return vr, vc

@@ -92,6 +92,12 @@ def run_training(task="xor", epochs=14, out="out", hidden=None, seed=0, init_sca
     acc_t, out_t = evaluate(circ, tk.x_test, tk.y_test, ht.x1[-1], ht.x2[-1])
     acc_twin_on_spice_states, _ = evaluate(circ, tk.x_test, tk.y_test, hs.x1[-1], hs.x2[-1])
     dev = conductance_deviation(circ, hs.x1, hs.x2, ht.x1, ht.x2)
+    dev_series = [conductance_deviation(circ, [a1], [a2], [b1], [b2]) for a1, a2, b1, b2 in
+                  zip(hs.x1, hs.x2, ht.x1, ht.x2, strict=True)]
+    flips = 0
+    if circ.p.width_levels:
+        for rs, rt in zip(hs.records, ht.records, strict=True):
+            flips += int(np.sum(circ.pwm_level(rs.hidden) != circ.pwm_level(rt.hidden)))
     step_dev = one_step_deviation(circ, hs, tk.x_train, tk.y_train, order)
     n = len(hs.records)
     result = {
@@ -101,6 +107,8 @@ def run_training(task="xor", epochs=14, out="out", hidden=None, seed=0, init_sca
         "accuracy_spice": acc_s, "accuracy_behavioral": acc_t,
         "accuracy_twin_read_of_spice_states": acc_twin_on_spice_states,
         "max_conductance_deviation_rel": dev,
+        "conductance_deviation_rel_per_iteration": dev_series,
+        "pwm_level_mismatches": flips,
         "one_step_twin_vs_spice": step_dev,
         "max_output_deviation_final": float(np.max(np.abs(out_s - out_t))),
         "loss_spice": hs.loss, "loss_behavioral": ht.loss,

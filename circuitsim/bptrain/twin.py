@@ -173,10 +173,29 @@ class TrainingTwin:
                     elif w > 0:
                         bps.update({slot.pulse_start + w / 2, slot.pulse_start + w})
             bps = np.array(sorted(bps))
-            t = np.unique(np.concatenate(
-                [np.linspace(a, b, self.substeps + 1) for a, b in zip(bps[:-1], bps[1:],
-                                                                     strict=True)]))
         n_rows_act = len(act)
+
+        def envelopes(tt):
+            out = np.empty((1 + n_rows_act, tt.size))
+            out[0] = self._envelope(tt, slot.start, slot.stop)
+            if pwm:
+                r_t, k_t = rise.value(tt), clock.value(tt)
+            for i in range(n_rows_act):
+                if pwm:
+                    out[1 + i] = np.minimum(r_t, np.clip(levels[i] - k_t, 0.0, 1.0))
+                else:
+                    out[1 + i] = self._envelope(tt, slot.pulse_start,
+                                                slot.pulse_start + widths[i])
+            return out
+
+        if t is None:
+            # every waveform is linear between breakpoints: pieces where nothing changes get
+            # a few steps (only the window functions act there), ramps get `substeps`
+            e_b = envelopes(bps)
+            flat = np.all(e_b[:, 1:] == e_b[:, :-1], axis=0)
+            t = np.unique(np.concatenate(
+                [np.linspace(a, b, (max(2, self.substeps // 4) if f else self.substeps) + 1)
+                 for a, b, f in zip(bps[:-1], bps[1:], flat, strict=True)]))
         drive_rows = np.full(R, 0.5)  # baseline: every row at V/2 ...
         drive_cols = np.full(C, 0.5)
         drive_cols[slot.column] = 0.0  # ... but the selected column at 0 V
@@ -191,16 +210,7 @@ class TrainingTwin:
             vr_b[i, 1 + i] = 0.5
         vrow, vcol = self._solve(G, g_rows, vr_b, g_cols, vc_b)
         cell_basis = vrow[:, None, :] - vcol[None, :, :]  # (R, C, 1 + rows)
-        env = np.empty((1 + n_rows_act, t.size))
-        env[0] = self._envelope(t, slot.start, slot.stop)
-        if pwm:
-            r_t, k_t = rise.value(t), clock.value(t)
-        for i in range(n_rows_act):
-            if pwm:
-                env[1 + i] = np.minimum(r_t, np.clip(levels[i] - k_t, 0.0, 1.0))
-            else:
-                env[1 + i] = self._envelope(t, slot.pulse_start,
-                                            slot.pulse_start + widths[i])
+        env = envelopes(t)
         v_cells = amp * np.einsum("rcb,bt->rct", cell_basis, env)
         return t, v_cells
 

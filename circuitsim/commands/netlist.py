@@ -17,7 +17,8 @@ def add_arguments(p) -> None:
     p.add_argument("--data-path", default=None, help="directory of file-based data sets")
     p.add_argument("--inputs", type=int, default=1, help="test inputs in the deck [1]")
     p.add_argument("--g-min", type=float, default=1e-6, help="lowest conductance [1e-6 S]")
-    p.add_argument("--g-max", type=float, default=100e-6, help="highest conductance [100e-6 S]")
+    p.add_argument("--g-max", type=float, default=None,
+                   help="highest conductance [the checkpoint's mapping g_max, else 100e-6 S]")
     p.add_argument("--v-read", type=float, default=0.2, help="read voltage [0.2 V]")
     p.add_argument("--levels", type=int, default=None, help="conductance levels [analog]")
     p.add_argument("--wire-r", type=float, default=0.0,
@@ -71,7 +72,10 @@ def run(args) -> int:
     from ..network import CircuitConfig, build_network
 
     model, ck = load_model(args.model)
-    mapping = MappingConfig(g_min=args.g_min, g_max=args.g_max, v_read=args.v_read,
+    g_max = args.g_max
+    if g_max is None:
+        g_max = float((ck.get("mapping") or {}).get("g_max") or 100e-6)
+    mapping = MappingConfig(g_min=args.g_min, g_max=g_max, v_read=args.v_read,
                             levels=args.levels)
     circuit = CircuitConfig(
         r_wire_row=args.wire_r, r_wire_col=args.wire_r, r_source=args.r_source,

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from ..cards.transistor import AccessTransistor, Nmos1Card
 from ..errors import ConfigError
 from ..generators.neuron import DEFAULT_NEURON_OPAMP, FLAVOURS
-from ..generators.opamp import OpAmpCard
+from ..generators.opamp import CLAMP_OFFSET, OpAmpCard
 from ..units import require_finite, require_nonnegative, require_positive
 
 SENSE_OPAMP = OpAmpCard("ideal", a0=1e6)
@@ -92,9 +92,15 @@ class CircuitConfig:
                 raise ConfigError(f"CircuitConfig.device_range must be (g_lo, g_hi) with "
                                   f"g_hi > g_lo [S], got {self.device_range!r}")
             object.__setattr__(self, "device_range", (lo, hi))
-        if self.sense_opamp.saturates and self.tia_swing >= self.sense_opamp.v_pos:
-            raise ConfigError(f"CircuitConfig.tia_swing {self.tia_swing} V must stay below the "
-                              f"sense op-amp rail {self.sense_opamp.v_pos} V")
+        if self.sense_opamp.saturates:
+            # column TIA outputs lie in [-tia_swing, 0]: keep them off the lower clamp diode
+            limit = -self.sense_opamp.v_neg - CLAMP_OFFSET - 0.2
+            if self.tia_swing >= limit:
+                raise ConfigError(f"CircuitConfig.tia_swing {self.tia_swing} V must stay below "
+                                  f"{limit:g} V (the sense op-amp's negative rail "
+                                  f"{self.sense_opamp.v_neg} V less its clamp offset and "
+                                  "0.2 V headroom), so that the columns keep a linear virtual "
+                                  "ground; lower tia_swing or widen the rails")
 
     def replace(self, **changes) -> CircuitConfig:
         return dataclasses.replace(self, **changes)
