@@ -109,7 +109,10 @@ def run_sweep(out: str | Path, param: str, values: list, *, config: XvalConfig |
     report = {"param": param, "values": list(values), "seeds": seeds, "spice": spice,
               "dataset": ds.name, "rows": rows, "variants": per_variant,
               "config": base.to_dict(), "run": run_info}
-    report["plot"] = Path(plots.plot_sweep(param, rows, out / "sweep.png")).name
+    n_sp, n_all = per_variant[0]["n_spice"], per_variant[0]["n_test"]
+    labels = {"spice": f"ngspice (first {n_sp} images)"} if 0 < n_sp < n_all else None
+    report["plot"] = Path(plots.plot_sweep(param, rows, out / "sweep.png",
+                                           labels=labels)).name
     write_json(out / "sweep.json", report)
     atomic_write_text(out / "sweep.md", render_markdown(report))
     return report
