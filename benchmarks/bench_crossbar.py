@@ -152,9 +152,10 @@ def build_rows(args) -> list[dict]:
             print(f"[{kind} {n}x{n}] engine ...", flush=True)
             eng = run_worker(n, kind, batch, args.map_limit, args.engine_timeout)
             row = {"kind": kind, "n": n, "engine": eng}
-            if ng_on and last_ng is not None and last_ng * 4 > args.ngspice_timeout:
-                ng_on = False  # ngspice grows ~N^4-N^5 here: the next size cannot finish
-            if ng_on and n <= args.ngspice_max:
+            if ng_on and last_ng is not None and last_ng * 16 > args.ngspice_timeout:
+                ng_on = False  # ngspice grew 25-40x per size doubling here: cannot finish
+            ng_max = args.ngspice_max if kind == "1r" else args.nl_ngspice_max
+            if ng_on and n <= ng_max:
                 print(f"[{kind} {n}x{n}] ngspice ...", flush=True)
                 ng = run_ngspice(n, kind, args.ngspice_timeout)
                 row["ngspice"] = ng
@@ -184,6 +185,7 @@ def summarize(row) -> dict:
         "max_rel_err": row.get("max_rel_err"),
         "peak_mib": e["peak_rss_bytes"] / 2**20 if "peak_rss_bytes" in e else None,
         "error": e.get("error"),
+        "map_vs_single": e.get("batch_vs_single_maxdiff"),
     }
     s["per_vec_over_ideal"] = (s["per_vec_us"] / s["ideal_us"]
                                if s["per_vec_us"] and s["ideal_us"] else None)
@@ -196,7 +198,7 @@ def markdown(rows, meta) -> str:
     head = ("| array | ngspice .op [s] | engine setup [s] | per vector, batch [µs] | "
             "ideal MVM [µs] | per vector / ideal | ngspice / engine (batch) | "
             "one vector incl. setup [s] | ngspice / engine (one vector) | max rel. err | "
-            "peak mem [MiB] |")
+            "map vs one-vector path | peak mem [MiB] |")
     out = [f"# Crossbar engine benchmark ({meta['date']})", "",
            f"Machine: {meta['machine']}; load average at start {meta['load']}; BLAS 1 "
            f"thread.  Command: `{meta['command']}`.", "",
@@ -205,9 +207,13 @@ def markdown(rows, meta) -> str:
            f"{meta['nl_batch']} for 1T1R (ACCESS_018UM, V_WL 1.8 V).  Per-vector times are "
            "batch time / batch size; ideal MVM = `G.T @ V` on the same batch.  One vector "
            "incl. setup = `behavioral.column_currents(spec, v)` (method auto: block transfer "
-           "map, or sparse nodal LU above 300×300 cells).  ngspice is stopped after the first "
-           f"size over {meta['ngspice_stop']:g} s.", "", head,
-           "|" + "---|" * 11]
+           "map; above 300×300 cells line-preconditioned CG for 1R, sparse nodal Newton for "
+           "1T1R).  'map vs one-vector path' = max relative difference between the two engine "
+           "paths (an internal cross-check where ngspice cannot run).  ngspice: one `.op` per "
+           f"size until a size takes over {meta['ngspice_stop']:g} s or is predicted (×16 per "
+           f"doubling) to exceed the {meta['ngspice_timeout']:g} s timeout; 1T1R ngspice up to "
+           "64×64.  ngspice / engine ratios use the same run's times.", "", head,
+           "|" + "---|" * 12]
     for r in rows:
         s = summarize(r)
         out.append("| " + " | ".join([
@@ -215,7 +221,8 @@ def markdown(rows, meta) -> str:
             _fmt(s["ideal_us"]), _fmt(s["per_vec_over_ideal"], "×", 2),
             _fmt(s["speedup_batch"], "×", 3), _fmt(s["single_s"]),
             _fmt(s["speedup_single"], "×", 3), _fmt(s["max_rel_err"], "", 2),
-            _fmt(s["peak_mib"], "", 4)]) + " |" + (f" {s['error']}" if s["error"] else ""))
+            _fmt(s["map_vs_single"], "", 2), _fmt(s["peak_mib"], "", 4)]) + " |"
+            + (f" {s['error']}" if s["error"] else ""))
     return "\n".join(out) + "\n"
 
 
@@ -227,9 +234,11 @@ def main(argv=None) -> int:
     ap.add_argument("--nl-batch", type=int, default=100)
     ap.add_argument("--map-limit", type=int, default=512,
                     help="largest N for which the full transfer map is built and timed")
-    ap.add_argument("--ngspice-timeout", type=float, default=150.0)
+    ap.add_argument("--ngspice-timeout", type=float, default=300.0)
     ap.add_argument("--ngspice-stop", type=float, default=60.0)
     ap.add_argument("--ngspice-max", type=int, default=1024)
+    ap.add_argument("--nl-ngspice-max", type=int, default=64,
+                    help="largest 1T1R size run in ngspice (128x128 1T1R takes > 10 min)")
     ap.add_argument("--engine-timeout", type=float, default=900.0)
     ap.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results")
     ap.add_argument("--worker", type=int, help=argparse.SUPPRESS)
@@ -243,7 +252,8 @@ def main(argv=None) -> int:
             "load": " ".join(f"{x:.1f}" for x in os.getloadavg()),
             "command": "python benchmarks/bench_crossbar.py" + (" --quick" if args.quick
                                                                  else ""),
-            "nl_batch": args.nl_batch, "ngspice_stop": args.ngspice_stop}
+            "nl_batch": args.nl_batch, "ngspice_stop": args.ngspice_stop,
+            "ngspice_timeout": args.ngspice_timeout}
     rows = build_rows(args)
     md = markdown(rows, meta)
     print(md)

@@ -40,7 +40,8 @@ def main() -> None:
         for executor, workers in SETTINGS:
             out = Path(tmp) / f"{executor}-{workers}"
             r = run_demo(out, config=cfg, executor=executor, workers=workers,
-                         model_path=model, progress=False, log=lambda *a: None)
+                         model_path=model, progress=False, log=lambda *a: None,
+                         full_spice_images=0)
             model = model or r["config"]["model"]["checkpoint"]
             if model and not Path(model).is_file():
                 model = None
@@ -64,7 +65,9 @@ def main() -> None:
     notes = ("Reports identical across executors (timings and run info aside): "
              f"{'yes' if same else 'NO'}. ngspice sum = serial ngspice seconds over all "
              "chunks; speed-up = ngspice time per image / behavioral-circuit time per image "
-             "(all images in one batch, first call). Machine: 2 shared cores.")
+             "(all images in one batch, first call). Machine: 2 cores shared with other jobs "
+             "(load average 3-8 while measuring): ngspice is single-threaded, so a second "
+             "worker only helps when a core is free; on this machine it often was not.")
     write_table("xval", rows, title="Cross-validation harness: demo timings and worker "
                 "scaling", notes=notes)
     if not same:

@@ -218,6 +218,8 @@ def test_bad_inputs_raise_config_error():
         ideal_mvm(G0, np.zeros(4))
     with pytest.raises(ConfigError, match="rows = 9"):
         CrossbarSolver(s, backend="torch").column_currents(torch.zeros(4))
+    with pytest.raises(ConfigError, match="finite"):
+        CrossbarSolver(s, backend="torch").column_currents(torch.full((9,), float("nan")))
 
 
 @pytest.mark.parametrize("extra", [{}, dict(access=ACCESS_018UM)])
@@ -243,3 +245,48 @@ def test_nonlinear_without_stored_factors_uses_full_newton(monkeypatch):
     sol = CrossbarSolver(s)
     assert sol._block is None
     np.testing.assert_allclose(sol.column_currents(V), ref, rtol=1e-10, atol=1e-20)
+
+
+@pytest.mark.parametrize("shape", [(1, 1), (1, 4), (4, 1), (9, 6), (30, 17)])
+@pytest.mark.parametrize("rs, rk", [(0, 0), (0, 3.0), (5.0, 0), (5.0, 3.0)])
+def test_line_pcg_equals_map(shape, rs, rk):
+    rng = np.random.default_rng(shape[0] * 100 + shape[1])
+    s = CrossbarSpec(rng.uniform(1e-6, 1e-4, shape), 1.5, 2.5, rs, rk)
+    V = rng.uniform(-0.2, 0.3, (shape[0], 3))
+    ref = CrossbarSolver(s).column_currents(V)
+    out = behavioral.column_currents(s, V, method="cg")
+    np.testing.assert_allclose(out, ref, rtol=1e-9, atol=1e-12 * np.abs(ref).max())
+
+
+def test_line_pcg_needs_resistive_lines():
+    from circuitsim.behavioral.iterative import LinePCG
+
+    with pytest.raises(ConfigError, match="r_wire_row > 0"):
+        LinePCG(spec(r_wire_col=0))
+    with pytest.raises(ConfigError, match="linear"):
+        LinePCG(spec(access=ACCESS_018UM))
+
+
+def test_auto_method_choice():
+    from circuitsim.behavioral.solver import _pick_method
+
+    big = np.full((301, 301), 5e-5)
+    assert _pick_method(CrossbarSpec(G0), np.zeros(9)) == "map"
+    assert _pick_method(CrossbarSpec(big), np.zeros(301)) == "cg"
+    assert _pick_method(CrossbarSpec(big), np.zeros((301, 64))) == "map"
+    assert _pick_method(CrossbarSpec(big, r_wire_col=0), np.zeros(301)) == "map"
+    assert _pick_method(CrossbarSpec(big, r_wire_row=0), np.zeros(301)) == "sparse"
+    assert _pick_method(CrossbarSpec(big, access=ACCESS_018UM), np.zeros(301)) == "sparse"
+
+
+@pytest.mark.parametrize("kw", [{}, dict(r_wire_row=0)])
+def test_node_voltages_without_stored_factors(monkeypatch, kw):
+    from circuitsim.behavioral import solver as solver_mod
+
+    s = spec(**kw)
+    V = RNG.uniform(-0.2, 0.3, (9, 2))
+    vr_ref, vc_ref = CrossbarSolver(s).node_voltages(V)
+    monkeypatch.setattr(solver_mod, "STORE_LIMIT_BYTES", 0)
+    vr, vc = CrossbarSolver(s).node_voltages(V)
+    np.testing.assert_allclose(vr, vr_ref, atol=1e-12)
+    np.testing.assert_allclose(vc, vc_ref, atol=1e-12)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -16,10 +17,12 @@ torch = pytest.importorskip("torch")
 from circuitsim.cards import ACCESS_018UM  # noqa: E402
 from circuitsim.emit import emit_deck  # noqa: E402
 from circuitsim.errors import ConfigError  # noqa: E402
+from circuitsim.generators import OpAmpCard  # noqa: E402
 from circuitsim.mapping import MappingConfig  # noqa: E402
 from circuitsim.network import CircuitConfig, NetOutputs, build_network  # noqa: E402
 from circuitsim.spice import find_ngspice  # noqa: E402
 
+NETLISTS = Path(__file__).resolve().parents[1] / "netlists"
 MAPPING = MappingConfig(g_min=1e-6, g_max=100e-6, v_read=0.2)
 PARASITIC = CircuitConfig(r_wire_row=2.0, r_wire_col=2.0, r_source=10.0, r_sense=10.0,
                           access=ACCESS_018UM)
@@ -63,6 +66,8 @@ def test_spice_matches_twin_ideal_neurons(batch_runner, inputs, activation):
     assert spice.meta["runs"] == 1 and len(spice) == 60
     twin = net.behavioral_forward(inputs)
     _compare(spice, twin, 1e-3)
+    torch_twin = net.behavioral_forward(inputs, backend="torch")
+    np.testing.assert_allclose(torch_twin.logits, twin.logits, rtol=0, atol=1e-12)
     # the parasitics really act: the ideal circuit differs by far more than the tolerance
     ideal = net.behavioral_forward(inputs, ideal=True)
     assert np.abs(spice.layers[-1] - ideal.layers[-1]).max() > 10e-3
@@ -73,9 +78,12 @@ def test_spice_matches_twin_ideal_neurons(batch_runner, inputs, activation):
 @pytest.mark.ngspice
 @pytest.mark.parametrize("activation", ["sigmoid", "relu"])
 def test_spice_matches_twin_circuit_neurons(batch_runner, inputs, activation):
-    """Circuit neurons (bipolar pair / buffered precision rectifier, rails ±2.5 V): the twin
-    interpolates one ngspice characterisation of the neuron; within 1 mV per layer."""
-    circuit = PARASITIC.replace(neuron_flavour="circuit")
+    """Circuit neurons (bipolar pair / buffered precision rectifier, rails ±2.5 V) and
+    saturating sense op-amps (a0 1e5, diode-clamped at ±2.5 V): the twin interpolates one
+    ngspice characterisation of the neuron and solves the clamped op-amps exactly; within
+    1 mV per layer."""
+    sense = OpAmpCard("saturating", a0=1e5, v_pos=2.5, v_neg=-2.5)
+    circuit = PARASITIC.replace(neuron_flavour="circuit", sense_opamp=sense)
     net = build_network(small_model(activation), circuit, MAPPING, calibration=inputs)
     x = inputs[:20]
     _compare(net.spice_forward(x, runner=batch_runner), net.behavioral_forward(x), 1e-3)
@@ -193,3 +201,101 @@ def test_bad_inputs_and_configs():
         CircuitConfig(r_wire_row=-1.0)
     with pytest.raises(ConfigError, match="device_range"):
         CircuitConfig(device_range=(1e-4, 1e-6))
+    with pytest.raises(ConfigError, match="tia_swing"):
+        CircuitConfig(tia_swing=1.0, sense_opamp=OpAmpCard("saturating", v_neg=-1.5))
+
+
+@pytest.mark.ngspice
+@pytest.mark.parametrize("deck", sorted(p.relative_to(NETLISTS).as_posix()
+                                        for sub in ("golden", "demo")
+                                        for p in (NETLISTS / sub).rglob("*.cir")))
+def test_every_deck_in_netlists_runs_in_plain_ngspice(deck):
+    """netlists/golden and netlists/demo as they stand: plain ``ngspice -b``."""
+    path = NETLISTS / deck
+    proc = subprocess.run([find_ngspice(), "-b", path.name], cwd=path.parent,
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stdout[-2000:]
+
+
+def test_netlist_command(tmp_path):
+    """``circuitsim netlist`` takes a torch.save'd Sequential and a training checkpoint."""
+    from circuitsim.cli import main
+    from circuitsim.nn.train import save_checkpoint
+
+    model = small_model()
+    plain = tmp_path / "model.pt"
+    torch.save(model, plain)
+    ck = save_checkpoint(tmp_path / "ck.pt", model, {"note": "test"})
+    for src, out in ((plain, tmp_path / "a"), (ck, tmp_path / "b")):
+        assert main(["netlist", "--model", str(src), "--out", str(out), "--wire-r", "1",
+                     "--access", "--neuron", "circuit"]) == 0
+        man = json.loads((out / "manifest.json").read_text())
+        assert man["architecture"] == [8, 6, 3]
+        assert man["circuit"]["r_wire_row"] == 1.0 and man["circuit"]["neuron_flavour"] == \
+            "circuit"
+        assert (out / "network.cir").read_text().count(".dc Vslot 0 0 1") == 1
+    assert main(["netlist", "--model", str(tmp_path / "missing.pt"), "--out",
+                 str(tmp_path / "c")]) == 1
+
+
+@pytest.mark.ngspice
+def test_nonideal_conductances_and_sinh_cells(batch_runner, inputs):
+    """A NonIdealityConfig programs the arrays (noise, stuck-at) and gives the cells a sinh
+    read I-V; SPICE and twin see the same circuit (1 mV), which differs from the targets."""
+    from circuitsim.nonideal import IVNonlinearity, NonIdealityConfig, ProgrammingNoise, StuckAt
+
+    ni = NonIdealityConfig(programming=ProgrammingNoise(3e-6), stuck_at=StuckAt(p_lrs=0.02),
+                           iv=IVNonlinearity(0.3), seed=3)
+    circuit = CircuitConfig(r_wire_row=1.0, r_wire_col=1.0, neuron_v_offset=5e-3)
+    net = build_network(small_model(), circuit, MAPPING, nonideal=ni)
+    assert net.plans[0].neuron.v_offset == 5e-3
+    target = np.empty_like(net.plans[0].conductance)
+    target[:, 0::2], target[:, 1::2] = net.plans[0].mapped.g_pos, net.plans[0].mapped.g_neg
+    assert np.abs(net.plans[0].conductance - target).max() > 1e-6
+    assert net.crossbar_spec(net.plans[0]).sinh_v0 == 0.3
+    x = inputs[:20]
+    _compare(net.spice_forward(x, runner=batch_runner), net.behavioral_forward(x), 1e-3)
+    again = build_network(small_model(), circuit, MAPPING, nonideal=ni)
+    np.testing.assert_array_equal(again.plans[1].conductance, net.plans[1].conductance)
+
+
+def test_nonideal_read_path_parts_are_refused():
+    from circuitsim.nonideal import IRDrop, NonIdealityConfig, ReadNoise
+
+    with pytest.raises(ConfigError, match="r_wire_row"):
+        build_network(small_model(), PARASITIC, MAPPING,
+                      nonideal=NonIdealityConfig(ir_drop=IRDrop(1.0)))
+    with pytest.raises(ConfigError, match="read noise"):
+        build_network(small_model(), PARASITIC, MAPPING,
+                      nonideal=NonIdealityConfig(read_noise=ReadNoise(relative=0.01)))
+
+
+@pytest.mark.ngspice
+def test_clipping_sense_stage_still_matches_twin(batch_runner, inputs):
+    """Rails ±1 V with 1 V per unit: the difference amplifiers clip (hidden pre-activations
+    and logits far from the ideal ones), the column TIAs stay linear; the twin still within
+    1 mV."""
+    circuit = PARASITIC.replace(sense_opamp=OpAmpCard("saturating", a0=1e5, v_pos=1.0,
+                                                      v_neg=-1.0), tia_swing=0.15,
+                                v_per_unit=1.0)
+    net = build_network(small_model(), circuit, MAPPING)
+    spice = net.spice_forward(inputs, runner=batch_runner)
+    _compare(spice, net.behavioral_forward(inputs), 1e-3)
+    ideal = net.behavioral_forward(inputs, ideal=True)
+    assert np.abs(spice.pre[1] - ideal.pre[1]).max() > 0.5  # it really clips
+
+
+@pytest.mark.ngspice
+def test_transient_slots_settle_to_the_dc_twin(batch_runner, inputs):
+    """Inputs held one slot each in a .tran (single-pole sense op-amps, GBW 10 MHz, 1 fF wire
+    segments): 20 µs slots settle to the DC twin within 1 mV; 0.2 µs slots do not."""
+    circuit = PARASITIC.replace(sense_opamp=OpAmpCard("single_pole", a0=1e5, gbw=10e6),
+                                c_wire_row=1e-15, c_wire_col=1e-15)
+    net = build_network(small_model(), circuit, MAPPING)
+    x = inputs[:6]
+    twin = net.behavioral_forward(x)
+    assert ".tran" in emit_deck(net.deck(x, slot_s=20e-6))
+    slow = net.spice_forward(x, runner=batch_runner, slot_s=20e-6)
+    _compare(slow, twin, 1e-3)
+    fast = net.spice_forward(x, runner=batch_runner, slot_s=0.2e-6)
+    assert np.abs(fast.layers[-1] - twin.layers[-1]).max() > 10e-3

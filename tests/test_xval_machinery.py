@@ -54,7 +54,8 @@ def test_chunks_cover_images_and_split_at_spice_boundary():
         covered = np.concatenate([np.arange(c.start, c.stop) for c in mine])
         assert covered.tolist() == list(range(23))
         assert all(c.spice == (c.stop <= 7) for c in mine)
-        assert all(c.n <= 5 for c in mine)
+        assert all(c.n <= 5 for c in mine if c.spice)
+        assert [(c.start, c.stop) for c in mine if not c.spice] == [(7, 23)]
     assert len({c.id for c in ch}) == len(ch)
     with pytest.raises(ConfigError):
         make_chunks(["x"], 10, 0)

@@ -8,8 +8,8 @@
   a chord-Newton iteration on the node voltages -- the linear solution is the warm start, and
   each step re-evaluates the exact cell currents (level-1 equations of the card, internal
   memristor/transistor node solved per cell) and corrects with the fixed factorization.  A
-  vector that does not converge falls back to full Newton on the sparse nodal Jacobian
-  (:class:`.nodal.NodalSolver`).
+  batch whose chord iteration stalls or diverges falls back to full Newton on the sparse
+  nodal Jacobian (:class:`.nodal.NodalSolver`), vector by vector.
 """
 
 from __future__ import annotations
@@ -24,7 +24,8 @@ from .nodal import NodalSolver
 
 STORE_LIMIT_BYTES = 1 << 30
 """Above this size the per-row factors (2 R C^2 doubles) are not kept: node voltages of very
-large arrays use the sparse nodal solver instead."""
+large arrays come from line-preconditioned CG (or the sparse nodal solver when a wire
+resistance is zero), nonlinear arrays use full Newton on the sparse Jacobian."""
 
 
 def blas_limit(threads: int | None):
@@ -114,11 +115,17 @@ class CrossbarSolver:
         if self.backend == "torch":
             import torch
 
-            if isinstance(V, torch.Tensor):
-                Vn = V.detach().cpu().numpy()
-                v2, vector = self.spec.check_inputs(Vn)
+            if isinstance(V, torch.Tensor):  # validated on its device (no host copy)
+                R = self.spec.rows
+                if V.dim() not in (1, 2) or V.shape[0] != R or (V.dim() == 2 and
+                                                                 V.shape[1] < 1):
+                    raise ConfigError(f"V must have shape (rows,) or (rows, K) with rows = "
+                                      f"{R} (one input voltage per crossbar row), got shape "
+                                      f"{tuple(V.shape)}")
+                if not bool(torch.isfinite(V).all()):
+                    raise ConfigError("V must be finite; it holds NaN or inf values")
                 Vt = V.to(device=self.device, dtype=self.dtype)
-                return (Vt[:, None] if vector else Vt), vector
+                return (Vt[:, None] if V.dim() == 1 else Vt), V.dim() == 1
             v2, vector = self.spec.check_inputs(V)
             return self._to(v2), vector
         return self.spec.check_inputs(V)
@@ -175,7 +182,12 @@ class CrossbarSolver:
                 self._block = BlockSolver(self.spec, store=True)
             return self._solve(v, None, None)
         vn = v.cpu().numpy() if self.backend == "torch" else v
-        vr, vc, _ = NodalSolver(self.spec).solve(vn)
+        if self.spec.r_wire_row > 0 and self.spec.r_wire_col > 0:
+            from .iterative import LinePCG
+
+            vr, vc, _ = LinePCG(self.spec).solve(vn)
+        else:
+            vr, vc, _ = NodalSolver(self.spec).solve(vn)
         if self.backend == "torch":
             return self._to(vr), self._to(vc)
         return vr, vc
@@ -236,7 +248,8 @@ class CrossbarSolver:
         vr, vc = self._solve(v, None, None)  # linear warm start
         vm = None
         it = 0
-        step = float("inf")
+        step = prev = float("inf")
+        converged = False
         for it in range(1, self.max_iter + 1):  # noqa: B007 (it is reported in stats)
             i_cell, _, _, vm = mod.cell_current(self.spec, G, vr, vc, vm)
             corr = g0 * (vr - vc) - i_cell  # current into the row node, out of the column
@@ -244,8 +257,12 @@ class CrossbarSolver:
             step = float(max(_absmax(vr_new - vr), _absmax(vc_new - vc)))
             vr, vc = vr_new, vc_new
             if step <= self.tol:
+                converged = True
                 break
-        else:
+            if not np.isfinite(step) or (it > 5 and step > prev):
+                break  # diverging or stalled: strongly nonlinear, use full Newton
+            prev = step
+        if not converged:
             vr, vc = self._fallback(v, vr, vc, step)
         _, _, _, vm = mod.cell_current(self.spec, G, vr, vc, vm)
         self.stats = {"iterations": it, "last_step_v": step}
@@ -272,8 +289,22 @@ def _absmax(x) -> float:
 
 
 SPARSE_AUTO_CELLS = 300 * 300
-"""``method="auto"`` solves a few vectors of an array with more cells than this with the sparse
-nodal LU (O(N^3)-ish) instead of building the whole transfer map (O(N^4))."""
+"""``method="auto"`` solves at most 32 vectors of an array with more cells than this without
+building the whole transfer map (O(R C^3)): line-preconditioned CG for linear arrays with
+resistive rows and columns, else the sparse nodal LU."""
+
+METHODS = ("auto", "map", "cg", "sparse")
+
+
+def _pick_method(spec: CrossbarSpec, V) -> str:
+    k = int(np.shape(V)[1]) if np.ndim(V) == 2 else 1
+    if spec.rows * spec.cols <= SPARSE_AUTO_CELLS or k > 32:
+        return "map"
+    if spec.is_linear and spec.r_wire_col == 0:
+        return "map"  # merged columns: the map costs only O(R C^2)
+    if spec.is_linear and spec.r_wire_row > 0:
+        return "cg"
+    return "sparse"
 
 
 def column_currents(spec: CrossbarSpec, V, backend: str = "numpy", device=None,
@@ -282,21 +313,19 @@ def column_currents(spec: CrossbarSpec, V, backend: str = "numpy", device=None,
     cells): V (rows,) -> (cols,), (rows, K) -> (cols, K).  For repeated use build a
     :class:`CrossbarSolver` once.
 
-    ``method``: "map" (block elimination, :class:`CrossbarSolver`), "sparse" (full nodal
-    analysis with a sparse LU, Newton when nonlinear) or "auto" ("sparse" for arrays above
-    :data:`SPARSE_AUTO_CELLS` cells solved for at most 32 vectors, else "map")."""
-    if method not in ("auto", "map", "sparse"):
-        raise ConfigError(f"method must be 'auto', 'map' or 'sparse', got {method!r}")
+    ``method``: "map" (block elimination, :class:`CrossbarSolver`), "cg" (linear 1R with
+    resistive rows and columns: line-preconditioned conjugate gradients to a 1e-13 relative
+    residual, :class:`.iterative.LinePCG`), "sparse" (full nodal analysis with a sparse LU,
+    Newton when nonlinear) or "auto" (see :data:`SPARSE_AUTO_CELLS`)."""
+    if method not in METHODS:
+        raise ConfigError(f"method must be one of {METHODS}, got {method!r}")
     _check_backend(backend, device)
-    if method == "auto":
-        k = 1 if np.ndim(V) == 1 else int(np.shape(V)[1]) if np.ndim(V) == 2 else 1
-        big = spec.rows * spec.cols > SPARSE_AUTO_CELLS if isinstance(spec, CrossbarSpec) \
-            else False
-        method = "sparse" if big and k <= 32 else "map"
-    if method == "map":
-        return CrossbarSolver(spec, backend=backend, device=device).column_currents(V)
     if not isinstance(spec, CrossbarSpec):
         raise ConfigError(f"column_currents needs a CrossbarSpec, got {type(spec).__name__}")
+    if method == "auto":
+        method = _pick_method(spec, V)
+    if method == "map":
+        return CrossbarSolver(spec, backend=backend, device=device).column_currents(V)
     is_t = backend == "torch"
     if is_t:
         import torch
@@ -307,7 +336,12 @@ def column_currents(spec: CrossbarSpec, V, backend: str = "numpy", device=None,
         Vn = V
     v2, vector = spec.check_inputs(Vn)
     with blas_limit(1):
-        _, _, I = NodalSolver(spec).solve(v2)
+        if method == "cg":
+            from .iterative import LinePCG
+
+            I = LinePCG(spec).column_currents(v2)
+        else:
+            _, _, I = NodalSolver(spec).solve(v2)
     out = I[:, 0] if vector else I
     if is_t:
         return torch.tensor(out, dtype=torch.float64, device=dev)

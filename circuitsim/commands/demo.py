@@ -30,6 +30,10 @@ def add_arguments(p) -> None:
                    help="only the first 40 test images (well under a minute of ngspice)")
     p.add_argument("--model", metavar="PATH", default=None,
                    help="use this checkpoint instead of training (or the cached one)")
+    p.add_argument("--full-spice-images", type=int, default=None, metavar="N",
+                   help="images of the full-circuit variant (access transistors + circuit "
+                        "neurons, ~10-20 s of ngspice each) run in ngspice [default 20; "
+                        "--quick 2; 0 skips the variant]")
     add_executor_arguments(p)
 
 
@@ -61,7 +65,8 @@ def run(args) -> int:
     cfg = load_config(args, DEMO_CONFIG)
     r = run_demo(args.out, config=cfg, quick=args.quick, model_path=args.model,
                  executor=args.executor, scheduler=args.scheduler, workers=args.workers,
-                 resume=args.resume, progress=False if args.no_progress else None)
+                 resume=args.resume, progress=False if args.no_progress else None,
+                 full_spice_images=args.full_spice_images)
     acc, ag, t = r["accuracy"], r["agreement"], r["timing_s"]
     print(f"{r['dataset']}: {r['n_test']} test images, {r['n_spice']} through ngspice")
     print("accuracy: " + ", ".join(f"{k} {fmt_pct(v)}" for k, v in acc.items()))
@@ -71,9 +76,16 @@ def run(args) -> int:
     sp = t.get("speedup_behavioral_vs_spice")
     print(f"time: ngspice {fmt_s(t['spice'])} (sum), behavioral {fmt_s(t['behavioral'])}"
           + (f", speed-up {sp:,.0f}x" if sp else ""))
+    fc = r.get("full_circuit")
+    if fc:
+        print(f"full circuit (+ access transistors, circuit neurons): behavioral_circuit "
+              f"{fmt_pct(fc['accuracy']['behavioral_circuit'])} on {fc['n_test']} images; "
+              f"ngspice argmax agreement {fmt_pct(fc['agreement']['argmax_spice_vs_behavioral'])}"
+              f" on {fc['n_spice']}, max |Δ output| {fc['agreement']['max_abs_output_diff_V']!s} V")
     print(f"report: {args.out}/report.md")
-    if r["failed_chunks"]:
-        print(f"{len(r['failed_chunks'])} chunk(s) failed; see the report "
+    failed = r["failed_chunks"] + (fc or {}).get("failed_chunks", [])
+    if failed:
+        print(f"{len(failed)} chunk(s) failed; see the report "
               "(rerun with --resume to retry them)")
         return 1
     return 0

@@ -54,9 +54,34 @@ def diff_sense_deck(card: DiffSenseCard, i_n: float = 5e-5, i_max: float = 2e-4,
                 analyses=[Dc("Ip", -i_max, i_max, step)]), "v(out)")
 
 
+CROSSBAR_2X2_G = ((60e-6, 5e-6, 20e-6, 80e-6),
+                  (10e-6, 45e-6, 95e-6, 1e-6))
+"""Conductances [S] of the golden 2x2 differential crossbar: 2 rows, 2 outputs as G+/G- column
+pairs (columns 0/1 and 2/3)."""
+
+CROSSBAR_2X2_V = (0.2, 0.07)
+"""Row voltages of the golden 2x2 crossbar deck [V]."""
+
+
+def crossbar_2x2_spec():
+    """The golden 2x2 differential 1T1R crossbar: wire 2 ohm/segment, 10 ohm driver and sense
+    resistances, access NMOS at V_WL 1.8 V."""
+    from ..cards import ACCESS_018UM
+    from ..crossbar import CrossbarSpec
+
+    return CrossbarSpec(CROSSBAR_2X2_G, r_wire_row=2.0, r_wire_col=2.0, r_source=10.0,
+                        r_sense=10.0, access=ACCESS_018UM)
+
+
 def block_decks() -> dict[str, Deck]:
     """Name -> deck for every standard block (the golden set), in a fixed order."""
     decks: dict[str, Deck] = {}
+    try:
+        from ..crossbar import crossbar_deck
+    except ImportError:  # the crossbar generator is a separate piece of work
+        crossbar_deck = None
+    if crossbar_deck is not None:
+        decks["crossbar_2x2_diff_1t1r"] = crossbar_deck(crossbar_2x2_spec(), CROSSBAR_2X2_V)
     for kind, oa in OPAMPS.items():
         decks[f"tia_{kind}"] = tia_deck(TiaCard(r_f=1e4, opamp=oa))
     for kind, oa in OPAMPS.items():

@@ -53,7 +53,7 @@ from ..circuit import (
 )
 from ..errors import ConfigError
 from ..units import require_finite, require_positive, spice_number
-from .opamp import PRECISE_DC, OpAmpCard, opamp_elements
+from .opamp import PRECISE_DC, OpAmpCard, opamp_elements, opamp_models
 
 ACTIVATIONS = ("sigmoid", "relu")
 FLAVOURS = ("ideal", "circuit")
@@ -191,7 +191,8 @@ def _relu_circuit(card: NeuronCard, name: str) -> Subcircuit:
             Resistor("Rload", "rect", "0", card.r_load)]
     els += opamp_elements(card.opamp, "ob", "rect", "out", "out")
     return Subcircuit(name, ("inp", "out"), els,
-                      models=(Model("drect", "d", {"is": card.diode_is, "n": 1.0}),),
+                      models=(Model("drect", "d", {"is": card.diode_is, "n": 1.0}),
+                              *opamp_models(card.opamp)),
                       comment=f"ReLU neuron, precision rectifier: v_out = {k:g} * max(v_in, 0), "
                               f"op-amp rails {card.opamp.v_neg:g}..{card.opamp.v_pos:g} V")
 
@@ -218,7 +219,8 @@ def _sigmoid_circuit(card: NeuronCard, name: str) -> Subcircuit:
             Resistor("Rf", "c1", "out", r_f, comment="TIA: v_out = r_f * i_c1")]
     els += opamp_elements(card.opamp, "oa", "0", "c1", "out")
     return Subcircuit(name, ("inp", "out"), els,
-                      models=(Model("qpair", "npn", {"is": card.bjt_is, "bf": card.bjt_bf}),),
+                      models=(Model("qpair", "npn", {"is": card.bjt_is, "bf": card.bjt_bf}),
+                              *opamp_models(card.opamp)),
                       comment=f"sigmoid neuron, bipolar differential pair + TIA: v_out = "
                               f"{card.v_full_scale / card.act_full_scale:g} V * "
                               f"sigmoid(v_in / {card.v_per_unit:g} V)")

@@ -6,11 +6,19 @@ Python closed-loop solver (:meth:`OpAmpCard.solve`), so the two cannot drift apa
 Macro models (``vd = v(inp) + v_offset - v(inn)``):
 
 * ``ideal``: ``E out 0 = a0 * vd`` (a VCVS; zero output resistance, no poles).
-* ``single_pole``: a VCCS ``gm * vd`` into ``R1 || C1`` with ``gm * R1 = a0`` and the pole at
-  ``gbw / a0``, buffered to the output by a unity VCVS.  At DC identical to ``ideal``.
-* ``saturating``: the same internal node (with or without the pole), then a smooth rail clamp
-  ``out = m + h * tanh((n1 - m) / h)``, ``m = (v_pos + v_neg) / 2``, ``h = (v_pos - v_neg) / 2``.
-  Near mid-rail the gain is ``a0``; it falls smoothly to zero at the rails.
+* ``single_pole``: a VCCS ``gm * vd`` into ``R1 || C1`` (node ``n1``) with ``gm * R1 = a0`` and
+  the pole at ``gbw / a0``, buffered to the output by a unity VCVS.  At DC identical to
+  ``ideal``.
+* ``saturating``: the same ``gm``/``R1`` stage (with ``C1`` when ``gbw`` is given) whose node
+  ``n1`` is clamped by two diodes to ``v_pos - 0.6 V`` and ``v_neg + 0.6 V`` (so the output
+  saturates near the rails, softly: a diode drop that grows with the overdrive), then the unity
+  buffer.  Diode clamps rather than a ``tanh`` output stage: with a ``tanh``, Newton iterates
+  that overshoot into saturation see zero gain and stall (gmin stepping at every large input
+  step, measured ~240 iterations instead of ~11 per operating point); ngspice limits the
+  diode junction steps, so the clamped model converges like the linear one.
+
+The twin solves the same DC equations: ``gm·vd = n1/R1 + i_D(n1 - v_hi) - i_D(v_lo - n1)``
+with ngspice's diode law (including its gmin conductance and reverse-bias form).
 """
 
 from __future__ import annotations
@@ -20,19 +28,44 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..circuit import BSource, Capacitor, Resistor, Vccs, Vcvs, VoltageSource
+from ..circuit import Capacitor, Model, RawLine, Resistor, Vccs, Vcvs, VoltageSource
 from ..errors import ConfigError
 from ..units import require_finite, require_positive
 
 OPAMP_KINDS = ("ideal", "single_pole", "saturating")
 
-PRECISE_DC = {"reltol": 1e-6, "vntol": 1e-9, "abstol": 1e-15}
-"""Tight Newton tolerances for decks that are compared with a twin at the µV level (the
-saturating op-amp's tanh otherwise stops at ngspice's default reltol 1e-3 of its large
-internal node)."""
+PRECISE_DC = {"reltol": 1e-9, "vntol": 1e-12, "abstol": 1e-15}
+"""Tight Newton tolerances for decks that are compared with a twin at the µV level (ngspice's
+default reltol 1e-3 stops the Newton iteration ~1e-3 relative from the solution on nodes such
+as the op-amp's internal node)."""
 
 _GM_INTERNAL = 1e-3
-"""Transconductance of the single-pole macro model's input stage [S] (R1 = a0 / gm)."""
+"""Transconductance of the macro models' input stage [S] (R1 = a0 / gm)."""
+
+CLAMP_OFFSET = 0.6
+"""The clamp diodes of ``saturating`` sit this far inside the rails [V]; one diode drop
+(≈ 0.6-0.75 V with ``CLAMP_IS``) brings the output back to about the rail."""
+
+CLAMP_IS = 1e-14
+"""Saturation current of the clamp diodes [A] (emission coefficient 1)."""
+
+_GMIN = 1e-12
+"""ngspice's default gmin [S], which it puts across every diode junction."""
+
+_VT_27C = 1.38064852e-23 * 300.15 / 1.6021766208e-19
+"""kT/q at 27 °C with ngspice's constants [V]."""
+
+
+def diode_current(v):
+    """ngspice's junction current [A] of the clamp diode (n = 1, rs = 0) at voltage ``v`` [V],
+    including the gmin conductance ngspice adds in parallel."""
+    v = np.asarray(v, dtype=float)
+    vt = _VT_27C
+    fwd = CLAMP_IS * (np.exp(np.minimum(v, 2.0) / vt) - 1.0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        arg = (3.0 * vt / (np.e * np.where(v < 0, v, -1.0))) ** 3
+    rev = -CLAMP_IS * (1.0 + arg)
+    return np.where(v >= -3.0 * vt, fwd, rev) + _GMIN * v
 
 
 @dataclass(frozen=True)
@@ -78,42 +111,61 @@ class OpAmpCard:
     def saturates(self) -> bool:
         return self.kind == "saturating"
 
-    def clamp(self, y):
-        """The output stage: identity, or the tanh rail clamp of ``saturating`` [V]."""
-        y = np.asarray(y, dtype=float)
-        if not self.saturates:
-            return y
-        m, h = 0.5 * (self.v_pos + self.v_neg), 0.5 * (self.v_pos - self.v_neg)
-        return m + h * np.tanh((y - m) / h)
+    @property
+    def clamp_levels(self) -> tuple[float, float]:
+        """(v_lo, v_hi): where the clamp diodes of ``saturating`` are tied [V]."""
+        return self.v_neg + CLAMP_OFFSET, self.v_pos - CLAMP_OFFSET
+
+    def stage_residual(self, n1, vd):
+        """KCL at the internal node of ``saturating`` [A]: current in minus current out, for
+        ``n1`` [V] and the differential input ``vd`` [V] (offset included by the caller);
+        strictly decreasing in ``n1``."""
+        lo, hi = self.clamp_levels
+        r1 = self.a0 / _GM_INTERNAL
+        return (_GM_INTERNAL * vd - n1 / r1 - diode_current(n1 - hi)
+                + diode_current(lo - n1))
 
     def output(self, v_plus, v_minus):
         """Open-loop DC output [V] for input voltages [V]."""
-        vd = np.asarray(v_plus, dtype=float) + self.v_offset - np.asarray(v_minus, dtype=float)
-        return self.clamp(self.a0 * vd)
+        vd = np.asarray(v_plus, dtype=float) - np.asarray(v_minus, dtype=float)
+        return self.solve(vd, 0.0)
 
     def solve(self, s, beta):
         """DC output of the op-amp in a loop where ``v(inp) - v(inn) = s - beta * out``
         (``beta`` ≥ 0 the feedback fraction, ``s`` the rest, offset NOT included: it is added
-        here).  Exact for the linear kinds; for ``saturating`` the monotone scalar equation
-        ``out = clamp(a0 * (s + v_offset - beta * out))`` is solved by bisection to 1e-15 V."""
+        here).  Exact for the linear kinds; for ``saturating`` the monotone KCL equation of
+        the clamped internal node (:meth:`stage_residual` with ``vd = s + v_offset - beta·out``,
+        ``out = n1``) is solved by bisection to ~1e-15 V."""
         s = np.asarray(s, dtype=float) + self.v_offset
         beta = np.broadcast_to(np.asarray(beta, dtype=float), s.shape)
         if not self.saturates:
             return self.a0 * s / (1.0 + self.a0 * beta)
-        lo = np.full(s.shape, float(self.v_neg))
-        hi = np.full(s.shape, float(self.v_pos))
-        for _ in range(80):
+        v_lo, v_hi = self.clamp_levels
+        lo = np.full(s.shape, v_lo - 1.5)
+        hi = np.full(s.shape, v_hi + 1.5)
+        for _ in range(100):
             mid = 0.5 * (lo + hi)
-            g = mid - self.clamp(self.a0 * (s - beta * mid))
-            up = g > 0
-            hi = np.where(up, mid, hi)
-            lo = np.where(up, lo, mid)
+            down = self.stage_residual(mid, s - beta * mid) < 0
+            hi = np.where(down, mid, hi)
+            lo = np.where(down, lo, mid)
         return 0.5 * (lo + hi)
+
+
+def opamp_models(card: OpAmpCard) -> tuple:
+    """The ``.model`` cards the macro model needs (the clamp diode of ``saturating``)."""
+    if not card.saturates:
+        return ()
+    return (Model(CLAMP_MODEL, "d", {"is": CLAMP_IS, "n": 1.0}),)
+
+
+CLAMP_MODEL = "dclamp"
+"""Name of the clamp diode model inside subcircuits with saturating op-amps."""
 
 
 def opamp_elements(card: OpAmpCard, prefix: str, inp: str, inn: str, out: str) -> list:
     """The macro model as elements named ``<letter><prefix>...`` with internal nodes
-    ``<prefix>_...``; output referred to ground."""
+    ``<prefix>_...``; output referred to ground.  A subcircuit using it must also carry
+    :func:`opamp_models`."""
     els: list = []
     ip = inp
     if card.v_offset != 0.0:
@@ -124,23 +176,24 @@ def opamp_elements(card: OpAmpCard, prefix: str, inp: str, inn: str, out: str) -
         els.append(Vcvs(f"E{prefix}", out, "0", ip, inn, card.a0))
         return els
     n1 = f"{prefix}_n1"
+    r1 = card.a0 / _GM_INTERNAL
+    els += [Vccs(f"G{prefix}", "0", n1, ip, inn, _GM_INTERNAL,
+                 comment=f"{prefix}: gain stage, a0 = {card.a0:g}"),
+            Resistor(f"R{prefix}_p", n1, "0", r1)]
     if card.gbw is not None:
-        r1 = card.a0 / _GM_INTERNAL
         c1 = 1.0 / (2.0 * math.pi * (card.gbw / card.a0) * r1)
-        els += [Vccs(f"G{prefix}", "0", n1, ip, inn, _GM_INTERNAL,
-                     comment=f"{prefix}: single pole at {card.gbw / card.a0:g} Hz, "
-                             f"GBW {card.gbw:g} Hz"),
-                Resistor(f"R{prefix}_p", n1, "0", r1), Capacitor(f"C{prefix}_p", n1, "0", c1)]
-    else:
-        els.append(Vcvs(f"E{prefix}_n1", n1, "0", ip, inn, card.a0))
+        els.append(Capacitor(f"C{prefix}_p", n1, "0", c1,
+                             comment=f"{prefix}: single pole at {card.gbw / card.a0:g} Hz, "
+                                     f"GBW {card.gbw:g} Hz"))
     if card.saturates:
-        m, h = 0.5 * (card.v_pos + card.v_neg), 0.5 * (card.v_pos - card.v_neg)
-        from ..units import spice_number as sn
-
-        els.append(BSource(f"B{prefix}", out, "0",
-                           f"{sn(m)}+{sn(h)}*tanh((v({n1})-{sn(m)})/{sn(h)})",
-                           comment=f"{prefix}: rails {card.v_neg:g} .. {card.v_pos:g} V "
-                                   "(tanh clamp)"))
-    else:
-        els.append(Vcvs(f"E{prefix}", out, "0", n1, "0", 1.0))
+        lo, hi = card.clamp_levels
+        els += [RawLine(f"D{prefix}_hi", f"D{prefix}_hi {n1} {prefix}_vhi {CLAMP_MODEL}",
+                        (n1, f"{prefix}_vhi"),
+                        comment=f"{prefix}: rails {card.v_neg:g} .. {card.v_pos:g} V "
+                                "(diode clamps)"),
+                VoltageSource(f"V{prefix}_hi", f"{prefix}_vhi", "0", dc=hi),
+                RawLine(f"D{prefix}_lo", f"D{prefix}_lo {prefix}_vlo {n1} {CLAMP_MODEL}",
+                        (f"{prefix}_vlo", n1)),
+                VoltageSource(f"V{prefix}_lo", f"{prefix}_vlo", "0", dc=lo)]
+    els.append(Vcvs(f"E{prefix}", out, "0", n1, "0", 1.0))
     return els

@@ -25,7 +25,7 @@ import numpy as np
 
 from ..circuit import Resistor, Subcircuit
 from ..units import require_positive
-from .opamp import OpAmpCard, opamp_elements
+from .opamp import OpAmpCard, opamp_elements, opamp_models
 
 
 @dataclass(frozen=True)
@@ -62,7 +62,7 @@ def tia_subckt(card: TiaCard, name: str = "tia") -> Subcircuit:
     """Ports ``(iin, out)``: current into ``iin``, voltage at ``out``."""
     els = [Resistor("Rf", "iin", "out", card.r_f, comment=f"feedback {card.r_f:g} ohm")]
     els += opamp_elements(card.opamp, "oa", "0", "iin", "out")
-    return Subcircuit(name, ("iin", "out"), els,
+    return Subcircuit(name, ("iin", "out"), els, models=opamp_models(card.opamp),
                       comment=f"TIA: op-amp {card.opamp.kind} (a0={card.opamp.a0:g}), "
                               f"r_f={card.r_f:g} ohm; out = -r_f * i(iin)")
 
@@ -129,7 +129,7 @@ def diff_sense_subckt(card: DiffSenseCard, name: str = "diffsense") -> Subcircui
            Resistor("Rd3", "vn", "dp", card.r1),
            Resistor("Rd4", "dp", "0", card.r2),
            *opamp_elements(card.opamp, "oad", "dp", "dm", "out")]
-    return Subcircuit(name, ("ip", "in", "out"), els,
+    return Subcircuit(name, ("ip", "in", "out"), els, models=opamp_models(card.opamp),
                       comment=f"differential sense stage: op-amps {card.opamp.kind} "
                               f"(a0={card.opamp.a0:g}); out = {card.transimpedance:g} V/A "
                               "* (i(ip) - i(in))")

@@ -45,11 +45,13 @@ class LayerPlan:
     activation: str | None
     """``'sigmoid'``, ``'relu'`` or None (the output layer)."""
     mapped: object
-    """The :class:`circuitsim.mapping.MappedLayer` of ``[W | in_scale · b]``."""
+    """The :class:`circuitsim.mapping.MappedLayer` of ``[W | in_scale · b]`` (the targets,
+    before any non-ideality)."""
     in_scale: float
     """c_l: a row carries ``activation · c_l · v_read`` [1]."""
     conductance: np.ndarray
-    """(in + 1, 2·out) [S]: column 2j = G+ of output j, 2j+1 = G-; last row = bias."""
+    """(in + 1, 2·out) programmed conductances [S]: column 2j = G+ of output j, 2j+1 = G-;
+    last row = bias."""
     sense: tuple
     """One :class:`DiffSenseCard` per output."""
     neuron: NeuronCard | None
@@ -155,12 +157,38 @@ def relu_scales(model, calibration, margin: float = 1.05) -> list[float]:
     return out
 
 
-def plan_layers(model, circuit: CircuitConfig, mapping, calibration=None) -> list[LayerPlan]:
+def _check_nonideal(nonideal) -> float | None:
+    """Validate a NonIdealityConfig for the circuit; returns the sinh ``v0`` of its read I-V
+    (or None)."""
+    if nonideal is None:
+        return None
+    from ..nonideal import NonIdealityConfig
+
+    if not isinstance(nonideal, NonIdealityConfig):
+        raise ConfigError(f"nonideal must be a circuitsim.nonideal.NonIdealityConfig, got "
+                          f"{type(nonideal).__name__}")
+    if nonideal.ir_drop is not None and not nonideal.ir_drop.is_identity:
+        raise ConfigError("nonideal.ir_drop: the circuit network has real wires; set "
+                          "CircuitConfig.r_wire_row / r_wire_col instead")
+    if nonideal.read_noise is not None and not nonideal.read_noise.is_identity:
+        raise ConfigError("nonideal.read_noise: a DC circuit simulation has no read noise; "
+                          "leave it None for the circuit network")
+    return None if nonideal.iv is None else float(nonideal.iv.v0)
+
+
+G_OPEN = 1e-15
+"""Conductance given to a cell that a non-ideality left at 0 S (an open cell) [S]: the
+crossbar needs a finite resistance for every cell."""
+
+
+def plan_layers(model, circuit: CircuitConfig, mapping, calibration=None, nonideal=None,
+                draw: int = 0) -> list[LayerPlan]:
     from ..mapping import map_layer
 
     if not isinstance(circuit, CircuitConfig):
         raise ConfigError(f"circuit must be a CircuitConfig, got {type(circuit).__name__}")
     _check_mapping(mapping)
+    _check_nonideal(nonideal)
     parsed = parse_model(model)
     fs_relu: list[float] = []
     if calibration is not None and any(p[2] == "relu" for p in parsed):
@@ -169,46 +197,61 @@ def plan_layers(model, circuit: CircuitConfig, mapping, calibration=None) -> lis
         fs_relu = relu_scales(copy.deepcopy(model), calibration)
     lo, hi = circuit.device_range or (mapping.g_min, mapping.g_max)
     v_read = mapping.v_read
-    plans: list[LayerPlan] = []
-    c = 1.0
-    relu_k = 0
-    for n, (w, b, act, idx) in enumerate(parsed, start=1):
-        where = f"layer {idx} (Linear {w.shape[1]}->{w.shape[0]})"
+    # input scale of every layer and the activation full scale of its neuron
+    scales, c, relu_k = [], 1.0, 0
+    for _, _, act, _ in parsed:
+        afs = 1.0
+        if act == "relu":
+            afs = fs_relu[relu_k] if fs_relu else circuit.relu_full_scale
+            relu_k += 1
+        scales.append((c, afs))
+        c = 1.0 / afs
+    mapped = []
+    for (w, b, act, idx), (c, _) in zip(parsed, scales, strict=True):
         ml = map_layer(w, b * c, mapping, activation=act)
+        for g in (ml.g_pos, ml.g_neg):
+            _check_device_range(g, lo, hi, f"layer {idx} (Linear {w.shape[1]}->{w.shape[0]})")
+        mapped.append(ml)
+    programmed = nonideal.apply(mapped, draw) if nonideal is not None else mapped
+    plans: list[LayerPlan] = []
+    for n, ((w, b, act, _), (c, afs), ml, pl) in enumerate(
+            zip(parsed, scales, mapped, programmed, strict=True), start=1):
         g = np.empty((ml.g_pos.shape[0], 2 * ml.g_pos.shape[1]))
-        g[:, 0::2], g[:, 1::2] = ml.g_pos, ml.g_neg
-        _check_device_range(g, lo, hi, where)
+        g[:, 0::2], g[:, 1::2] = pl.g_pos, pl.g_neg
+        g = np.maximum(g, G_OPEN)
         wps = np.broadcast_to(np.asarray(ml.w_per_siemens, dtype=float), (w.shape[0],))
         r_t = circuit.v_per_unit * wps / (c * v_read)
         i_max = v_read * float(g.sum(axis=0).max())
         r_a = circuit.tia_swing / i_max
         sense = tuple(DiffSenseCard(r_a=r_a, r1=circuit.diff_r1, r2=circuit.diff_r1 * rt / r_a,
                                     opamp=circuit.sense_opamp) for rt in r_t)
-        neuron, afs = None, 1.0
+        neuron = None
         if act is not None:
-            if act == "relu":
-                afs = fs_relu[relu_k] if fs_relu else circuit.relu_full_scale
-                relu_k += 1
             neuron = NeuronCard(act, circuit.neuron_flavour, v_per_unit=circuit.v_per_unit,
                                 v_full_scale=v_read, act_full_scale=afs,
-                                opamp=circuit.neuron_opamp)
+                                v_offset=circuit.neuron_v_offset, opamp=circuit.neuron_opamp)
         plans.append(LayerPlan(n, w, b, act, ml, c, g, sense, neuron, afs))
-        c = 1.0 / afs
     return plans
 
 
 def build_network(model, circuit: CircuitConfig | None = None, mapping=None, *,
-                  calibration=None, name: str = "network"):
+                  calibration=None, nonideal=None, draw: int = 0, name: str = "network"):
     """Plan the circuit of a trained ``nn.Sequential`` (Linear + Sigmoid/ReLU, final Linear).
 
     ``mapping``: a :class:`circuitsim.mapping.MappingConfig` with ``g_min > 0`` (default:
     g 1–100 µS, v_read 0.2 V).  ``calibration``: optional inputs (N, features) in [0, 1]; for
     ReLU networks it sets each layer's full scale to its largest activation (+5 %) instead of
-    ``circuit.relu_full_scale``.  Raises :class:`ConfigError` before anything is simulated."""
+    ``circuit.relu_full_scale``.  ``nonideal``: optional
+    :class:`circuitsim.nonideal.NonIdealityConfig`; its conductance transforms (programming,
+    stuck-at, drift, ...) give the programmed arrays (Monte-Carlo draw ``draw``), its ``iv``
+    part the cells' sinh read nonlinearity; ``ir_drop`` and ``read_noise`` are refused (wires
+    are CircuitConfig's; a DC simulation has no noise).  The device-range check applies to
+    the mapped targets.  Raises :class:`ConfigError` before anything is simulated."""
     from ..mapping import MappingConfig
     from .network import Network
 
     circuit = CircuitConfig() if circuit is None else circuit
     mapping = MappingConfig(g_min=1e-6, g_max=100e-6, v_read=0.2) if mapping is None else mapping
-    plans = plan_layers(model, circuit, mapping, calibration)
-    return Network(plans, circuit, mapping, name=name)
+    plans = plan_layers(model, circuit, mapping, calibration, nonideal, draw)
+    return Network(plans, circuit, mapping, name=name, sinh_v0=_check_nonideal(nonideal),
+                   nonideal=nonideal, draw=draw)

@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 from ..cards.transistor import AccessTransistor, Nmos1Card
 from ..errors import ConfigError
 from ..generators.neuron import DEFAULT_NEURON_OPAMP, FLAVOURS
-from ..generators.opamp import OpAmpCard
-from ..units import require_nonnegative, require_positive
+from ..generators.opamp import CLAMP_OFFSET, OpAmpCard
+from ..units import require_finite, require_nonnegative, require_positive
 
 SENSE_OPAMP = OpAmpCard("ideal", a0=1e6)
 """Default sense-amplifier op-amp: an ideal VCVS of gain 1e6."""
@@ -52,6 +52,9 @@ class CircuitConfig:
     """``'ideal'`` (B-source) or ``'circuit'`` (op-amp / transistor neurons)."""
     neuron_opamp: OpAmpCard = field(default_factory=lambda: DEFAULT_NEURON_OPAMP)
     """Op-amp of the circuit neurons (saturating; its rails bound the neuron outputs)."""
+    neuron_v_offset: float = 0.0
+    """Input-referred offset of every neuron [V] (both flavours; subtracted from the neuron
+    input)."""
     v_per_unit: float = 0.25
     """Neuron input volts per unit of trained pre-activation [V]; the output layer's voltages
     are the logits times this.  0.25 V keeps pre-activations of ±10 inside ±2.5 V rails."""
@@ -80,6 +83,7 @@ class CircuitConfig:
             raise ConfigError(f"CircuitConfig.neuron_flavour must be one of {FLAVOURS}, got "
                               f"{self.neuron_flavour!r}")
         require_positive("CircuitConfig.v_per_unit", self.v_per_unit, "[V]")
+        require_finite("CircuitConfig.neuron_v_offset", self.neuron_v_offset)
         require_positive("CircuitConfig.relu_full_scale", self.relu_full_scale)
         if self.device_range is not None:
             lo, hi = (float(v) for v in self.device_range)
@@ -88,9 +92,15 @@ class CircuitConfig:
                 raise ConfigError(f"CircuitConfig.device_range must be (g_lo, g_hi) with "
                                   f"g_hi > g_lo [S], got {self.device_range!r}")
             object.__setattr__(self, "device_range", (lo, hi))
-        if self.sense_opamp.saturates and self.tia_swing >= self.sense_opamp.v_pos:
-            raise ConfigError(f"CircuitConfig.tia_swing {self.tia_swing} V must stay below the "
-                              f"sense op-amp rail {self.sense_opamp.v_pos} V")
+        if self.sense_opamp.saturates:
+            # column TIA outputs lie in [-tia_swing, 0]: keep them off the lower clamp diode
+            limit = -self.sense_opamp.v_neg - CLAMP_OFFSET - 0.2
+            if self.tia_swing >= limit:
+                raise ConfigError(f"CircuitConfig.tia_swing {self.tia_swing} V must stay below "
+                                  f"{limit:g} V (the sense op-amp's negative rail "
+                                  f"{self.sense_opamp.v_neg} V less its clamp offset and "
+                                  "0.2 V headroom), so that the columns keep a linear virtual "
+                                  "ground; lower tia_swing or widen the rails")
 
     def replace(self, **changes) -> CircuitConfig:
         return dataclasses.replace(self, **changes)

@@ -6,8 +6,12 @@ steps of 1; every input row is a B-source ``pwl(v(slot), 0, v_0, 1, v_1, ...)`` 
 input n's row voltage at slot n (rows that never change are plain DC sources).  Each sweep
 point is a full DC operating point (Newton from the previous point's solution); the matrix is
 set up and ordered once for the whole sweep, which is what makes many inputs per run cheap.
-A DC sweep has no time axis, so wire capacitances and the op-amp poles do not enter: they
-matter only for transients, which this evaluation does not claim to model.
+A DC sweep has no time axis, so wire capacitances and the op-amp poles do not enter.  For
+those, ``deck(X, slot_s=T)`` / ``spice_forward(X, slot_s=T)`` run one ``.tran`` instead:
+input k held on the rows for one slot of T seconds (PWL sources), read at the slot's end.
+It costs ~50 time points per slot instead of one sweep point, so it is for settling studies
+(a long enough slot reproduces the DC results; the tests check both ways), not for
+throughput.
 """
 
 from __future__ import annotations
@@ -19,19 +23,21 @@ from pathlib import Path
 
 import numpy as np
 
-from ..circuit import BSource, Dc, Deck, Instance, RawLine, VoltageSource
-from ..errors import ConfigError
+from ..circuit import BSource, Dc, Deck, Instance, Pwl, RawLine, Tran, VoltageSource
+from ..errors import ConfigError, SimulationError
 from ..generators.neuron import neuron_subckt, neuron_transfer
 from ..generators.sense_amp import diff_sense_subckt
-from ..units import spice_number
+from ..units import require_positive, spice_number
 from .build import LayerPlan
 from .config import CircuitConfig
 from .outputs import NetOutputs
 
-DECK_OPTIONS = {"reltol": 1e-7, "vntol": 1e-10, "abstol": 1e-15, "itl2": 200}
-"""ngspice options of the network decks: tight tolerances so that every sweep point is
-converged well below the 1 mV comparison with the twin (ngspice's default reltol is 1e-3),
-and more Newton iterations per sweep point (``itl2``) for the jumps between inputs."""
+DECK_OPTIONS = {"reltol": 1e-6, "vntol": 1e-9, "abstol": 1e-13, "itl2": 200}
+"""ngspice options of the network decks: tolerances tight enough that every sweep point is
+converged far below the 1 mV comparison with the twin (ngspice's default reltol is 1e-3),
+not so tight that nonlinear cells (sinh B-sources) stall (abstol 1e-15 sent every sweep
+point into gmin stepping), and more Newton iterations per sweep point (``itl2``) for the
+jumps between inputs."""
 
 MANIFEST_FORMAT = "circuitsim-network/1"
 
@@ -40,11 +46,17 @@ class Network:
     """A circuit network; build it with :func:`circuitsim.network.build_network`."""
 
     def __init__(self, plans: list[LayerPlan], circuit: CircuitConfig, mapping, *,
-                 name: str = "network"):
+                 name: str = "network", sinh_v0: float | None = None, nonideal=None,
+                 draw: int = 0):
         self.plans = list(plans)
         self.circuit = circuit
         self.mapping = mapping
         self.name = name
+        self.sinh_v0 = sinh_v0
+        """Cells' sinh read nonlinearity v0 [V] (from ``nonideal.iv``), or None (ohmic)."""
+        self.nonideal = nonideal
+        self.draw = draw
+        self._solvers: dict = {}
 
     # ------------------------------------------------------------------ basics
 
@@ -87,7 +99,8 @@ class Network:
         c = self.circuit
         return CrossbarSpec(plan.conductance, r_wire_row=c.r_wire_row, r_wire_col=c.r_wire_col,
                             r_source=c.r_source, r_sense=c.r_sense + extra_r_sense,
-                            access=c.access, c_wire_row=c.c_wire_row, c_wire_col=c.c_wire_col)
+                            access=c.access, c_wire_row=c.c_wire_row, c_wire_col=c.c_wire_col,
+                            sinh_v0=self.sinh_v0)
 
     # ------------------------------------------------------------------ names
 
@@ -133,15 +146,28 @@ class Network:
                 subs.append(neuron_subckt(p.neuron, f"neuron_l{p.index}"))
         return subs
 
-    def deck(self, X, *, print_outputs: bool = False, title: str | None = None) -> Deck:
-        """One deck evaluating every input of ``X`` (N, features) in one ``.dc`` sweep.
-        ``print_outputs`` adds a ``.print`` so plain ``ngspice -b`` prints the outputs."""
+    def deck(self, X, *, print_outputs: bool = False, title: str | None = None,
+             slot_s: float | None = None) -> Deck:
+        """One deck evaluating every input of ``X`` (N, features) in one run.
+
+        Default: one ``.dc`` sweep of the slot source (DC operating points; the cheapest).
+        ``slot_s`` [s]: a ``.tran`` instead, input k held on its rows from ``k·slot_s +
+        slot_s/100`` to ``(k+1)·slot_s`` (ramps of slot_s/100 between inputs) and read at the
+        end of its slot: the op-amp poles and wire capacitances act, and a slot that is too
+        short shows as a settling error.  ``print_outputs`` adds a ``.print`` so plain
+        ``ngspice -b`` prints the outputs."""
         x = self.check_inputs(X)
         n = len(x)
         v = x * self.v_read
+        tran = slot_s is not None
+        if tran:
+            require_positive("slot_s", slot_s, "[s]")
         els: list = [VoltageSource("Vslot", "slot", "0", 0.0,
                                    comment=f"input slot: .dc sweeps it 0..{n - 1}; row voltages "
-                                           "are pwl functions of it"),
+                                           "are pwl functions of it") if not tran else
+                     VoltageSource("Vslot", "slot", "0", 0.0,
+                                   comment=f"input k is held for one slot of {slot_s:g} s "
+                                           "(.tran), read at the slot's end"),
                      VoltageSource("Vbias", "vbias", "0", self.v_read,
                                    comment=f"bias rows of every layer at v_read = "
                                            f"{self.v_read:g} V")]
@@ -155,6 +181,9 @@ class Network:
                 else ""
             if np.all(col == col[0]):
                 els.append(VoltageSource(f"Vx{i}", f"x{i}", "0", float(col[0]), comment=cmt))
+            elif tran:
+                els.append(VoltageSource(f"Vx{i}", f"x{i}", "0", float(col[0]), comment=cmt,
+                                         waveform=Pwl(_slot_points(col, slot_s))))
             else:
                 pts = ", ".join(f"{spice_number(s)}, {spice_number(val)}"
                                 for s, val in zip(slots, col, strict=True))
@@ -193,18 +222,29 @@ class Network:
                     saves.append(f"v({self.out_node(p, j)})")
         if print_outputs:
             last = self.plans[-1]
-            els.append(RawLine("print", ".print dc " + " ".join(
+            els.append(RawLine("print", f".print {'tran' if tran else 'dc'} " + " ".join(
                 f"v({self.out_node(last, j)})" for j in range(last.n_out))))
         arch = "-".join([str(self.n_in)] + [str(p.n_out) for p in self.plans])
-        return Deck(title or f"{self.name}: {arch} memristor MLP, {n} input(s) in one .dc sweep",
+        how = f"a .tran of {n} slots" if tran else "one .dc sweep"
+        analysis = (Tran(slot_s / 50, n * slot_s, tmax=slot_s / 50) if tran
+                    else Dc("Vslot", 0.0, float(n - 1), 1.0))
+        return Deck(title or f"{self.name}: {arch} memristor MLP, {n} input(s) in {how}",
                     elements=els, subcircuits=self.subcircuits(), options=DECK_OPTIONS,
-                    analyses=[Dc("Vslot", 0.0, float(n - 1), 1.0)], saves=tuple(saves))
+                    analyses=[analysis], saves=tuple(saves))
 
     # ------------------------------------------------------------------ SPICE
 
     def spice_forward(self, X, runner="batch", timeout_s: float | None = None,
-                      chunk: int = 400) -> NetOutputs:
-        """Run the network in ngspice, ``chunk`` inputs per run (one ``.dc`` sweep each)."""
+                      chunk: int = 400, progress: bool | None = None,
+                      slot_s: float | None = None) -> NetOutputs:
+        """Run the network in ngspice, ``chunk`` inputs per run (one ``.dc`` sweep each, or
+        one ``.tran`` with ``slot_s`` [s] per input: see :meth:`deck`); ``timeout_s`` per run
+        (default 120 s + 2 s per input).  ``progress``: tqdm bar over the runs (None = on a
+        terminal with more than one run)."""
+        import sys
+
+        from tqdm import tqdm
+
         from ..spice import Runner, get_runner
 
         x = self.check_inputs(X)
@@ -213,10 +253,14 @@ class Network:
         t0 = time.perf_counter()
         parts = []
         try:
-            for s in range(0, len(x), max(int(chunk), 1)):
+            chunk = max(int(chunk), 1)
+            starts = range(0, len(x), chunk)
+            show = (sys.stderr.isatty() and len(starts) > 1) if progress is None else progress
+            for s in tqdm(starts, desc="ngspice runs", disable=not show):
                 xs = x[s:s + chunk]
                 t = timeout_s if timeout_s is not None else 120.0 + 2.0 * len(xs)
-                parts.append(self._read(r.run(self.deck(xs), timeout_s=t), len(xs)))
+                res = r.run(self.deck(xs, slot_s=slot_s), timeout_s=t)
+                parts.append(self._read(res, len(xs), slot_s))
         finally:
             if own:
                 r.close()
@@ -225,11 +269,15 @@ class Network:
         out.meta["runs"] = len(parts)
         return out
 
-    def _read(self, res, n: int) -> NetOutputs:
+    def _read(self, res, n: int, slot_s: float | None = None) -> NetOutputs:
         def vec(name):
             a = np.atleast_1d(np.asarray(res[name], dtype=float))
+            if slot_s is not None:  # the value at the end of each slot
+                a = np.interp((np.arange(n) + 1.0) * slot_s, np.asarray(res.axis), a)
             if a.shape != (n,):
-                raise ConfigError(f"ngspice returned {a.shape} values of {name} for {n} inputs")
+                raise SimulationError(f"ngspice returned {a.shape} values of {name} for {n} "
+                                      "inputs (a sweep point missing?)", deck=res.deck,
+                                      run_dir=res.run_dir, log=res.log)
             return a
 
         layers, pre, cur = [], [], []
@@ -249,7 +297,9 @@ class Network:
         ``ideal=False``: each crossbar solved exactly (wires, drivers, access transistors)
         with the sense TIA's input resistance ``r_a/(1+a0)`` added to ``r_sense`` (the
         finite-gain virtual-ground error; exact for linear op-amps without offset), the sense
-        stage and neurons through their DC twins.  ``ideal=True``: ideal MVM, infinite-gain
+        stage and neurons through their DC twins (exact also when a saturating difference
+        amplifier clips: the column TIAs are sized by ``tia_swing`` to stay off their clamps,
+        so every column keeps its linear virtual ground).  ``ideal=True``: ideal MVM, infinite-gain
         sense stage, ideal neuron formula: what the circuit is designed to compute."""
         x = self.check_inputs(X)
         t0 = time.perf_counter()
@@ -260,8 +310,7 @@ class Network:
             if ideal:
                 I = V @ p.conductance
             else:
-                spec = self.crossbar_spec(p, extra_r_sense=p.sense[0].r_in)
-                I = _column_currents(spec, V.T, backend).T
+                I = self._solver(p, backend).column_currents(V.T).T
             z = np.empty((len(x), p.n_out))
             for j, card in enumerate(p.sense):
                 ip, i_n = I[:, 2 * j], I[:, 2 * j + 1]
@@ -280,6 +329,17 @@ class Network:
                          "ideal" if ideal else "behavioral")
         out.wall_s = time.perf_counter() - t0
         return out
+
+    def _solver(self, plan: LayerPlan, backend: str):
+        """The crossbar engine of one layer, factored once and kept (the spec includes the
+        sense TIA's input resistance)."""
+        from ..behavioral import CrossbarSolver
+
+        key = (plan.index, backend)
+        if key not in self._solvers:
+            spec = self.crossbar_spec(plan, extra_r_sense=plan.sense[0].r_in)
+            self._solvers[key] = _NumpySolver(CrossbarSolver(spec, backend=backend))
+        return self._solvers[key]
 
     def reference_forward(self, X) -> np.ndarray:
         """Logits of the trained model itself (float64 numpy, no circuit)."""
@@ -339,6 +399,8 @@ class Network:
                        "row_sources": [f"Bx{i} or Vx{i}" for i in range(self.n_in)]},
             "mapping": self.mapping.to_dict(),
             "circuit": self.circuit.to_dict(),
+            "nonideal": None if self.nonideal is None else {**self.nonideal.to_dict(),
+                                                            "draw": self.draw},
             "layers": layers,
         }
 
@@ -361,15 +423,26 @@ class Network:
         return [deck_path, man_path]
 
 
-def _column_currents(spec, V, backend: str):
-    """Column currents (cols, K) [A] for row voltages V (rows, K) through the crossbar
-    engine."""
-    from .. import behavioral
+def _slot_points(values, slot_s: float) -> tuple:
+    """PWL points holding ``values[k]`` from ``k·T + T/100`` to ``(k+1)·T``, ramping over the
+    first hundredth of each slot."""
+    pts = [(0.0, float(values[0]))]
+    for k in range(1, len(values)):
+        pts += [(k * slot_s, float(values[k - 1])), (k * slot_s + slot_s / 100, float(values[k]))]
+    return tuple(pts)
 
-    solver_cls = getattr(behavioral, "CrossbarSolver", None)
-    if solver_cls is not None:
-        return np.asarray(solver_cls(spec, backend=backend).column_currents(V), dtype=float)
-    return np.asarray(behavioral.column_currents(spec, V, backend=backend), dtype=float)
+
+class _NumpySolver:
+    """Adapter: column currents as a float64 numpy array whatever the engine's backend."""
+
+    def __init__(self, solver):
+        self.solver = solver
+
+    def column_currents(self, V):
+        out = self.solver.column_currents(V)
+        if hasattr(out, "detach"):
+            out = out.detach().cpu().numpy()
+        return np.asarray(out, dtype=float)
 
 
 def _concat(parts: list[NetOutputs], source: str) -> NetOutputs:

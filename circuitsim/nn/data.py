@@ -24,7 +24,7 @@ __all__ = ["Dataset", "DATASETS", "get_dataset", "load_catvnoncat", "load_digits
            "load_idx_dataset", "read_idx"]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Dataset:
     """A classification data set with flat float32 features in [0, 1] and int64 labels."""
 

@@ -37,13 +37,15 @@ class Chunk:
         return self.stop - self.start
 
 
+BEHAVIORAL_CHUNK = 120
+"""Images per behavioral-only chunk (no ngspice: cheap, so larger batches)."""
+
+
 def make_chunks(variants: list[str], n_images: int, chunk_size: int,
                 spice_images: int | None = None) -> list[Chunk]:
-    """Chunks for every variant over images ``0..n_images-1`` in batches of ``chunk_size``.
-
-    ``spice_images``: ngspice runs on the first ``spice_images`` images of each variant
-    (None: all).  A batch is split at that boundary so that a chunk is all-SPICE or
-    behavioral-only.
+    """Chunks for every variant over images ``0..n_images-1``: the first ``spice_images``
+    (None: all) in batches of ``chunk_size`` run ngspice too; the rest are behavioral-only
+    batches of up to ``max(chunk_size, BEHAVIORAL_CHUNK)``.
     """
     if chunk_size < 1:
         raise ConfigError(f"chunk_size must be ≥ 1, got {chunk_size}")
@@ -55,6 +57,7 @@ def make_chunks(variants: list[str], n_images: int, chunk_size: int,
     chunks = []
     for v in variants:
         for lo, hi, sp in ((0, n_sp, True), (n_sp, n_images, False)):
-            for s in range(lo, hi, chunk_size):
-                chunks.append(Chunk(v, s, min(s + chunk_size, hi), sp))
+            step = chunk_size if sp else max(chunk_size, BEHAVIORAL_CHUNK)
+            for s in range(lo, hi, step):
+                chunks.append(Chunk(v, s, min(s + step, hi), sp))
     return chunks

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..errors import ConfigError
 from . import plots
 from .config import XvalConfig
 from .executors import get_executor
@@ -25,14 +26,28 @@ from .harness import (
     calibration_inputs,
     make_network,
     section_configs,
+    single_threaded,
 )
 from .pipeline import get_model, load_dataset, load_given_model, train_config
 from .report import comparable, fmt_pct, fmt_s, fmt_v, summarise, write_json
 from .store import atomic_write_text, check_writable
 
+
+def _say(*args) -> None:
+    print(*args, flush=True)
+
 DEMO_CIRCUIT = {"r_wire_row": 2.5, "r_wire_col": 2.5}
 """The demo's circuit: wire resistance per cell segment 2.5 Ω (DESIGN.md §5: 1.5–12 Ω per
 1T1R cell pitch from 65 nm to 7 nm), everything else the network builder's default."""
+
+FULL_CIRCUIT = {"access": "ACCESS_018UM", "neuron_flavour": "circuit"}
+"""Added to the demo circuit for its second, full-circuit variant: 1T1R cells (level-1 NMOS
+access transistors, word line 1.8 V) and op-amp / transistor neurons with finite rails.
+ngspice needs ~10–20 s per image for it (Newton on ~2,000 MOSFETs at every input), so the demo
+runs it in ngspice on the first :data:`FULL_SPICE_IMAGES` images only (behavioral: all)."""
+
+FULL_SPICE_IMAGES = 20
+"""Images of the full-circuit variant run in ngspice (``--full-spice-images``; quick: 2)."""
 
 DEMO_CONFIG = XvalConfig(circuit=DEMO_CIRCUIT)
 """The demo's defaults: digits, 64-16-10 sigmoid MLP, default mapping, :data:`DEMO_CIRCUIT`,
@@ -51,20 +66,40 @@ def run_demo(out: str | Path, *, config: XvalConfig | None = None, quick: bool =
              model_path: str | Path | None = None, executor: str = "local",
              scheduler: str | None = None, workers: int | None = None, resume: bool = False,
              progress: bool | None = None, factory=build_network, dataset=None,
-             dask_processes: bool = True, log=print) -> dict:
+             dask_processes: bool = True, full_spice_images: int | None = None,
+             log=None) -> dict:
     """Run the demo into ``out``; returns the report dict (also written as report.json).
+
+    Two variants of the same mapped network: the demo circuit (:data:`DEMO_CONFIG`: wires,
+    ideal-gain sense amplifiers, ideal neurons) on every image through both ngspice and the
+    behavioral model — the report's top-level figures — and the full circuit
+    (:data:`FULL_CIRCUIT`: + access transistors and circuit neurons) on every image
+    behaviorally and on ``full_spice_images`` images (default :data:`FULL_SPICE_IMAGES`,
+    quick 2; 0 skips the variant) in ngspice, reported under ``full_circuit``.
 
     Everything that can be wrong with the inputs (config keys and values, the model file, the
     output directory, the executor) raises :class:`ConfigError` before training or
     simulating.  ``factory``/``dataset`` exist for tests (a tiny network / data set).
     """
+    log = log or _say
     cfg = config or DEMO_CONFIG
     if quick:
         cfg = quick_config(cfg)
+    if full_spice_images is None:
+        full_spice_images = 2 if quick else FULL_SPICE_IMAGES
+    if full_spice_images < 0:
+        raise ConfigError(f"--full-spice-images must be ≥ 0, got {full_spice_images}")
+    full_cfg = None
+    if full_spice_images:
+        full_cfg = cfg.replace(circuit={**cfg.circuit, **FULL_CIRCUIT},
+                               spice_images=full_spice_images,
+                               chunk_size=max(1, min(cfg.chunk_size, 2)))
     out = check_writable(Path(out))
     resolved = {}
     if factory is build_network:
         resolved = {k: _as_dict(v) for k, v in section_configs(cfg).items()}
+        if full_cfg is not None:
+            section_configs(full_cfg)
     resolved["train"] = _as_dict(train_config(cfg))
     given = load_given_model(model_path) if model_path is not None else None
     ex = get_executor(executor, workers=workers, scheduler=scheduler, processes=dask_processes)
@@ -76,8 +111,11 @@ def run_demo(out: str | Path, *, config: XvalConfig | None = None, quick: bool =
             f"accuracy {model_info['test_accuracy_torch']:.4f})")
         net = make_network(factory, model, cfg, calibration_inputs(cfg, ds))
         decks = _write_netlists(net, out / "netlists", out)
-        run = XvalRun([Variant("demo", cfg, model)], ds, out, factory=factory)
-        n = run.n_images
+        variants = [Variant("demo", cfg, model)]
+        if full_cfg is not None:  # the costliest chunks first: better packing on workers
+            variants.insert(0, Variant("full", full_cfg, model))
+        run = XvalRun(variants, ds, out, factory=factory)
+        n = run.n_images["demo"]
         X = ds.x_test[:n]
         beh = _time_behavioral(net, X)
         log(f"running {len(run.chunks)} chunks ({n} images, {cfg.chunk_size} per chunk) on "
@@ -92,6 +130,14 @@ def run_demo(out: str | Path, *, config: XvalConfig | None = None, quick: bool =
     report = build_report(summary, cfg, ds.name, model_info, resolved, beh, run_info,
                           quick=quick, decks=decks)
     report["plots"] = make_plots(summary, out, net=net, X=X)
+    if full_cfg is not None:
+        fs = summarise(run.records("full"))
+        report["full_circuit"] = full_section(fs, full_cfg)
+        sp = fs["_arrays"]["spice"]
+        if sp is not None:
+            cir_on = [a[sp[1]] for a in fs["_arrays"]["behavioral_circuit"][0]]
+            report["plots"].append(Path(plots.plot_scatter(
+                sp[0], cir_on, out / "spice_vs_behavioral_full_circuit.png")).name)
     report["ir_drop"] = summary.get("ir_drop")
     run_info["total_wall_s"] = time.perf_counter() - t_start
     write_json(out / "report.json", report)
@@ -117,8 +163,13 @@ def _write_netlists(net, where: Path, out: Path) -> list[str]:
 
 
 def _time_behavioral(net, X) -> dict:
-    """Behavioral-circuit forward pass over all images in one batch: the first call
-    (includes any lazy set-up) and the best of three more."""
+    """Behavioral-circuit forward pass over all images in one batch, on one thread: the
+    first call (includes any lazy set-up) and the best of three more."""
+    with single_threaded():
+        return _time_behavioral_1(net, X)
+
+
+def _time_behavioral_1(net, X) -> dict:
     t0 = time.perf_counter()
     net.behavioral_forward(X, ideal=False)
     first = time.perf_counter() - t0
@@ -165,6 +216,17 @@ def build_report(summary: dict, cfg: XvalConfig, dataset: str, model_info: dict,
         "netlists": decks,
         "run": run_info,
     }
+
+
+def full_section(fs: dict, cfg: XvalConfig) -> dict:
+    """The full-circuit variant's figures (report key ``full_circuit``)."""
+    t = fs["timing_s"]["chunks_sum"]
+    return {"circuit": cfg.circuit, "n_test": fs["n_test"], "n_spice": fs["n_spice"],
+            "accuracy": fs["accuracy"],
+            "accuracy_on_spice_images": fs.get("accuracy_on_spice_images"),
+            "agreement": fs["agreement"], "failed_chunks": fs["failed_chunks"],
+            "timing_s": {"spice": t["spice"], "behavioral_circuit_chunks": t["behavioral_circuit"],
+                         "spice_per_image": t["spice"] / fs["n_spice"] if fs["n_spice"] else None}}
 
 
 def make_plots(summary: dict, out: Path, *, net=None, X=None) -> list[str]:
@@ -247,6 +309,12 @@ def render_markdown(r: dict) -> str:
                          f"{fmt_v(d['mean_abs_diff_V'])} | {fmt_v(d['rms_diff_V'])} | "
                          f"{lo:.3g} … {hi:.3g} V |")
         lines.append("")
+    if ag.get("column_currents_spice_vs_behavioral"):
+        lines.append("Column currents into the sense stage, ngspice vs behavioral: " + ", ".join(
+            f"layer {d['layer'] + 1} max {d['max_abs_diff_A']:.3g} A "
+            f"({d['max_rel_to_full_scale']:.2g} of full scale {d['full_scale_A']:.3g} A)"
+            for d in ag["column_currents_spice_vs_behavioral"]) + ".")
+        lines.append("")
     lines += ["Circuit non-idealities (behavioral circuit vs behavioral ideal), per layer: " +
               ", ".join(f"layer {d['layer'] + 1} max {fmt_v(d['max_abs_diff_V'])}"
                         for d in ag["behavioral_circuit_vs_ideal_per_layer"]) + ".", "",
@@ -256,15 +324,31 @@ def render_markdown(r: dict) -> str:
               f"{fmt_s(t['spice_per_image'])} |",
               f"| behavioral circuit, all {r['n_test']} images in one batch | "
               f"{fmt_s(t['behavioral'])} | {fmt_s(t['behavioral_per_image'])} |",
-              f"| harness wall time ({r['run']['executor']}, {r['run']['workers']} workers) | "
+              f"| harness wall time, all variants ({r['run']['executor']}, "
+              f"{r['run']['workers']} workers) | "
               f"{fmt_s(t['harness_wall'])} | |", ""]
     if t.get("speedup_behavioral_vs_spice"):
         lines.append(f"Behavioral model speed-up over ngspice: "
                      f"**{t['speedup_behavioral_vs_spice']:,.0f}×** per image.")
         lines.append("")
-    if r["failed_chunks"]:
+    fc = r.get("full_circuit")
+    if fc:
+        fa, fg, fsp = fc["accuracy"], fc["agreement"], fc.get("accuracy_on_spice_images") or {}
+        lines += ["## Full circuit: + 1T1R access transistors and op-amp neurons", "",
+                  f"Circuit: `{json.dumps(fc['circuit'])}`. Behavioral levels on all "
+                  f"{fc['n_test']} images, ngspice on the first {fc['n_spice']} "
+                  f"({fmt_s(fc['timing_s']['spice_per_image'])} of ngspice per image).", "",
+                  "| level | all images | images run in ngspice |", "|---|---|---|"]
+        for k in ("software", "behavioral_ideal", "behavioral_circuit", "spice"):
+            lines.append(f"| {k} | {fmt_pct(fa.get(k))} | {fmt_pct(fsp.get(k))} |")
+        lines += ["", f"- argmax agreement ngspice vs behavioral: "
+                  f"{fmt_pct(fg.get('argmax_spice_vs_behavioral'))} of {fc['n_spice']} images; "
+                  f"output |Δ| max {fmt_v(fg.get('max_abs_output_diff_V'))}, mean "
+                  f"{fmt_v(fg.get('mean_abs_output_diff_V'))}", ""]
+    failed = list(r["failed_chunks"]) + list((fc or {}).get("failed_chunks", []))
+    if failed:
         lines += ["## Failed chunks", ""]
-        for f in r["failed_chunks"]:
+        for f in failed:
             lines.append(f"- `{f['chunk']}` (images {f['start']}–{f['stop'] - 1}): "
                          f"{(f['error'] or '').splitlines()[0]}; deck `{f.get('deck_path')}`, "
                          f"log `{f.get('log_path')}`")

@@ -47,14 +47,14 @@ class Executor:
     def describe(self) -> dict:
         return {"executor": self.name, "workers": self.workers}
 
-    def close(self) -> None:
-        pass
+    def close(self, force: bool = False) -> None:
+        """Release the workers; ``force``: stop running tasks at once (interrupted run)."""
 
     def __enter__(self):
         return self
 
-    def __exit__(self, *exc):
-        self.close()
+    def __exit__(self, exc_type, *exc):
+        self.close(force=exc_type is not None)
 
 
 class LocalExecutor(Executor):
@@ -75,7 +75,7 @@ class LocalExecutor(Executor):
                     yield i, False, exc
             return
         if self._pool is not None and getattr(self._pool, "_broken", False):
-            self.close()  # a worker died (e.g. killed for memory): the retry gets a new pool
+            self.close(force=True)  # a worker died (e.g. killed): the retry gets a new pool
         if self._pool is None:
             self._pool = ProcessPoolExecutor(
                 max_workers=self.workers, mp_context=multiprocessing.get_context("spawn"))
@@ -87,15 +87,16 @@ class LocalExecutor(Executor):
                 exc = f.exception()
                 yield futures[f], exc is None, (f.result() if exc is None else exc)
 
-    def close(self) -> None:
+    def close(self, force: bool = False) -> None:
         pool, self._pool = self._pool, None
         if pool is None:
             return
-        # Stop running workers at once (an interrupted run must not go on in the background);
-        # finished chunks are already on disk.
-        for p in list(getattr(pool, "_processes", {}).values()):
-            if p.is_alive():
-                p.terminate()
+        if force or getattr(pool, "_broken", False):
+            # An interrupted run must not go on in the background: stop the workers at once
+            # (finished chunks are already on disk).
+            for p in list(getattr(pool, "_processes", {}).values()):
+                if p.is_alive():
+                    p.terminate()
         pool.shutdown(wait=True, cancel_futures=True)
 
 
@@ -119,7 +120,7 @@ class DaskExecutor(Executor):
         self._cluster = None
         if scheduler:
             try:
-                self.client = Client(scheduler, timeout=30)
+                self.client = Client(scheduler, timeout=10)
             except (OSError, TimeoutError) as exc:
                 raise ConfigError(f"--scheduler {scheduler}: cannot connect ({exc}); start a "
                                   "scheduler there (`dask scheduler`) or leave --scheduler "
@@ -150,7 +151,7 @@ class DaskExecutor(Executor):
                 yield i, False, f.exception()
             f.release()
 
-    def close(self) -> None:
+    def close(self, force: bool = False) -> None:
         if self._futures:
             self.client.cancel(self._futures)
             self._futures = []

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 from pathlib import Path
 
 from ..errors import ConfigError
@@ -64,9 +65,16 @@ def get_model(cfg: XvalConfig, dataset, cache_dir: Path, *, given: tuple | None 
     else:
         path = Path(cache_dir) / f"model-{model_key(cfg, dataset)}.pt"
         tcfg = train_config(cfg)
+        repo = repo_checkpoint(cfg, dataset)
         if path.exists():
             model, meta = load_checkpoint(path)
             info = {"checkpoint": str(path), "trained_now": False, "source": "cache"}
+        elif repo is not None:
+            model, _ = load_checkpoint(repo)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(repo, path)
+            info = {"checkpoint": str(path), "trained_now": False,
+                    "source": f"repository checkpoint {REPO_CHECKPOINT}"}
         else:
             model = make_mlp(model_sizes(cfg, dataset), activation=cfg.activation,
                              seed=cfg.model_seed)
@@ -83,6 +91,32 @@ def get_model(cfg: XvalConfig, dataset, cache_dir: Path, *, given: tuple | None 
     info["architecture"] = describe(model)
     info["test_accuracy_torch"] = float(accuracy(model, dataset.x_test, dataset.y_test))
     return model, info
+
+
+REPO_CHECKPOINT = "netlists/demo/digits_mlp.pt"
+"""The demo model shipped with the repository (written by netlists/write_netlists.py:
+digits, 64-16-10 sigmoid, seed 0, 40 epochs of Adam); used instead of training when the
+config asks for exactly that model."""
+
+
+def repo_checkpoint(cfg: XvalConfig, dataset) -> Path | None:
+    """:data:`REPO_CHECKPOINT` if it exists and its recorded settings are ``cfg``'s, else
+    None."""
+    from ..nn.train import load_checkpoint
+
+    p = Path(__file__).resolve().parents[2] / REPO_CHECKPOINT
+    if not p.is_file() or dataset.name != "digits" or set(cfg.train) - {"epochs", "seed"}:
+        return None
+    try:
+        _, meta = load_checkpoint(p)
+        tcfg = train_config(cfg)
+        m, t = meta.get("model", {}), meta.get("train", {})
+        same = (meta.get("data") == "digits" and m.get("hidden") == list(cfg.hidden)
+                and m.get("activation") == cfg.activation and m.get("seed") == cfg.model_seed
+                and t.get("epochs") == tcfg.epochs and t.get("seed") == tcfg.seed)
+    except (ConfigError, AttributeError, TypeError):
+        return None
+    return p if same else None
 
 
 def describe(model) -> str:

@@ -96,7 +96,8 @@ def plot_ir_drop(loss: np.ndarray, path: Path, *, title: str) -> Path:
     return _save(fig, path)
 
 
-def plot_sweep(param: str, rows: list[dict], path: Path, *, levels=None) -> Path:
+def plot_sweep(param: str, rows: list[dict], path: Path, *, levels=None,
+               labels: dict | None = None) -> Path:
     """Accuracy vs the swept value with error bars, one line per level.
 
     ``rows``: ``{"value", "<level>": mean accuracy, "<level>_err": error bar}`` per value.
@@ -114,7 +115,7 @@ def plot_sweep(param: str, rows: list[dict], path: Path, *, levels=None) -> Path
             continue
         x, m, e = (np.array(v, dtype=float) for v in zip(*pts, strict=True))
         ax.errorbar(x, 100 * m, yerr=100 * e, marker="o", capsize=3,
-                    label=LEVEL_LABELS[k].replace("\n", " "))
+                    label=(labels or {}).get(k, LEVEL_LABELS[k].replace("\n", " ")))
     if not numeric:
         ax.set_xticks(xs, [str(r["value"]) for r in rows])
     ax.set_xlabel(param)

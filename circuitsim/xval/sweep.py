@@ -29,6 +29,10 @@ from .pipeline import get_model, load_dataset, load_given_model, model_key
 from .report import fmt_pct, fmt_v, summarise, write_json
 from .store import atomic_write_text, check_writable
 
+
+def _say(*args) -> None:
+    print(*args, flush=True)
+
 SWEEP_SPICE_IMAGES = 40
 SPICE_MAX_ROWS = 129
 SPICE_MODES = ("auto", "all", "none")
@@ -45,9 +49,10 @@ def run_sweep(out: str | Path, param: str, values: list, *, config: XvalConfig |
               spice_images: int | None = None, model_path=None, executor: str = "local",
               scheduler: str | None = None, workers: int | None = None, resume: bool = False,
               progress: bool | None = None, factory=build_network, dataset=None,
-              dask_processes: bool = True, log=print) -> dict:
+              dask_processes: bool = True, log=None) -> dict:
     """Sweep ``param`` over ``values`` (× ``seeds``) into ``out``; returns the sweep report
     (also ``sweep.json``, ``sweep.md``, ``sweep.png``)."""
+    log = log or _say
     base = config or XvalConfig()
     if not values:
         raise ConfigError("--values: give at least one value")
@@ -104,7 +109,10 @@ def run_sweep(out: str | Path, param: str, values: list, *, config: XvalConfig |
     report = {"param": param, "values": list(values), "seeds": seeds, "spice": spice,
               "dataset": ds.name, "rows": rows, "variants": per_variant,
               "config": base.to_dict(), "run": run_info}
-    report["plot"] = Path(plots.plot_sweep(param, rows, out / "sweep.png")).name
+    n_sp, n_all = per_variant[0]["n_spice"], per_variant[0]["n_test"]
+    labels = {"spice": f"ngspice (first {n_sp} images)"} if 0 < n_sp < n_all else None
+    report["plot"] = Path(plots.plot_sweep(param, rows, out / "sweep.png",
+                                           labels=labels)).name
     write_json(out / "sweep.json", report)
     atomic_write_text(out / "sweep.md", render_markdown(report))
     return report

@@ -1,0 +1,107 @@
+"""``circuitsim netlist``: a trained model -> ngspice deck of the whole network + manifest."""
+
+from __future__ import annotations
+
+NAME = "netlist"
+HELP = "write the ngspice deck (and JSON manifest) of a trained MLP as a memristor circuit"
+
+
+def add_arguments(p) -> None:
+    p.add_argument("--model", required=True,
+                   help="a checkpoint from `circuitsim train`, or a torch.save'd nn.Sequential")
+    p.add_argument("--out", required=True, help="output directory")
+    p.add_argument("--name", default="network", help="deck name [network]")
+    p.add_argument("--data", default=None,
+                   help="put this data set's first --inputs test images in the deck "
+                        "[the checkpoint's data set; without one: one mid-scale input]")
+    p.add_argument("--data-path", default=None, help="directory of file-based data sets")
+    p.add_argument("--inputs", type=int, default=1, help="test inputs in the deck [1]")
+    p.add_argument("--g-min", type=float, default=1e-6, help="lowest conductance [1e-6 S]")
+    p.add_argument("--g-max", type=float, default=None,
+                   help="highest conductance [the checkpoint's mapping g_max, else 100e-6 S]")
+    p.add_argument("--v-read", type=float, default=0.2, help="read voltage [0.2 V]")
+    p.add_argument("--levels", type=int, default=None, help="conductance levels [analog]")
+    p.add_argument("--wire-r", type=float, default=0.0,
+                   help="row and column wire resistance per segment [0 ohm]")
+    p.add_argument("--r-source", type=float, default=0.0, help="row driver resistance [0 ohm]")
+    p.add_argument("--r-sense", type=float, default=0.0, help="column sense resistance [0 ohm]")
+    p.add_argument("--access", action="store_true",
+                   help="1T1R cells (level-1 0.18 um access NMOS)")
+    p.add_argument("--v-wordline", type=float, default=1.8, help="word-line voltage [1.8 V]")
+    p.add_argument("--neuron", default="ideal", choices=("ideal", "circuit"),
+                   help="neuron flavour [ideal]")
+    p.add_argument("--v-per-unit", type=float, default=0.25,
+                   help="neuron input volts per unit pre-activation [0.25 V]")
+    p.add_argument("--check", action="store_true",
+                   help="run the written deck in plain `ngspice -b` and report")
+
+
+def load_model(path):
+    """(nn.Sequential, checkpoint config or {}) from a circuitsim checkpoint or a torch.save'd
+    Sequential."""
+    from pathlib import Path
+
+    import torch
+
+    from ..errors import ConfigError
+
+    p = Path(path)
+    if not p.is_file():
+        raise ConfigError(f"--model {path}: no such file")
+    try:
+        obj = torch.load(p, map_location="cpu", weights_only=False)
+    except Exception as exc:  # torch raises many types for unreadable files
+        raise ConfigError(f"--model {path}: not a readable torch file ({exc})") from exc
+    if isinstance(obj, torch.nn.Module):
+        return obj.eval(), {}
+    if isinstance(obj, dict) and "state_dict" in obj and "model" in obj:
+        from ..nn.train import load_checkpoint
+
+        return load_checkpoint(p)
+    raise ConfigError(f"--model {path}: expected a circuitsim checkpoint or a torch.save'd "
+                      f"nn.Sequential, found a {type(obj).__name__}")
+
+
+def run(args) -> int:
+    import subprocess
+
+    import numpy as np
+
+    from ..cards import AccessTransistor, Nmos1Card
+    from ..mapping import MappingConfig
+    from ..network import CircuitConfig, build_network
+
+    model, ck = load_model(args.model)
+    g_max = args.g_max
+    if g_max is None:
+        g_max = float((ck.get("mapping") or {}).get("g_max") or 100e-6)
+    mapping = MappingConfig(g_min=args.g_min, g_max=g_max, v_read=args.v_read,
+                            levels=args.levels)
+    circuit = CircuitConfig(
+        r_wire_row=args.wire_r, r_wire_col=args.wire_r, r_source=args.r_source,
+        r_sense=args.r_sense,
+        access=AccessTransistor(Nmos1Card(), args.v_wordline) if args.access else None,
+        neuron_flavour=args.neuron, v_per_unit=args.v_per_unit)
+    data = args.data or ck.get("data")
+    X, calib = None, None
+    if data:
+        from ..nn import get_dataset
+
+        ds = get_dataset(data, args.data_path or ck.get("data_path"))
+        X = np.asarray(ds.x_test[:max(args.inputs, 1)], dtype=float)
+        calib = np.asarray(ds.x_train, dtype=float)
+    net = build_network(model, circuit, mapping, calibration=calib, name=args.name)
+    paths = net.write(args.out, X)
+    for p in paths:
+        print(p)
+    if args.check:
+        from ..spice import find_ngspice
+
+        deck = paths[0]
+        proc = subprocess.run([find_ngspice(), "-b", deck.name], cwd=deck.parent,
+                              capture_output=True, text=True, timeout=600)
+        print(f"ngspice -b {deck.name}: exit status {proc.returncode}")
+        if proc.returncode != 0:
+            print(proc.stdout[-3000:])
+            return 1
+    return 0
