@@ -113,3 +113,10 @@ def test_scenario_study_from_saved_config(ctx, tmp_path):
     assert 0 < res.rows[0]["mean_acc"] <= 1
     with pytest.raises(ConfigError, match="needs a scenario"):
         run_study("scenario", ctx)
+
+
+def test_cli_study_names_match_the_registry():
+    from circuitsim.names import STUDY_NAMES
+    from circuitsim.studies import STUDIES
+
+    assert tuple(STUDIES) == STUDY_NAMES

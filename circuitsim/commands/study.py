@@ -7,11 +7,8 @@ HELP = "run a non-ideality study (variability, tiles-adc, vmax, stuck-at, retent
 
 
 def add_arguments(p) -> None:
-    from ..nn.data import DATASETS
-    from ..nn.models import MODEL_KINDS
-    from ..studies import STUDIES
-
-    p.add_argument("name", choices=[*STUDIES, "all"],
+    from ..names import DATASETS, MODEL_KINDS, STUDY_NAMES
+    p.add_argument("name", choices=[*STUDY_NAMES, "all"],
                    help="which study ('all' = every one but 'scenario')")
     p.add_argument("--scenario", default=None,
                    help="NonIdealityConfig JSON file for the 'scenario' study")

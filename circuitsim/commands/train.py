@@ -7,8 +7,7 @@ HELP = "train an MLP / CNN on digits (default), MNIST IDX files or cat-vs-non-ca
 
 
 def add_arguments(p) -> None:
-    from ..nn.data import DATASETS
-    from ..nn.models import MODEL_KINDS
+    from ..names import DATASETS, MODEL_KINDS
 
     p.add_argument("--data", default="digits", choices=DATASETS, help="data set [digits]")
     p.add_argument("--data-path", default=None,

@@ -230,7 +230,7 @@ def load_catvnoncat(path: str | Path) -> Dataset:
                    "catvnoncat", classes, shape)
 
 
-DATASETS = ("digits", "mnist", "fashion-mnist", "catvnoncat")
+from ..names import DATASETS  # noqa: E402  (one list, torch-free)
 
 
 def get_dataset(name: str = "digits", path: str | Path | None = None) -> Dataset:
