@@ -60,11 +60,14 @@ def _compare(spice: NetOutputs, twin: NetOutputs, tol_v: float):
 @pytest.mark.parametrize("activation", ["sigmoid", "relu"])
 def test_spice_matches_twin_ideal_neurons(batch_runner, inputs, activation):
     """≥ 50 random inputs in ONE ngspice run: every layer's output voltages within 1 mV of the
-    twin (measured: ~1e-9 V), column currents within 1e-4, the same argmax for every input."""
-    net = build_network(small_model(activation), PARASITIC, MAPPING, calibration=inputs)
+    twin (measured: ~1e-9 V), column currents within 1e-4, the same argmax for every input.
+    Seed 5: with seed 0 every input fell in one class, so the argmax check compared constants;
+    here the classes mix and the closest top-two logits lie < 1 mV apart."""
+    net = build_network(small_model(activation, seed=5), PARASITIC, MAPPING, calibration=inputs)
     spice = net.spice_forward(inputs, runner=batch_runner)
     assert spice.meta["runs"] == 1 and len(spice) == 60
     twin = net.behavioral_forward(inputs)
+    assert np.bincount(twin.predict()).max() <= 50  # >= 10 inputs outside the top class
     _compare(spice, twin, 1e-3)
     torch_twin = net.behavioral_forward(inputs, backend="torch")
     np.testing.assert_allclose(torch_twin.logits, twin.logits, rtol=0, atol=1e-12)
