@@ -204,6 +204,10 @@ def test_bad_inputs_and_configs():
         CircuitConfig(r_wire_row=-1.0)
     with pytest.raises(ConfigError, match="device_range"):
         CircuitConfig(device_range=(1e-4, 1e-6))
+    with pytest.raises(ConfigError, match=r"device_range\[1\] must be finite"):
+        CircuitConfig(device_range=(1e-6, float("inf")))
+    with pytest.raises(ConfigError, match="pair"):
+        CircuitConfig(device_range=(1e-6, 1e-5, 1e-4))
     with pytest.raises(ConfigError, match="tia_swing"):
         CircuitConfig(tia_swing=1.0, sense_opamp=OpAmpCard("saturating", v_neg=-1.5))
 

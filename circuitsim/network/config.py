@@ -86,8 +86,11 @@ class CircuitConfig:
         require_finite("CircuitConfig.neuron_v_offset", self.neuron_v_offset)
         require_positive("CircuitConfig.relu_full_scale", self.relu_full_scale)
         if self.device_range is not None:
-            lo, hi = (float(v) for v in self.device_range)
-            require_positive("CircuitConfig.device_range[0]", lo, "[S]")
+            if isinstance(self.device_range, str) or len(self.device_range) != 2:
+                raise ConfigError("CircuitConfig.device_range must be None or a pair "
+                                  f"(g_lo, g_hi) [S], got {self.device_range!r}")
+            lo = require_positive("CircuitConfig.device_range[0]", self.device_range[0], "[S]")
+            hi = require_positive("CircuitConfig.device_range[1]", self.device_range[1], "[S]")
             if not hi > lo:
                 raise ConfigError(f"CircuitConfig.device_range must be (g_lo, g_hi) with "
                                   f"g_hi > g_lo [S], got {self.device_range!r}")
