@@ -89,6 +89,10 @@ def test_unknown_nodes_in_expressions_ics_and_saves():
 def test_waveform_validation():
     with pytest.raises(ConfigError, match="strictly increasing"):
         Pwl(((0, 0), (1e-6, 1), (1e-6, 2)))
+    with pytest.raises(ConfigError, match="point 1 must be a"):
+        Pwl(((0, 0), (1e-6,)))
+    with pytest.raises(ConfigError, match="point 0 value must be finite"):
+        Pwl(((0, math.nan),))
     with pytest.raises(ConfigError, match="rise"):
         Pulse(0, 1, rise=0)
     with pytest.raises(ConfigError, match="freq"):
