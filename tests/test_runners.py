@@ -22,6 +22,7 @@ from circuitsim.circuit import (
     VoltageSource,
 )
 from circuitsim.errors import (
+    ConfigError,
     ConvergenceError,
     NgspiceNotFoundError,
     SimulationError,
@@ -107,6 +108,12 @@ def test_hung_simulation_times_out_and_caller_goes_on(runner_cls):
             runner.run(hung_deck(), timeout_s=1.0)
         assert time.perf_counter() - t0 < 6.0
         assert runner.run(rc_deck(), timeout_s=30)["v(out)"].size > 10
+
+
+@pytest.mark.parametrize("timeout_s", [0.0, -1.0, float("nan"), float("inf"), None])
+def test_timeout_must_be_finite_and_positive(batch_runner, timeout_s):
+    with pytest.raises(ConfigError, match="timeout_s"):
+        batch_runner.run(rc_deck(), timeout_s=timeout_s)
 
 
 def test_crashing_worker_is_reported_and_replaced():
