@@ -97,6 +97,9 @@ def test_waveform_validation():
         Pulse(0, 1, rise=0)
     with pytest.raises(ConfigError, match="freq"):
         Sin(0, 1, -5)
+    with pytest.raises(ConfigError, match="sign of stop - start"):
+        Dc("V1", 0, 1, -0.25)
+    assert Dc("V1", 1, 0, -0.25).step == -0.25  # a downward sweep is fine
     with pytest.raises(ConfigError, match="tstart"):
         Tran(1e-9, 1e-6, tstart=2e-6)
 
