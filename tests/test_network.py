@@ -198,6 +198,9 @@ def test_bad_inputs_and_configs():
         net.behavioral_forward(np.full((1, 8), 1.5))
     with pytest.raises(ConfigError, match="NaN"):
         net.deck(np.full((1, 8), np.nan))
+    for bad in (np.zeros((4, 7)), np.full((4, 8), np.nan), np.full((4, 8), 2.0)):
+        with pytest.raises(ConfigError, match="calibration"):
+            build_network(small_model("relu"), PARASITIC, MAPPING, calibration=bad)
     for chunk in (0, -3, 2.5):  # before any ngspice run
         with pytest.raises(ConfigError, match="chunk must be"):
             net.spice_forward(np.zeros((2, 8)), chunk=chunk)
