@@ -212,6 +212,8 @@ def test_bad_inputs_and_configs():
         CircuitConfig(device_range=(1e-4, 1e-6))
     with pytest.raises(ConfigError, match=r"device_range\[1\] must be finite"):
         CircuitConfig(device_range=(1e-6, float("inf")))
+    with pytest.raises(ConfigError, match="sense_opamp.v_offset must be 0"):
+        CircuitConfig(sense_opamp=OpAmpCard("ideal", a0=1e6, v_offset=1e-3))
     with pytest.raises(ConfigError, match="pair"):
         CircuitConfig(device_range=(1e-6, 1e-5, 1e-4))
     with pytest.raises(ConfigError, match="tia_swing"):
