@@ -4,6 +4,7 @@ hangs and crashes become clear errors and the caller goes on."""
 from __future__ import annotations
 
 import os
+import shutil
 import threading
 import time
 
@@ -90,6 +91,7 @@ def test_nonconvergence_is_a_convergence_error_with_deck_and_log(batch_runner, s
     err = info.value
     assert "singular" in err.log.lower() and err.run_dir is not None
     assert (err.run_dir / "deck.cir").read_text() == err.deck
+    shutil.rmtree(err.run_dir)  # kept for the user on failure; the test cleans up
     with pytest.raises(ConvergenceError):
         shared_runner.run(singular_deck())
     # the caller goes on: the same runners still work
@@ -108,9 +110,11 @@ def hung_deck() -> Deck:
 def test_hung_simulation_times_out_and_caller_goes_on(runner_cls):
     with runner_cls() as runner:
         t0 = time.perf_counter()
-        with pytest.raises(SimulationTimeoutError, match="timeout"):
+        with pytest.raises(SimulationTimeoutError, match="timeout") as info:
             runner.run(hung_deck(), timeout_s=1.0)
         assert time.perf_counter() - t0 < 6.0
+        if info.value.run_dir is not None:  # the batch run's partial raw file (10-30 MB)
+            shutil.rmtree(info.value.run_dir)
         assert runner.run(rc_deck(), timeout_s=30)["v(out)"].size > 10
 
 
