@@ -175,6 +175,10 @@ def test_twin_needs_the_right_card():
     with pytest.raises(ConfigError, match="no device twin"):
         twin(STATIC_10_100US)
     assert isinstance(twin(HP_BIOLEK), LinearIonDriftTwin)
+    t = np.linspace(0, 1e-6, 5)
+    for x0, match in ((1.5, r"x0 must lie in \[0, 1\]"), (math.nan, "x0 must be finite")):
+        with pytest.raises(ConfigError, match=match):
+            twin(VTEAM_CROSSBAR).simulate(t, np.zeros(5), x0)
 
 
 # ---------------------------------------------------------------------------- static

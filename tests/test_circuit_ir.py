@@ -89,10 +89,17 @@ def test_unknown_nodes_in_expressions_ics_and_saves():
 def test_waveform_validation():
     with pytest.raises(ConfigError, match="strictly increasing"):
         Pwl(((0, 0), (1e-6, 1), (1e-6, 2)))
+    with pytest.raises(ConfigError, match="point 1 must be a"):
+        Pwl(((0, 0), (1e-6,)))
+    with pytest.raises(ConfigError, match="point 0 value must be finite"):
+        Pwl(((0, math.nan),))
     with pytest.raises(ConfigError, match="rise"):
         Pulse(0, 1, rise=0)
     with pytest.raises(ConfigError, match="freq"):
         Sin(0, 1, -5)
+    with pytest.raises(ConfigError, match="sign of stop - start"):
+        Dc("V1", 0, 1, -0.25)
+    assert Dc("V1", 1, 0, -0.25).step == -0.25  # a downward sweep is fine
     with pytest.raises(ConfigError, match="tstart"):
         Tran(1e-9, 1e-6, tstart=2e-6)
 

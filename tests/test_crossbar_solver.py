@@ -206,6 +206,11 @@ def test_bad_inputs_raise_config_error():
         behavioral.column_currents(s, np.zeros(9), backend="jax")
     with pytest.raises(ConfigError, match="device"):
         CrossbarSolver(s, device="cpu")
+    with pytest.raises(ConfigError, match="not a torch device"):
+        CrossbarSolver(s, backend="torch", device="gpu")
+    if not torch.cuda.is_available():
+        with pytest.raises(ConfigError, match="no CUDA device"):
+            behavioral.column_currents(s, np.zeros(9), backend="torch", device="cuda")
     with pytest.raises(ConfigError, match="CrossbarSpec"):
         CrossbarSolver(G0)
     with pytest.raises(ConfigError, match="linear 1R"):

@@ -58,7 +58,15 @@ def _torch_device(device):
 
     if device is None:
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(device)
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError) as exc:
+        raise ConfigError(f"device {device!r} is not a torch device (use None, 'cpu' or "
+                          f"'cuda[:N]'): {exc}") from None
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise ConfigError(f"device {device!r}: this torch build sees no CUDA device; use "
+                          "device='cpu' or None (CUDA when available)")
+    return dev
 
 
 class CrossbarSolver:

@@ -93,12 +93,15 @@ class Pwl:
     """(time [s], value [V or A]) pairs with strictly increasing times."""
 
     def __post_init__(self):
-        pts = tuple((float(t), float(v)) for t, v in self.points)
+        pts = []
+        for k, pt in enumerate(self.points):
+            if isinstance(pt, str) or len(pt) != 2:
+                raise ConfigError(f"Pwl point {k} must be a (time [s], value) pair, got {pt!r}")
+            pts.append((require_finite(f"Pwl point {k} time", pt[0]),
+                        require_finite(f"Pwl point {k} value", pt[1])))
+        pts = tuple(pts)
         if not pts:
             raise ConfigError("Pwl needs at least one (time, value) point")
-        for t, v in pts:
-            require_finite("Pwl time", t)
-            require_finite("Pwl value", v)
         ts = [t for t, _ in pts]
         if any(b <= a for a, b in zip(ts, ts[1:], strict=False)):
             raise ConfigError("Pwl times must be strictly increasing")

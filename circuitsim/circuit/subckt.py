@@ -60,6 +60,10 @@ class Dc:
         require_finite("Dc.start", self.start)
         require_finite("Dc.stop", self.stop)
         require_positive("Dc.step", abs(self.step))
+        if (self.stop - self.start) * self.step < 0:
+            raise ConfigError(f"Dc.step {self.step!r} points away from stop: a sweep from "
+                              f"{self.start!r} to {self.stop!r} needs a step of the sign of "
+                              "stop - start (ngspice silently returns no points otherwise)")
 
 
 @dataclass(frozen=True)

@@ -142,6 +142,21 @@ def _check_device_range(plan_g: np.ndarray, lo: float, hi: float, where: str) ->
                           "device or widen CircuitConfig.device_range")
 
 
+def _check_calibration(calibration, n_in: int) -> np.ndarray:
+    """Calibration inputs as (N, n_in) float64 in [0, 1], or :class:`ConfigError`."""
+    try:
+        x = np.array(calibration, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"calibration must be an array of inputs (N, {n_in}): {exc}") from None
+    if x.ndim != 2 or x.shape[1] != n_in or x.shape[0] < 1:
+        raise ConfigError(f"calibration must have shape (N, {n_in}) (one row per input, as the "
+                          f"first Linear takes), got {x.shape}")
+    if not np.isfinite(x).all() or x.min() < 0 or x.max() > 1:
+        raise ConfigError("calibration inputs must be finite features in [0, 1], like the "
+                          "network's inputs; rescale the data")
+    return x
+
+
 def relu_scales(model, calibration, margin: float = 1.05) -> list[float]:
     """Largest activation of every ReLU layer over the calibration inputs, times ``margin``."""
     import torch
@@ -191,6 +206,8 @@ def plan_layers(model, circuit: CircuitConfig, mapping, calibration=None, nonide
     _check_nonideal(nonideal)
     parsed = parse_model(model)
     fs_relu: list[float] = []
+    if calibration is not None:
+        calibration = _check_calibration(calibration, parsed[0][0].shape[1])
     if calibration is not None and any(p[2] == "relu" for p in parsed):
         import copy
 

@@ -77,6 +77,14 @@ class CircuitConfig:
             raise ConfigError("CircuitConfig.sense_opamp must be an OpAmpCard")
         if not isinstance(self.neuron_opamp, OpAmpCard):
             raise ConfigError("CircuitConfig.neuron_opamp must be an OpAmpCard")
+        if self.sense_opamp.v_offset != 0:
+            # the column virtual grounds would sit at the offset: the crossbar twin senses
+            # into 0 V, so SPICE and twin would differ (measured: 1 mV offset -> 3 % column
+            # current and 4 mV output differences on the 8-6-3 test network)
+            raise ConfigError(f"CircuitConfig.sense_opamp.v_offset must be 0, got "
+                              f"{self.sense_opamp.v_offset!r} V: the behavioral twin does not "
+                              "model an offset of the column virtual grounds; model offsets "
+                              "with CircuitConfig.neuron_v_offset")
         require_positive("CircuitConfig.tia_swing", self.tia_swing, "[V]")
         require_positive("CircuitConfig.diff_r1", self.diff_r1, "[ohm]")
         if self.neuron_flavour not in FLAVOURS:
@@ -86,8 +94,11 @@ class CircuitConfig:
         require_finite("CircuitConfig.neuron_v_offset", self.neuron_v_offset)
         require_positive("CircuitConfig.relu_full_scale", self.relu_full_scale)
         if self.device_range is not None:
-            lo, hi = (float(v) for v in self.device_range)
-            require_positive("CircuitConfig.device_range[0]", lo, "[S]")
+            if isinstance(self.device_range, str) or len(self.device_range) != 2:
+                raise ConfigError("CircuitConfig.device_range must be None or a pair "
+                                  f"(g_lo, g_hi) [S], got {self.device_range!r}")
+            lo = require_positive("CircuitConfig.device_range[0]", self.device_range[0], "[S]")
+            hi = require_positive("CircuitConfig.device_range[1]", self.device_range[1], "[S]")
             if not hi > lo:
                 raise ConfigError(f"CircuitConfig.device_range must be (g_lo, g_hi) with "
                                   f"g_hi > g_lo [S], got {self.device_range!r}")

@@ -248,12 +248,15 @@ class Network:
         from ..spice import Runner, get_runner
 
         x = self.check_inputs(X)
+        if isinstance(chunk, bool) or not isinstance(chunk, int | np.integer) or chunk < 1:
+            raise ConfigError(f"chunk must be a whole number >= 1 (inputs per ngspice run), got "
+                              f"{chunk!r}")
         own = not isinstance(runner, Runner)
         r = get_runner(runner) if own else runner
         t0 = time.perf_counter()
         parts = []
         try:
-            chunk = max(int(chunk), 1)
+            chunk = int(chunk)
             starts = range(0, len(x), chunk)
             show = (sys.stderr.isatty() and len(starts) > 1) if progress is None else progress
             for s in tqdm(starts, desc="ngspice runs", disable=not show):

@@ -120,6 +120,9 @@ class Runner:
 
     def run(self, deck: Deck | str, *, timeout_s: float = DEFAULT_TIMEOUT_S,
             retry_convergence: bool = False, **kw) -> SimResult:
+        from ..units import require_positive
+
+        require_positive("timeout_s", timeout_s, "[s] (every run needs a finite timeout)")
         text = _deck_text(deck)
         try:
             return self._run_text(text, timeout_s=timeout_s, **kw)
