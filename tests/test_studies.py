@@ -120,3 +120,27 @@ def test_cli_study_names_match_the_registry():
     from circuitsim.studies import STUDIES
 
     assert tuple(STUDIES) == STUDY_NAMES
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["train", "--hidden", "a,b"], "--hidden 'a,b'"),
+    (["train", "--noise-sigma=-1e-6", "--epochs", "1"], "sigma must be >= 0"),
+    (["study", "variability", "--quick", "--draws", "0"], "--draws 0"),
+    (["study", "variability", "--quick", "--hidden", "0"], "--hidden '0'"),
+])
+def test_cli_user_errors_are_config_errors(tmp_path, capsys, argv, message):
+    """Bad arguments end in one clear line (exit 1), not a traceback, before any training."""
+    out = str(tmp_path / ("m.pt" if argv[0] == "train" else "s"))
+    assert main([*argv, "--out", out]) == 1
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / "m.pt").exists()
+
+
+@pytest.mark.parametrize("argv", [["train", "--epochs", "0"], ["study", "variability"],
+                                  ["train-circuit"]])
+def test_cli_unwritable_out(tmp_path, capsys, argv):
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    out = str(blocker / ("m.pt" if argv[0] == "train" else "dir"))
+    assert main([*argv, "--out", out]) == 1
+    assert "cannot write there" in capsys.readouterr().err

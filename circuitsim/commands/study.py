@@ -32,11 +32,18 @@ def run(args) -> int:
     import inspect
     import time
 
+    from ..errors import ConfigError
     from ..mapping import MappingConfig
     from ..studies import STUDIES, StudyContext, run_study
+    from ..xval.store import check_writable
+    from .train import parse_hidden
 
+    if args.draws is not None and args.draws < 1:
+        raise ConfigError(f"--draws {args.draws}: needs at least 1 Monte-Carlo draw")
+    hidden = parse_hidden(args.hidden)
+    check_writable(args.out)
     ctx = StudyContext(data=args.data, data_path=args.data_path, model=args.model,
-                       hidden=tuple(int(h) for h in args.hidden.split(",") if h.strip()),
+                       hidden=hidden,
                        activation=args.activation, epochs=args.epochs, seed=args.seed,
                        quick=args.quick,
                        mapping=MappingConfig(g_min=args.g_min, g_max=args.g_max,
