@@ -60,6 +60,7 @@ def run(args) -> int:
 
     hidden = parse_hidden(args.hidden)
     check_checkpoint_path(args.out)
+    mcfg = MappingConfig(g_max=args.g_max)  # a bad --g-max fails before training
     ds = get_dataset(args.data, args.data_path)
     model = make_model(args.model, ds.n_features, ds.n_classes, ds.image_shape, hidden,
                        args.activation, args.seed)
@@ -74,7 +75,6 @@ def run(args) -> int:
     hist = train(model, ds, cfg)
     model.cpu()
     sw = accuracy(model, ds.x_test, ds.y_test)
-    mcfg = MappingConfig(g_max=args.g_max)
     mapped = mapped_accuracy(map_model(model, mcfg), ds.x_test, ds.y_test)
     config = {"data": args.data, "data_path": args.data_path,
               "model": {"kind": args.model, "hidden": list(hidden),
