@@ -91,6 +91,14 @@ def test_cli_and_errors(tmp_path):
         run_study("nope", StudyContext(quick=True))
 
 
+def test_cli_seed_seeds_the_draws(tmp_path):
+    for seed in (0, 1):
+        assert main(["study", "stuck-at", "--quick", "--draws", "2", "--seed", str(seed),
+                     "--out", str(tmp_path / str(seed))]) == 0
+    a, b = (json.loads((tmp_path / s / "stuck_at.json").read_text()) for s in "01")
+    assert a["meta"]["seed"] == 0 and b["meta"]["seed"] == 1
+
+
 def test_ir_drop_study(ctx, out):
     pytest.importorskip("circuitsim.behavioral")
     res = run_study("ir-drop", ctx, out)

@@ -38,6 +38,8 @@ def run(args) -> int:
     from ..xval.store import check_writable
     from .train import parse_hidden
 
+    if args.seed < 0:
+        raise ConfigError(f"--seed {args.seed}: seeds are integers >= 0")
     if args.draws is not None and args.draws < 1:
         raise ConfigError(f"--draws {args.draws}: needs at least 1 Monte-Carlo draw")
     hidden = parse_hidden(args.hidden)
@@ -53,6 +55,8 @@ def run(args) -> int:
         kw = {}
         if args.draws is not None and "draws" in inspect.signature(STUDIES[name]).parameters:
             kw["draws"] = args.draws
+        if "seed" in inspect.signature(STUDIES[name]).parameters:
+            kw["seed"] = args.seed  # --seed seeds the Monte-Carlo draws too, as its help says
         if name == "scenario":
             kw["scenario"] = args.scenario
         t0 = time.perf_counter()
