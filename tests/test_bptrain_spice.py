@@ -227,3 +227,5 @@ def test_train_circuit_cli_rejects_bad_input(tmp_path):
 
     with pytest.raises(ConfigError, match="epochs"):
         _cli(["--task", "xor", "--epochs", "0", "--out", str(tmp_path)])
+    with pytest.raises(ConfigError, match="timeout"):
+        _cli(["--task", "xor", "--epochs", "1", "--timeout", "0", "--out", str(tmp_path)])

@@ -191,6 +191,7 @@ def test_config_round_trip(tmp_path):
     lambda: ReadNoise(-0.1), lambda: WriteVerify(max_attempts=0), lambda: IRDrop(-1.0),
     lambda: IRDrop(g_off=0.0), lambda: IVNonlinearity(0.0),
     lambda: NonIdealityConfig(stuck_at=0.1), lambda: ProgrammingNoise(1e-6, "gauss"),
+    lambda: NonIdealityConfig(seed=-1), lambda: NonIdealityConfig.from_dict({"seed": "a"}),
     lambda: NonIdealityConfig.from_dict({"nope": 1})])
 def test_bad_parameters_raise(make):
     with pytest.raises(ConfigError):

@@ -72,6 +72,9 @@ def test_config_rejects_unknown_keys_and_bad_values(tmp_path):
         XvalConfig(chunk_size=0)
     with pytest.raises(ConfigError):
         XvalConfig(activation="tanhh")
+    for bad in ({"seed": "x"}, {"seed": -1}, {"model_seed": 1.5}, {"spice_timeout_s": "x"}):
+        with pytest.raises(ConfigError):  # `--set seed=x` ran the whole demo before
+            XvalConfig(**bad)
     with pytest.raises(ConfigError, match="unknown config field"):
         XvalConfig().with_value("wire_r", 1)
     c = XvalConfig().with_value("circuit.r_wire_row", 2.5)

@@ -65,6 +65,9 @@ def one_step_deviation(circuit, hist, X, Y, order) -> dict:
 def run_training(task="xor", epochs=14, out="out", hidden=None, seed=0, init_scale=None,
                  dx_max=0.03, train_per_class=5, test_per_class=10, timeout_s=600.0,
                  runner=None, t_edge=20e-9) -> dict:
+    from ..units import require_positive
+
+    require_positive("timeout_s (--timeout)", timeout_s, "[s]")  # before any ngspice run
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     kw = {}

@@ -32,11 +32,20 @@ def run(args) -> int:
     import inspect
     import time
 
+    from ..errors import ConfigError
     from ..mapping import MappingConfig
     from ..studies import STUDIES, StudyContext, run_study
+    from ..xval.store import check_writable
+    from .train import parse_hidden
 
+    if args.seed < 0:
+        raise ConfigError(f"--seed {args.seed}: seeds are integers >= 0")
+    if args.draws is not None and args.draws < 1:
+        raise ConfigError(f"--draws {args.draws}: needs at least 1 Monte-Carlo draw")
+    hidden = parse_hidden(args.hidden)
+    check_writable(args.out)
     ctx = StudyContext(data=args.data, data_path=args.data_path, model=args.model,
-                       hidden=tuple(int(h) for h in args.hidden.split(",") if h.strip()),
+                       hidden=hidden,
                        activation=args.activation, epochs=args.epochs, seed=args.seed,
                        quick=args.quick,
                        mapping=MappingConfig(g_min=args.g_min, g_max=args.g_max,
@@ -46,6 +55,8 @@ def run(args) -> int:
         kw = {}
         if args.draws is not None and "draws" in inspect.signature(STUDIES[name]).parameters:
             kw["draws"] = args.draws
+        if "seed" in inspect.signature(STUDIES[name]).parameters:
+            kw["seed"] = args.seed  # --seed seeds the Monte-Carlo draws too, as its help says
         if name == "scenario":
             kw["scenario"] = args.scenario
         t0 = time.perf_counter()

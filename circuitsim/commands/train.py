@@ -31,16 +31,41 @@ def add_arguments(p) -> None:
     p.add_argument("--out", required=True, help="checkpoint file to write (.pt)")
 
 
+def parse_hidden(text: str) -> tuple[int, ...]:
+    """``--hidden "64,32"`` -> (64, 32); a :class:`ConfigError` for anything else."""
+    from ..errors import ConfigError
+
+    try:
+        hidden = tuple(int(h) for h in str(text).split(",") if h.strip())
+    except ValueError:
+        hidden = (0,)
+    if any(h < 1 for h in hidden):
+        raise ConfigError(f"--hidden {text!r}: expected positive integers separated by commas, "
+                          "e.g. --hidden 32 or --hidden 64,32")
+    return hidden
+
+
+def check_checkpoint_path(out: str):
+    """Prove the checkpoint's folder is writable before any training runs."""
+    from pathlib import Path
+
+    from ..xval.store import check_writable
+
+    check_writable(Path(out).parent, what=f"--out {out}: folder")
+
+
 def run(args) -> int:
     from ..mapping import MappingConfig, map_model, mapped_accuracy
     from ..nn import TrainConfig, accuracy, get_dataset, make_model, save_checkpoint, train
 
+    hidden = parse_hidden(args.hidden)
+    check_checkpoint_path(args.out)
+    mcfg = MappingConfig(g_max=args.g_max)  # a bad --g-max fails before training
     ds = get_dataset(args.data, args.data_path)
-    hidden = tuple(int(h) for h in str(args.hidden).split(",") if h.strip())
     model = make_model(args.model, ds.n_features, ds.n_classes, ds.image_shape, hidden,
                        args.activation, args.seed)
     noise = None
-    if args.noise_sigma > 0:
+    if args.noise_sigma != 0:  # a negative σ reaches ProgrammingNoise's ConfigError
         from ..nonideal import ProgrammingNoise, WeightNoise
 
         noise = WeightNoise(ProgrammingNoise(args.noise_sigma, args.noise_shape),
@@ -50,7 +75,6 @@ def run(args) -> int:
     hist = train(model, ds, cfg)
     model.cpu()
     sw = accuracy(model, ds.x_test, ds.y_test)
-    mcfg = MappingConfig(g_max=args.g_max)
     mapped = mapped_accuracy(map_model(model, mcfg), ds.x_test, ds.y_test)
     config = {"data": args.data, "data_path": args.data_path,
               "model": {"kind": args.model, "hidden": list(hidden),

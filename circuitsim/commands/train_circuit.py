@@ -33,7 +33,9 @@ def add_arguments(p) -> None:
 
 def run(args) -> int:
     from ..bptrain.report import run_training
+    from ..xval.store import check_writable
 
+    check_writable(args.out)
     result = run_training(task=args.task, epochs=args.epochs, out=args.out,
                           hidden=args.hidden, seed=args.seed, init_scale=args.init_scale,
                           dx_max=args.dx_max, train_per_class=args.train_per_class,

@@ -59,8 +59,14 @@ class NonIdealityConfig:
             if v is not None and not isinstance(v, cls):
                 raise ConfigError(f"NonIdealityConfig.{name} must be a {cls.__name__} or None, "
                                   f"got {type(v).__name__}")
-        if int(self.seed) != self.seed:
-            raise ConfigError(f"NonIdealityConfig.seed must be an integer, got {self.seed!r}")
+        try:
+            ok = int(self.seed) == self.seed and self.seed >= 0 and not isinstance(self.seed, bool)
+        except (TypeError, ValueError):
+            ok = False
+        if not ok:  # numpy's SeedSequence takes only integers >= 0
+            raise ConfigError(f"NonIdealityConfig.seed must be an integer >= 0, got "
+                              f"{self.seed!r}")
+        object.__setattr__(self, "seed", int(self.seed))
 
     # ------------------------------------------------------------------ serialisation
     def to_dict(self) -> dict:
@@ -77,7 +83,7 @@ class NonIdealityConfig:
             raise ConfigError(f"NonIdealityConfig: unknown keys {sorted(unknown)}")
         kw = {name: (None if d.get(name) is None else _PARTS[name](**d[name]))
               for name in _PARTS}
-        return cls(seed=int(d.get("seed", 0)), **kw)
+        return cls(seed=d.get("seed", 0), **kw)
 
     def save(self, path: str | Path) -> Path:
         path = Path(path)

@@ -155,5 +155,7 @@ class StudyContext:
 
 def mc_accuracy(ni, layers, ds: Dataset, draws: int) -> tuple[float, float, np.ndarray]:
     """Mean, std and all accuracies over ``draws`` Monte-Carlo draws of scenario ``ni``."""
+    if int(draws) < 1:
+        raise ConfigError(f"draws={draws}: a study needs at least 1 Monte-Carlo draw per point")
     acc = ni.accuracy(layers, ds.x_test, ds.y_test, draws)
     return float(acc.mean()), float(acc.std()), acc

@@ -87,6 +87,10 @@ class XvalConfig:
             if not isinstance(val, dict):
                 raise ConfigError(f"{name} must be a table/dict of overrides, got {val!r}")
             object.__setattr__(self, name, dict(val))
+        for name in ("seed", "model_seed"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, int) or v < 0:
+                raise ConfigError(f"{name} must be an integer ≥ 0, got {v!r}")
         for name in ("n_images", "spice_images"):
             v = getattr(self, name)
             if v is not None and (not isinstance(v, int) or v < (1 if name == "n_images" else 0)):
@@ -96,7 +100,7 @@ class XvalConfig:
         if self.spice_runner not in ("batch", "shared"):
             raise ConfigError(f"spice_runner must be 'batch' or 'shared', got "
                               f"{self.spice_runner!r}")
-        if not float(self.spice_timeout_s) > 0:
+        if not isinstance(self.spice_timeout_s, (int, float)) or not self.spice_timeout_s > 0:
             raise ConfigError(f"spice_timeout_s must be > 0, got {self.spice_timeout_s}")
 
     # ------------------------------------------------------------------ conversion

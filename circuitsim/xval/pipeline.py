@@ -84,7 +84,8 @@ def get_model(cfg: XvalConfig, dataset, cache_dir: Path, *, given: tuple | None 
             hist = train(model, dataset, tcfg)
             meta = {"dataset": dataset.name, "sizes": model_sizes(cfg, dataset),
                     "activation": cfg.activation, "model_seed": cfg.model_seed,
-                    "train": tcfg.to_dict(), "final_test_acc": hist["test_acc"][-1]}
+                    "train": tcfg.to_dict(),
+                    "final_test_acc": hist["test_acc"][-1] if hist["test_acc"] else None}
             save_checkpoint(path, model, meta)
             info = {"checkpoint": str(path), "trained_now": True, "source": "trained"}
     model = model.cpu().eval()
