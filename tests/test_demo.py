@@ -152,10 +152,9 @@ def test_a_file_that_is_not_a_checkpoint_fails_before_any_work(tmp_path, capsys)
     bad = tmp_path / "model.pt"
     bad.write_text("definitely not a checkpoint")
     out = tmp_path / "out"
-    t0 = time.monotonic()
     assert cli_main(["demo", "--out", str(out), "--model", str(bad)]) == 1
     assert "not a readable torch checkpoint" in capsys.readouterr().err
-    assert _no_work_done(out) and time.monotonic() - t0 < 20
+    assert _no_work_done(out)
 
 
 def test_unwritable_out_fails_before_any_work(tmp_path, capsys):
