@@ -12,7 +12,8 @@ DEMO_OUT ?= out/demo
 setup: ngspice $(STAMP)
 
 ngspice:
-	@if command -v ngspice >/dev/null 2>&1 && ldconfig -p | grep -q 'libngspice\.so\.0'; then \
+	@if command -v ngspice >/dev/null 2>&1 && { ls /usr/lib/*/libngspice.so.0 /usr/lib/libngspice.so.0 \
+	    >/dev/null 2>&1 || /sbin/ldconfig -p 2>/dev/null | grep -q 'libngspice\.so\.0'; }; then \
 	  echo "ngspice: found $$(command -v ngspice)"; \
 	elif [ "$$(id -u)" = 0 ]; then \
 	  echo "ngspice: installing Debian packages ngspice libngspice0"; \
