@@ -1,8 +1,8 @@
 """Torch twins of the cell laws in :mod:`.cells` (same equations, float64 by default).
 
-The level-1 drain current mirrors :meth:`circuitsim.cards.Nmos1Card.drain_current` line by
-line (tests check both agree to rounding on a grid covering cut-off, linear, saturation and
-the reversed drain/source case)."""
+The level-1 drain current is :meth:`circuitsim.cards.Nmos1Card.level1` itself, called with
+torch as the array module (tests check both backends agree on a grid covering cut-off,
+linear, saturation and the reversed drain/source case)."""
 
 from __future__ import annotations
 
@@ -13,28 +13,7 @@ def drain_current(nmos, vgs, vds):
     """Torch version of :meth:`Nmos1Card.drain_current`: returns (id, gm, gds)."""
     import torch
 
-    rev = vds < 0
-    vgd = vgs - vds
-    vgs_e = torch.where(rev, vgd, vgs)
-    vds_e = vds.abs()
-    vov = vgs_e - nmos.vto
-    lam = 1.0 + nmos.lambda_ * vds_e
-    b = nmos.beta
-    on = vov > 0
-    sat = on & (vds_e >= vov)
-    lin = on & ~sat
-    zero = torch.zeros_like(vds_e)
-    i = torch.where(sat, 0.5 * b * vov**2 * lam, zero)
-    g_ov = torch.where(sat, b * vov * lam, zero)
-    g_ds = torch.where(sat, 0.5 * b * vov**2 * nmos.lambda_, zero)
-    i = torch.where(lin, b * (vov - 0.5 * vds_e) * vds_e * lam, i)
-    g_ov = torch.where(lin, b * vds_e * lam, g_ov)
-    g_ds = torch.where(lin, b * (vov - vds_e) * lam + b * (vov - 0.5 * vds_e) * vds_e
-                       * nmos.lambda_, g_ds)
-    current = torch.where(rev, -i, i)
-    gm = torch.where(rev, -g_ov, g_ov)
-    gds = torch.where(rev, g_ov + g_ds, g_ds)
-    return current, gm, gds
+    return nmos.level1(*torch.broadcast_tensors(vgs, vds), torch)
 
 
 def memristor_current(spec: CrossbarSpec, g, v):

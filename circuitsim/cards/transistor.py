@@ -56,34 +56,34 @@ class Nmos1Card:
         Symmetric device: for vds < 0 source and drain swap roles (as in ngspice).  Returns
         ``(id, gm, gds)``: the current and its derivatives d id/d vgs, d id/d vds (with the
         swap folded in), for Newton solvers."""
-        vgs = np.asarray(vgs, dtype=float)
-        vds = np.asarray(vds, dtype=float)
+        vgs, vds = np.broadcast_arrays(np.asarray(vgs, dtype=float), np.asarray(vds, dtype=float))
+        return self.level1(vgs, vds, np)
+
+    def level1(self, vgs, vds, xp):
+        """The level-1 equations on same-shape arrays of the array module ``xp`` (numpy or
+        torch): the one text of them that both behavioral backends call."""
         rev = vds < 0
-        vgd = vgs - vds
-        vgs_e = np.where(rev, vgd, vgs)  # effective gate-source with respect to the lower node
-        vds_e = np.abs(vds)
+        vgs_e = xp.where(rev, vgs - vds, vgs)  # effective gate-source w.r.t. the lower node
+        vds_e = abs(vds)
         vov = vgs_e - self.vto
         lam = 1.0 + self.lambda_ * vds_e
         b = self.beta
         on = vov > 0
         sat = on & (vds_e >= vov)
         lin = on & ~sat
-        i = np.zeros(np.broadcast(vgs, vds).shape)
-        g_ov = np.zeros_like(i)  # d i / d vov
-        g_ds = np.zeros_like(i)  # d i / d vds_e (vov fixed)
-        i = np.where(sat, 0.5 * b * vov**2 * lam, i)
-        g_ov = np.where(sat, b * vov * lam, g_ov)
-        g_ds = np.where(sat, 0.5 * b * vov**2 * self.lambda_, g_ds)
-        i = np.where(lin, b * (vov - 0.5 * vds_e) * vds_e * lam, i)
-        g_ov = np.where(lin, b * vds_e * lam, g_ov)
-        g_ds = np.where(lin, b * (vov - vds_e) * lam + b * (vov - 0.5 * vds_e) * vds_e
+        zero = xp.zeros_like(vds_e)
+        i = xp.where(sat, 0.5 * b * vov**2 * lam, zero)
+        g_ov = xp.where(sat, b * vov * lam, zero)  # d i / d vov
+        g_ds = xp.where(sat, 0.5 * b * vov**2 * self.lambda_, zero)  # d i / d vds_e, vov fixed
+        i = xp.where(lin, b * (vov - 0.5 * vds_e) * vds_e * lam, i)
+        g_ov = xp.where(lin, b * vds_e * lam, g_ov)
+        g_ds = xp.where(lin, b * (vov - vds_e) * lam + b * (vov - 0.5 * vds_e) * vds_e
                         * self.lambda_, g_ds)
         # back to the terminal frame: forward: i(vgs, vds); reverse: -i(vgd, -vds)
-        sign = np.where(rev, -1.0, 1.0)
-        current = sign * i
-        gm = np.where(rev, -g_ov, g_ov)
+        current = xp.where(rev, -i, i)
+        gm = xp.where(rev, -g_ov, g_ov)
         # forward: d/dvds = g_ds; reverse: vgs_e = vgs - vds, vds_e = -vds
-        gds = np.where(rev, g_ov + g_ds, g_ds)
+        gds = xp.where(rev, g_ov + g_ds, g_ds)
         return current, gm, gds
 
     def on_resistance(self, v_gs: float) -> float:
