@@ -12,17 +12,7 @@ DEMO_OUT ?= out/demo
 setup: ngspice $(STAMP)
 
 ngspice:
-	@if command -v ngspice >/dev/null 2>&1 && { ls /usr/lib/*/libngspice.so.0 /usr/lib/libngspice.so.0 \
-	    >/dev/null 2>&1 || /sbin/ldconfig -p 2>/dev/null | grep -q 'libngspice\.so\.0'; }; then \
-	  echo "ngspice: found $$(command -v ngspice)"; \
-	elif [ "$$(id -u)" = 0 ]; then \
-	  echo "ngspice: installing Debian packages ngspice libngspice0"; \
-	  DEBIAN_FRONTEND=noninteractive apt-get update -q && \
-	  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends ngspice libngspice0; \
-	else \
-	  echo "ngspice is missing and this is not root. Run:  sudo apt-get install ngspice libngspice0"; \
-	  exit 1; \
-	fi
+	@bash scripts/install-ngspice.sh
 
 $(STAMP): setup.cfg pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
