@@ -5,7 +5,7 @@ resistance; deck size, ngspice peak memory, SPICE vs behavioral twin agreement a
     .venv/bin/python benchmarks/bench_network.py [--quick] [--one 10]
 
 Writes benchmarks/results/network.md and .json.  The model is the demo checkpoint
-``netlists/demo/digits_mlp.pt`` when present (``python netlists/write_netlists.py`` writes
+``circuitsim/data/digits_mlp.pt`` when present (``python netlists/write_netlists.py`` writes
 it), else the same model trained here (seeded).
 """
 
@@ -29,6 +29,7 @@ sys.path.insert(0, str(ROOT))
 from _table import write_table  # noqa: E402
 
 from circuitsim.cards import ACCESS_018UM  # noqa: E402
+from circuitsim.data import DEMO_CHECKPOINT, data_path  # noqa: E402
 from circuitsim.emit import emit_deck  # noqa: E402
 from circuitsim.generators import OpAmpCard  # noqa: E402
 from circuitsim.mapping import MappingConfig  # noqa: E402
@@ -50,11 +51,11 @@ CONFIGS = {
 
 
 def demo_model():
-    ck = ROOT / "netlists" / "demo" / "digits_mlp.pt"
+    ck = data_path(DEMO_CHECKPOINT)
     if ck.exists():
         from circuitsim.nn.train import load_checkpoint
 
-        return load_checkpoint(ck)[0], str(ck.relative_to(ROOT))
+        return load_checkpoint(ck)[0], f"circuitsim/data/{DEMO_CHECKPOINT}"
     sys.path.insert(0, str(ROOT / "netlists"))
     from write_netlists import train_demo_model
 

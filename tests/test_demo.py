@@ -13,17 +13,12 @@ from pathlib import Path
 
 import pytest
 
-# The real pipeline: skipped only while the network builder / nn are not merged yet.
-pytest.importorskip("circuitsim.nn.train")
-pytest.importorskip("circuitsim.network")
-pytest.importorskip("circuitsim.behavioral")
-
-from circuitsim.cli import main as cli_main  # noqa: E402
-from circuitsim.errors import ConfigError  # noqa: E402
-from circuitsim.xval.config import XvalConfig  # noqa: E402
-from circuitsim.xval.demo import DEMO_CONFIG, QUICK_IMAGES, run_demo  # noqa: E402
-from circuitsim.xval.report import comparable  # noqa: E402
-from circuitsim.xval.sweep import run_sweep  # noqa: E402
+from circuitsim.cli import main as cli_main
+from circuitsim.errors import ConfigError
+from circuitsim.xval.config import XvalConfig
+from circuitsim.xval.demo import DEMO_CONFIG, QUICK_IMAGES, run_demo
+from circuitsim.xval.report import comparable
+from circuitsim.xval.sweep import run_sweep
 
 pytestmark = pytest.mark.ngspice
 ROOT = Path(__file__).resolve().parents[1]

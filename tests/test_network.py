@@ -9,18 +9,15 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
-pytest.importorskip("circuitsim.crossbar", reason="needs the crossbar generator (issue 3)")
-pytest.importorskip("circuitsim.mapping", reason="needs the mapping module (issue 5)")
-torch = pytest.importorskip("torch")
-
-from circuitsim.cards import ACCESS_018UM  # noqa: E402
-from circuitsim.emit import emit_deck  # noqa: E402
-from circuitsim.errors import ConfigError  # noqa: E402
-from circuitsim.generators import OpAmpCard  # noqa: E402
-from circuitsim.mapping import MappingConfig  # noqa: E402
-from circuitsim.network import CircuitConfig, NetOutputs, build_network  # noqa: E402
-from circuitsim.spice import find_ngspice  # noqa: E402
+from circuitsim.cards import ACCESS_018UM
+from circuitsim.emit import emit_deck
+from circuitsim.errors import ConfigError
+from circuitsim.generators import OpAmpCard
+from circuitsim.mapping import MappingConfig
+from circuitsim.network import CircuitConfig, NetOutputs, build_network
+from circuitsim.spice import find_ngspice
 
 NETLISTS = Path(__file__).resolve().parents[1] / "netlists"
 MAPPING = MappingConfig(g_min=1e-6, g_max=100e-6, v_read=0.2)
@@ -281,7 +278,7 @@ def test_nonideal_read_path_parts_are_refused():
 
     with pytest.raises(ConfigError, match="r_wire_row"):
         build_network(small_model(), PARASITIC, MAPPING,
-                      nonideal=NonIdealityConfig(ir_drop=IRDrop(1.0)))
+                      nonideal=NonIdealityConfig(ir_drop=IRDrop(r_wire_row=1.0)))
     with pytest.raises(ConfigError, match="read noise"):
         build_network(small_model(), PARASITIC, MAPPING,
                       nonideal=NonIdealityConfig(read_noise=ReadNoise(relative=0.01)))

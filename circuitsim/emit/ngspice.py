@@ -7,8 +7,6 @@ surprises, one number formatter: :func:`circuitsim.units.spice_number`).
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from ..circuit.elements import (
     BSource,
     Capacitor,
@@ -25,11 +23,10 @@ from ..circuit.elements import (
     Vcvs,
     VoltageSource,
 )
+from ..circuit.library import library_path
 from ..circuit.subckt import Dc, Deck, Op, Subcircuit, Tran, validate_deck
 from ..errors import NetlistError
 from ..units import spice_number
-
-MODELS_DIR = Path(__file__).resolve().parents[2] / "models"
 
 
 def _n(x) -> str:
@@ -68,9 +65,7 @@ class NgspiceEmitter:
     # -- pieces -------------------------------------------------------------------------
 
     def include_path(self, inc: str) -> str:
-        p = Path(inc)
-        if not p.is_absolute():
-            p = MODELS_DIR / inc
+        p = library_path(inc)
         if not p.exists():
             raise NetlistError(f"include file {inc!r} not found (looked at {p})")
         return str(p)

@@ -22,9 +22,9 @@ from .executors import get_executor
 from .harness import (
     Variant,
     XvalRun,
-    build_network,
     calibration_inputs,
     make_network,
+    network_from_config,
     section_configs,
     single_threaded,
 )
@@ -65,7 +65,7 @@ def quick_config(cfg: XvalConfig) -> XvalConfig:
 def run_demo(out: str | Path, *, config: XvalConfig | None = None, quick: bool = False,
              model_path: str | Path | None = None, executor: str = "local",
              scheduler: str | None = None, workers: int | None = None, resume: bool = False,
-             progress: bool | None = None, factory=build_network, dataset=None,
+             progress: bool | None = None, factory=network_from_config, dataset=None,
              dask_processes: bool = True, full_spice_images: int | None = None,
              log=None) -> dict:
     """Run the demo into ``out``; returns the report dict (also written as report.json).
@@ -96,7 +96,7 @@ def run_demo(out: str | Path, *, config: XvalConfig | None = None, quick: bool =
                                chunk_size=max(1, min(cfg.chunk_size, 2)))
     out = check_writable(Path(out))
     resolved = {}
-    if factory is build_network:
+    if factory is network_from_config:
         resolved = {k: _as_dict(v) for k, v in section_configs(cfg).items()}
         if full_cfg is not None:
             section_configs(full_cfg)
@@ -256,10 +256,7 @@ def ir_drop_map(net, X) -> tuple[np.ndarray, str, dict] | None:
     plans, spec_of = getattr(net, "plans", None), getattr(net, "crossbar_spec", None)
     if not plans or spec_of is None:
         return None
-    try:
-        from ..behavioral import CrossbarSolver
-    except ImportError:
-        return None
+    from ..behavioral import CrossbarSolver
     p = plans[0]
     sense = getattr(p, "sense", None)
     extra = float(getattr(sense[0], "r_in", 0.0)) if sense else 0.0

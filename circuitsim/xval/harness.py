@@ -99,24 +99,14 @@ def _circuit_objects(d: dict) -> dict:
     return d
 
 
-def build_network(model, cfg: XvalConfig, calibration=None):
-    """Default network factory: ``circuitsim.network.build_network`` with ``cfg``'s sections.
-    ``calibration``: training inputs for ReLU full scales."""
-    import inspect
-
-    from ..network import build_network as _build
+def network_from_config(model, cfg: XvalConfig, calibration=None):
+    """Default network factory: :func:`circuitsim.network.build_network` with ``cfg``'s
+    sections.  ``calibration``: training inputs (ReLU full scales, ADC full scales)."""
+    from ..network import build_network
 
     secs = section_configs(cfg)
-    kw = {}
-    params = inspect.signature(_build).parameters
-    if calibration is not None and "calibration" in params:
-        kw["calibration"] = calibration
-    if "nonideal" in secs:
-        if "nonideal" not in params:
-            raise ConfigError("nonideal: this version of circuitsim.network.build_network "
-                              "takes no non-idealities; leave the section empty")
-        kw["nonideal"] = secs["nonideal"]
-    return _build(model, secs["circuit"], secs["mapping"], **kw)
+    return build_network(model, secs["circuit"], secs["mapping"], calibration=calibration,
+                         nonideal=secs.get("nonideal"))
 
 
 NetworkFactory = Callable[[object, XvalConfig], object]
@@ -217,14 +207,14 @@ def _currents(outputs) -> list[np.ndarray]:
 
 
 @dataclass(frozen=True)
-class Task:
+class VariantTask:
     """What a worker needs for the chunks of one variant (pickled to the worker)."""
 
     key: str
     """Cache key: model hash + config fingerprint."""
     model: object
     config: XvalConfig
-    factory: NetworkFactory = field(default=build_network)
+    factory: NetworkFactory = field(default=network_from_config)
     calibration: np.ndarray | None = None
     """Inputs for the ReLU full-scale calibration (None for sigmoid networks)."""
 
@@ -240,7 +230,7 @@ def make_network(factory: NetworkFactory, model, cfg: XvalConfig, calibration=No
     return factory(model, cfg, calibration=calibration)
 
 
-def evaluate_chunk(task: Task, chunk: Chunk, X: np.ndarray, y: np.ndarray) -> dict:
+def evaluate_chunk(task: VariantTask, chunk: Chunk, X: np.ndarray, y: np.ndarray) -> dict:
     """Run all levels on one chunk (single-threaded: one chunk per core).  Returns the stored
     record: ``meta`` (status, timings) and arrays ``y``, ``<level>_L<k>`` (layer outputs) and
     ``<level>_I<k>`` (column currents) per layer k.  An ngspice failure is returned as
@@ -249,7 +239,7 @@ def evaluate_chunk(task: Task, chunk: Chunk, X: np.ndarray, y: np.ndarray) -> di
         return _evaluate_chunk(task, chunk, X, y)
 
 
-def _evaluate_chunk(task: Task, chunk: Chunk, X: np.ndarray, y: np.ndarray) -> dict:
+def _evaluate_chunk(task: VariantTask, chunk: Chunk, X: np.ndarray, y: np.ndarray) -> dict:
     cfg = task.config
     rec: dict = {"y": np.asarray(y, dtype=np.int64)}
     timing: dict = {}
@@ -314,7 +304,7 @@ class XvalRun:
     costliest variant first)."""
 
     def __init__(self, variants: list[Variant], dataset, out_dir: Path, *,
-                 factory: NetworkFactory = build_network):
+                 factory: NetworkFactory = network_from_config):
         if not variants:
             raise ConfigError("a cross-validation run needs at least one variant")
         self.variants = variants
@@ -331,7 +321,7 @@ class XvalRun:
             self.chunks += make_chunks([v.key], n, c.chunk_size, c.spice_images)
         if len({v.key for v in variants}) != len(variants):
             raise ConfigError(f"variant keys must be unique: {[v.key for v in variants]}")
-        self.tasks = {v.key: Task(f"{model_hash(v.model)}-{v.config.fingerprint()}", v.model,
+        self.tasks = {v.key: VariantTask(f"{model_hash(v.model)}-{v.config.fingerprint()}", v.model,
                                   v.config, factory, calibration_inputs(v.config, dataset))
                       for v in variants}
 

@@ -8,6 +8,7 @@ import json
 import shutil
 from pathlib import Path
 
+from ..data import DEMO_CHECKPOINT, data_path
 from ..errors import ConfigError
 from .config import XvalConfig, build_section
 
@@ -94,10 +95,10 @@ def get_model(cfg: XvalConfig, dataset, cache_dir: Path, *, given: tuple | None 
     return model, info
 
 
-REPO_CHECKPOINT = "netlists/demo/digits_mlp.pt"
-"""The demo model shipped with the repository (written by netlists/write_netlists.py:
-digits, 64-16-10 sigmoid, seed 0, 40 epochs of Adam); used instead of training when the
-config asks for exactly that model."""
+REPO_CHECKPOINT = f"circuitsim/data/{DEMO_CHECKPOINT}"
+"""The demo model shipped as package data (written by netlists/write_netlists.py: digits,
+64-16-10 sigmoid, seed 0, 40 epochs of Adam); used instead of training when the config asks
+for exactly that model."""
 
 
 def repo_checkpoint(cfg: XvalConfig, dataset) -> Path | None:
@@ -105,7 +106,7 @@ def repo_checkpoint(cfg: XvalConfig, dataset) -> Path | None:
     None."""
     from ..nn.train import load_checkpoint
 
-    p = Path(__file__).resolve().parents[2] / REPO_CHECKPOINT
+    p = data_path(DEMO_CHECKPOINT)
     if not p.is_file() or dataset.name != "digits" or set(cfg.train) - {"epochs", "seed"}:
         return None
     try:
