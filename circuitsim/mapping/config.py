@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass
 from ..errors import ConfigError
 from ..units import require_nonnegative, require_positive
 
-__all__ = ["MappingConfig", "CAT_STUDY"]
+__all__ = ["CAT_STUDY", "DEFAULT_MAPPING", "MappingConfig"]
 
 
 def _opt_int(name: str, value, lo: int) -> None:
@@ -29,10 +29,12 @@ class MappingConfig:
     positive ``g_min`` gives the on/off ratio ``g_max/g_min``.
     """
 
-    g_min: float = 0.0
-    """Lowest programmed conductance (HRS) [S]; 0 = unprogrammed devices hold zero weights."""
-    g_max: float = 110e-6
-    """Highest programmed conductance (LRS) [S] (cat study: 110 µS)."""
+    g_min: float = 1e-6
+    """Lowest programmed conductance (HRS) [S]; 0 = unprogrammed devices hold zero weights
+    (the cat study, :data:`CAT_STUDY`).  Default 1 µS: a 1 MΩ memristor (DESIGN.md §3)."""
+    g_max: float = 100e-6
+    """Highest programmed conductance (LRS) [S]; default 100 µS, a 10 kΩ memristor (cat
+    study: 110 µS)."""
     v_read: float = 0.2
     """Maximum input (row) voltage [V]: feature x ∈ [0, 1] ↦ row voltage x·v_read."""
     levels: int | None = None
@@ -95,6 +97,10 @@ class MappingConfig:
     def from_dict(cls, d: dict) -> MappingConfig:
         return cls(**d)
 
+
+DEFAULT_MAPPING = MappingConfig()
+"""The package's one default: device window 1–100 µS (10 kΩ–1 MΩ) read at 0.2 V; used by the
+circuit network, the cross-validation harness and ``map_layer``/``map_model``."""
 
 CAT_STUDY = MappingConfig(g_min=0.0, g_max=110e-6)
 """The cat-detector study's scheme: G = w·G_max/max|w|, G_max 110 µS, zero weights unprogrammed."""

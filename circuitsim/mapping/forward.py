@@ -14,17 +14,12 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import ConfigError
+from ..readout import ACTIVATION_FUNCS, predict_labels
 from .layer import MappedLayer
 
 __all__ = ["ACTIVATION_FUNCS", "crossbar_forward", "mapped_accuracy", "predict_labels",
            "quantize_uniform", "unfold_patches"]
 
-ACTIVATION_FUNCS = {
-    None: lambda z: z,
-    "sigmoid": lambda z: 0.5 * (1.0 + np.tanh(0.5 * z)),  # overflow-free logistic
-    "relu": lambda z: np.maximum(z, 0.0),
-    "tanh": np.tanh,
-}
 
 
 def quantize_uniform(x: np.ndarray, bits: int, full_scale: float | np.ndarray,
@@ -124,11 +119,6 @@ def crossbar_forward(layers: list[MappedLayer], x, *, mvm=None, read_noise=None,
     return (h, outs) if return_layers else h
 
 
-def predict_labels(logits: np.ndarray) -> np.ndarray:
-    """One output → logit > 0; more → argmax."""
-    logits = np.asarray(logits)
-    return (logits[:, 0] > 0).astype(np.int64) if logits.shape[1] == 1 \
-        else logits.argmax(1).astype(np.int64)
 
 
 def mapped_accuracy(layers: list[MappedLayer], x, y, **kw) -> float:

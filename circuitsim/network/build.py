@@ -268,7 +268,7 @@ def build_network(model, circuit: CircuitConfig | None = None, mapping=None, *,
     from .network import Network
 
     circuit = CircuitConfig() if circuit is None else circuit
-    mapping = MappingConfig(g_min=1e-6, g_max=100e-6, v_read=0.2) if mapping is None else mapping
+    mapping = MappingConfig() if mapping is None else mapping
     plans = plan_layers(model, circuit, mapping, calibration, nonideal, draw)
     return Network(plans, circuit, mapping, name=name, sinh_v0=_check_nonideal(nonideal),
                    nonideal=nonideal, draw=draw)

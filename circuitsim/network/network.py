@@ -27,6 +27,7 @@ from ..circuit import BSource, Dc, Deck, Instance, Pwl, RawLine, Tran, VoltageSo
 from ..errors import ConfigError, SimulationError
 from ..generators.neuron import neuron_subckt, neuron_transfer
 from ..generators.sense_amp import diff_sense_subckt
+from ..readout import activate
 from ..units import require_positive, spice_number
 from .build import LayerPlan
 from .config import CircuitConfig
@@ -349,8 +350,7 @@ class Network:
         h = self.check_inputs(X)
         for p in self.plans:
             z = h @ p.weight.T + p.bias
-            h = z if p.activation is None else (
-                0.5 * (1 + np.tanh(0.5 * z)) if p.activation == "sigmoid" else np.maximum(z, 0))
+            h = activate(p.activation, z)
         return h
 
     # ------------------------------------------------------------------ manifest / files

@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..readout import predict_labels
+
 
 @dataclass
 class NetOutputs:
@@ -29,9 +31,7 @@ class NetOutputs:
 
     def predict(self) -> np.ndarray:
         """Class per input: argmax of the logits (one output: logit > 0)."""
-        if self.logits.shape[1] == 1:
-            return (self.logits[:, 0] > 0).astype(np.int64)
-        return np.argmax(self.logits, axis=1).astype(np.int64)
+        return predict_labels(self.logits)
 
     def __len__(self) -> int:
         return int(self.logits.shape[0])

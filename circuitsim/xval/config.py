@@ -23,8 +23,8 @@ from typing import Any
 from ..errors import ConfigError
 
 DEFAULT_MAPPING = {"g_min": 1e-6, "g_max": 100e-6, "v_read": 0.2}
-"""Device window 1–100 µS read at 0.2 V (the network builder's default; a 10 kΩ–1 MΩ
-memristor as in DESIGN.md §3)."""
+"""The fields of :data:`circuitsim.mapping.DEFAULT_MAPPING` (device window 1–100 µS read at
+0.2 V) written out, so that a run's config file states them; a test checks they agree."""
 
 SECTIONS = ("train", "mapping", "nonideal", "circuit")
 """Dict-valued fields: overrides of another package's config dataclass."""

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..readout import predict_labels
 from .harness import LEVELS
 from .store import atomic_write_text
 
@@ -48,10 +49,8 @@ def _stack(records: list[dict], level: str) -> tuple[list[np.ndarray], np.ndarra
 
 
 def predict(out: np.ndarray) -> np.ndarray:
-    """Class per image from the last layer's outputs: argmax, or ``> 0`` for one output."""
-    if out.shape[1] == 1:
-        return (out[:, 0] > 0).astype(np.int64)
-    return np.argmax(out, axis=1)
+    """Class per image from the last layer's outputs (:func:`circuitsim.readout.predict_labels`)."""
+    return predict_labels(out)
 
 
 def _acc(logits: np.ndarray, y: np.ndarray) -> float:
