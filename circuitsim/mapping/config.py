@@ -50,9 +50,10 @@ class MappingConfig:
     """Input DAC resolution [bits]; None = ideal."""
     adc_bits: int | None = None
     """Column ADC resolution [bits] (one per differential output per row tile); None = ideal."""
-    adc_range: str = "batch"
-    """ADC full scale: ``batch`` = max |I| of the batch per layer and row tile (calibrated);
-    ``full-scale`` = v_read·(rows in the tile)·(g_max − g_min), the worst case."""
+    adc_range: str = "calibrated"
+    """ADC full scale: ``calibrated`` = the largest |partial sum| per layer and row tile over
+    calibration inputs (a training subset, never the evaluated images); ``full-scale`` =
+    the worst case (every row of the tile at v_read, every cell at g_max − g_min)."""
 
     def __post_init__(self):
         require_nonnegative("MappingConfig.g_min", self.g_min, "[S]")
@@ -73,9 +74,10 @@ class MappingConfig:
         if self.scaling not in ("layer", "column"):
             raise ConfigError(f"MappingConfig.scaling must be 'layer' or 'column', got "
                               f"{self.scaling!r}")
-        if self.adc_range not in ("batch", "full-scale"):
-            raise ConfigError(f"MappingConfig.adc_range must be 'batch' or 'full-scale', got "
-                              f"{self.adc_range!r}")
+        if self.adc_range not in ("calibrated", "full-scale"):
+            raise ConfigError(f"MappingConfig.adc_range must be 'calibrated' or 'full-scale', "
+                              f"got {self.adc_range!r} (the former 'batch' calibrated on the "
+                              "evaluated images; calibrate on a training subset instead)")
 
     @property
     def on_off_ratio(self) -> float:
