@@ -185,8 +185,11 @@ def test_conductances_outside_the_device_range():
         build_network(small_model(), PARASITIC.replace(device_range=(2e-6, 80e-6)), MAPPING)
     with pytest.raises(ConfigError, match="g_min must be > 0"):
         build_network(small_model(), PARASITIC, MappingConfig(g_min=0.0, g_max=100e-6))
-    with pytest.raises(ConfigError, match="tile_size"):
-        build_network(small_model(), PARASITIC, MappingConfig(g_min=1e-6, tile_size=4))
+    with pytest.raises(ConfigError, match="neuron_flavour must be 'ideal' with tiles"):
+        build_network(small_model(), PARASITIC.replace(neuron_flavour="circuit"),
+                      MappingConfig(g_min=1e-6, tile_size=4))
+    with pytest.raises(ConfigError, match="calibration"):
+        build_network(small_model(), PARASITIC, MappingConfig(g_min=1e-6, adc_bits=8))
 
 
 def test_bad_inputs_and_configs():

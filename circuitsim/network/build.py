@@ -21,56 +21,18 @@ Voltage scaling, per layer l (inputs a_i, weights W, bias b, pre-activation z = 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
 from ..errors import ConfigError
 from ..generators.neuron import NeuronCard
 from ..generators.sense_amp import DiffSenseCard
+from ..mapping import MappingConfig, map_layer
+from ..mapping.converters import tile_ranges
 from .config import CircuitConfig
+from .network import Network
+from .plan import LayerPlan
 
 SUPPORTED = "Linear layers with Sigmoid or ReLU neurons between them, a final Linear (argmax)"
-
-
-@dataclass(frozen=True, eq=False)
-class LayerPlan:
-    """One layer of the circuit network (index ``l`` from 1; names ``l{index}_...``)."""
-
-    index: int
-    weight: np.ndarray
-    """Trained weights (out, in)."""
-    bias: np.ndarray
-    """Trained bias (out,)."""
-    activation: str | None
-    """``'sigmoid'``, ``'relu'`` or None (the output layer)."""
-    mapped: object
-    """The :class:`circuitsim.mapping.MappedLayer` of ``[W | in_scale · b]`` (the targets,
-    before any non-ideality)."""
-    in_scale: float
-    """c_l: a row carries ``activation · c_l · v_read`` [1]."""
-    conductance: np.ndarray
-    """(in + 1, 2·out) programmed conductances [S]: column 2j = G+ of output j, 2j+1 = G-;
-    last row = bias."""
-    sense: tuple
-    """One :class:`DiffSenseCard` per output."""
-    neuron: NeuronCard | None
-    """The neuron after the sense stage (None for the output layer)."""
-    act_full_scale: float
-    """Activation that maps to v_read at this layer's neuron output [1]."""
-
-    @property
-    def n_in(self) -> int:
-        return int(self.weight.shape[1])
-
-    @property
-    def n_out(self) -> int:
-        return int(self.weight.shape[0])
-
-    @property
-    def transimpedance(self) -> np.ndarray:
-        """(out,) total sense transimpedance [V/A]."""
-        return np.array([s.transimpedance for s in self.sense])
 
 
 def parse_model(model) -> list[tuple[np.ndarray, np.ndarray, str | None, int]]:
@@ -116,19 +78,26 @@ def parse_model(model) -> list[tuple[np.ndarray, np.ndarray, str | None, int]]:
     return [tuple(x) for x in layers]
 
 
-def _check_mapping(mapping) -> None:
-    from ..mapping import MappingConfig
-
+def _check_mapping(mapping, circuit: CircuitConfig) -> bool:
+    """Validate the mapping for a circuit; returns whether the layers get a digital periphery
+    (tiles or converters)."""
     if not isinstance(mapping, MappingConfig):
         raise ConfigError(f"mapping must be a circuitsim.mapping.MappingConfig, got "
                           f"{type(mapping).__name__}")
     if mapping.g_min <= 0:
         raise ConfigError("MappingConfig.g_min must be > 0 for a circuit network: every cell is "
                           "a memristor with a finite resistance (e.g. g_min = g_max / 100)")
-    for k in ("tile_size", "dac_bits", "adc_bits"):
-        if getattr(mapping, k) is not None:
-            raise ConfigError(f"MappingConfig.{k} is not supported by the circuit network (one "
-                              f"analog crossbar per layer, analog sense stage); set it to None")
+    digital = any(getattr(mapping, k) is not None for k in ("tile_size", "dac_bits",
+                                                           "adc_bits"))
+    if digital and circuit.neuron_flavour != "ideal":
+        raise ConfigError("CircuitConfig.neuron_flavour must be 'ideal' with tiles or "
+                          "converters (MappingConfig.tile_size / dac_bits / adc_bits): the "
+                          "activation is computed digitally after the ADC, there is no analog "
+                          "neuron circuit; drop the converters to simulate circuit neurons")
+    if digital and circuit.neuron_v_offset != 0:
+        raise ConfigError("CircuitConfig.neuron_v_offset must be 0 with tiles or converters: "
+                          "the activation is digital (no analog neuron to have an offset)")
+    return digital
 
 
 def _check_device_range(plan_g: np.ndarray, lo: float, hi: float, where: str) -> None:
@@ -191,18 +160,11 @@ def _check_nonideal(nonideal) -> float | None:
     return None if nonideal.iv is None else float(nonideal.iv.v0)
 
 
-G_OPEN = 1e-15
-"""Conductance given to a cell that a non-ideality left at 0 S (an open cell) [S]: the
-crossbar needs a finite resistance for every cell."""
-
-
 def plan_layers(model, circuit: CircuitConfig, mapping, calibration=None, nonideal=None,
                 draw: int = 0) -> list[LayerPlan]:
-    from ..mapping import map_layer
-
     if not isinstance(circuit, CircuitConfig):
         raise ConfigError(f"circuit must be a CircuitConfig, got {type(circuit).__name__}")
-    _check_mapping(mapping)
+    digital = _check_mapping(mapping, circuit)
     _check_nonideal(nonideal)
     parsed = parse_model(model)
     fs_relu: list[float] = []
@@ -235,20 +197,38 @@ def plan_layers(model, circuit: CircuitConfig, mapping, calibration=None, nonide
             zip(parsed, scales, mapped, programmed, strict=True), start=1):
         g = np.empty((ml.g_pos.shape[0], 2 * ml.g_pos.shape[1]))
         g[:, 0::2], g[:, 1::2] = pl.g_pos, pl.g_neg
-        g = np.maximum(g, G_OPEN)
+        g = circuit.open_cells(g)
         wps = np.broadcast_to(np.asarray(ml.w_per_siemens, dtype=float), (w.shape[0],))
         r_t = circuit.v_per_unit * wps / (c * v_read)
-        i_max = v_read * float(g.sum(axis=0).max())
-        r_a = circuit.tia_swing / i_max
-        sense = tuple(DiffSenseCard(r_a=r_a, r1=circuit.diff_r1, r2=circuit.diff_r1 * rt / r_a,
-                                    opamp=circuit.sense_opamp) for rt in r_t)
+        t = mapping.tile_size
+        row_t, col_t = tile_ranges(g.shape[0], t), tile_ranges(w.shape[0], t)
+        tile_sense = tuple(tuple(_sense_cards(circuit, g[r0:r1, 2 * c0:2 * c1], v_read,
+                                              r_t[c0:c1])
+                                 for c0, c1 in col_t) for r0, r1 in row_t)
+        sense = (tile_sense[0][0] if len(row_t) == len(col_t) == 1
+                 else _sense_cards(circuit, g, v_read, r_t))
         neuron = None
-        if act is not None:
+        if act is not None and not digital:
             neuron = NeuronCard(act, circuit.neuron_flavour, v_per_unit=circuit.v_per_unit,
                                 v_full_scale=v_read, act_full_scale=afs,
                                 v_offset=circuit.neuron_v_offset, opamp=circuit.neuron_opamp)
-        plans.append(LayerPlan(n, w, b, act, ml, c, g, sense, neuron, afs))
+        fs = None
+        if mapping.adc_bits is not None and mapping.adc_range == "full-scale":
+            # the worst case: every row of the tile at v_read, every cell at g_max - g_min
+            fs = np.array([float(r_t.max()) * v_read * (r1 - r0) * (mapping.g_max - mapping.g_min)
+                           for r0, r1 in row_t])
+        plans.append(LayerPlan(n, w, b, act, ml, c, g, sense, neuron, afs, row_t, col_t,
+                               tile_sense, digital, mapping.dac_bits, mapping.adc_bits, fs))
     return plans
+
+
+def _sense_cards(circuit: CircuitConfig, g: np.ndarray, v_read: float, r_t) -> tuple:
+    """The differential sense stage of every output of one tile: column TIAs sized so that
+    the tile's largest column current (every row at v_read) gives ``tia_swing``, the
+    difference amplifier for the total transimpedance ``r_t`` of each output."""
+    r_a = circuit.tia_swing / (v_read * float(g.sum(axis=0).max()))
+    return tuple(DiffSenseCard(r_a=r_a, r1=circuit.diff_r1, r2=circuit.diff_r1 * rt / r_a,
+                               opamp=circuit.sense_opamp) for rt in r_t)
 
 
 def build_network(model, circuit: CircuitConfig | None = None, mapping=None, *,
@@ -264,11 +244,18 @@ def build_network(model, circuit: CircuitConfig | None = None, mapping=None, *,
     part the cells' sinh read nonlinearity; ``ir_drop`` and ``read_noise`` are refused (wires
     are CircuitConfig's; a DC simulation has no noise).  The device-range check applies to
     the mapped targets.  Raises :class:`ConfigError` before anything is simulated."""
-    from ..mapping import MappingConfig
-    from .network import Network
-
     circuit = CircuitConfig() if circuit is None else circuit
     mapping = MappingConfig() if mapping is None else mapping
     plans = plan_layers(model, circuit, mapping, calibration, nonideal, draw)
-    return Network(plans, circuit, mapping, name=name, sinh_v0=_check_nonideal(nonideal),
-                   nonideal=nonideal, draw=draw)
+    net = Network(plans, circuit, mapping, name=name, sinh_v0=_check_nonideal(nonideal),
+                  nonideal=nonideal, draw=draw)
+    if mapping.adc_bits is None or mapping.adc_range == "full-scale":
+        return net
+    if calibration is None:
+        raise ConfigError("MappingConfig.adc_bits with adc_range='calibrated': pass "
+                          "calibration= inputs (a training subset) to set the ADC full scales "
+                          "(never the evaluated images), or use adc_range='full-scale'")
+    x_cal = _check_calibration(calibration, plans[0].n_in)
+    return Network(net.calibrated_plans(x_cal), circuit, mapping, name=name,
+                   sinh_v0=net.sinh_v0, nonideal=nonideal, draw=draw,
+                   calibration_size=len(x_cal))

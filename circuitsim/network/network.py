@@ -24,14 +24,15 @@ from pathlib import Path
 import numpy as np
 
 from ..circuit import BSource, Dc, Deck, Instance, Pwl, RawLine, Tran, VoltageSource
+from ..crossbar.wires import wire_fields
 from ..errors import ConfigError, SimulationError
 from ..generators.neuron import neuron_subckt, neuron_transfer
 from ..generators.sense_amp import diff_sense_subckt
 from ..readout import activate
 from ..units import require_positive, spice_number
-from .build import LayerPlan
 from .config import CircuitConfig
 from .outputs import NetOutputs
+from .plan import LayerPlan, digital_step, rows_from_activations
 
 DECK_OPTIONS = {"reltol": 1e-6, "vntol": 1e-9, "abstol": 1e-13, "itl2": 200}
 """ngspice options of the network decks: tolerances tight enough that every sweep point is
@@ -48,7 +49,7 @@ class Network:
 
     def __init__(self, plans: list[LayerPlan], circuit: CircuitConfig, mapping, *,
                  name: str = "network", sinh_v0: float | None = None, nonideal=None,
-                 draw: int = 0):
+                 draw: int = 0, calibration_size: int | None = None):
         self.plans = list(plans)
         self.circuit = circuit
         self.mapping = mapping
@@ -57,6 +58,8 @@ class Network:
         """Cells' sinh read nonlinearity v0 [V] (from ``nonideal.iv``), or None (ohmic)."""
         self.nonideal = nonideal
         self.draw = draw
+        self.calibration_size = calibration_size
+        """Calibration inputs that set the ADC full scales (None: no calibrated ADC)."""
         self._solvers: dict = {}
 
     # ------------------------------------------------------------------ basics
@@ -72,6 +75,12 @@ class Network:
     @property
     def v_read(self) -> float:
         return float(self.mapping.v_read)
+
+    @property
+    def digital(self) -> bool:
+        """True when the layers have a digital periphery (tiles / DAC / ADC): the layers are
+        co-simulated one at a time (analog tiles, then the digital step in Python)."""
+        return any(p.digital for p in self.plans)
 
     def check_inputs(self, X) -> np.ndarray:
         """Inputs (N, features) or (features,) in [0, 1] -> float64 (N, features)."""
@@ -95,13 +104,19 @@ class Network:
     def crossbar_spec(self, plan: LayerPlan, *, extra_r_sense: float = 0.0):
         """The :class:`CrossbarSpec` of one layer (``extra_r_sense`` [ohm] is added to the
         sense resistance: the twin uses it for the TIA's input resistance)."""
+        return self._spec(plan.conductance, extra_r_sense)
+
+    def tile_spec(self, plan: LayerPlan, ri: int, ci: int, *, extra_r_sense: float = 0.0):
+        """The :class:`CrossbarSpec` of tile (ri, ci) of a layer: its own wires (a tile
+        boundary cuts the row and column wires)."""
+        return self._spec(plan.tile_conductance(ri, ci), extra_r_sense)
+
+    def _spec(self, g, extra_r_sense: float):
         from ..crossbar import CrossbarSpec
 
-        c = self.circuit
-        return CrossbarSpec(plan.conductance, r_wire_row=c.r_wire_row, r_wire_col=c.r_wire_col,
-                            r_source=c.r_source, r_sense=c.r_sense + extra_r_sense,
-                            access=c.access, c_wire_row=c.c_wire_row, c_wire_col=c.c_wire_col,
-                            sinh_v0=self.sinh_v0)
+        w = wire_fields(self.circuit)
+        w["r_sense"] += extra_r_sense
+        return CrossbarSpec(g, **w, access=self.circuit.access, sinh_v0=self.sinh_v0)
 
     # ------------------------------------------------------------------ names
 
@@ -157,6 +172,9 @@ class Network:
         end of its slot: the op-amp poles and wire capacitances act, and a slot that is too
         short shows as a settling error.  ``print_outputs`` adds a ``.print`` so plain
         ``ngspice -b`` prints the outputs."""
+        if self.digital:
+            raise ConfigError("this network has tiles / converters: it is co-simulated one "
+                              "layer at a time; use layer_deck(plan, V) (or write())")
         x = self.check_inputs(X)
         n = len(x)
         v = x * self.v_read
@@ -260,9 +278,16 @@ class Network:
             chunk = int(chunk)
             starts = range(0, len(x), chunk)
             show = (sys.stderr.isatty() and len(starts) > 1) if progress is None else progress
+            if self.digital and slot_s is not None:
+                raise ConfigError("slot_s (a .tran) is not available with tiles / converters: "
+                                  "the digital periphery reads DC tile outputs")
             for s in tqdm(starts, desc="ngspice runs", disable=not show):
                 xs = x[s:s + chunk]
                 t = timeout_s if timeout_s is not None else 120.0 + 2.0 * len(xs)
+                if self.digital:
+                    parts.append(self._digital_forward(
+                        xs, lambda p, V, t=t: self._tiles_spice(p, V, r, t), "spice"))
+                    continue
                 res = r.run(self.deck(xs, slot_s=slot_s), timeout_s=t)
                 parts.append(self._read(res, len(xs), slot_s))
         finally:
@@ -307,6 +332,11 @@ class Network:
         sense stage, ideal neuron formula: what the circuit is designed to compute."""
         x = self.check_inputs(X)
         t0 = time.perf_counter()
+        if self.digital:
+            out = self._digital_forward(x, lambda p, V: self._tiles_twin(p, V, ideal, backend),
+                                        "ideal" if ideal else "behavioral")
+            out.wall_s = time.perf_counter() - t0
+            return out
         v_rows = x * self.v_read
         layers, pre, cur = [], [], []
         for p in self.plans:
@@ -353,6 +383,158 @@ class Network:
             h = activate(p.activation, z)
         return h
 
+    # ------------------------------------------------------------------ tiles and converters
+
+    @staticmethod
+    def tile_out_node(plan: LayerPlan, ri: int, ci: int, j: int) -> str:
+        """Sense-stage output of output j (layer numbering) of tile (ri, ci)."""
+        return f"l{plan.index}_t{ri}_{ci}_z{j}"
+
+    @staticmethod
+    def tile_row_node(plan: LayerPlan, i: int) -> str:
+        """Row i of a digital-periphery layer (driven by the DAC; the bias row is ``vbias``)."""
+        return "vbias" if i == plan.n_in else f"l{plan.index}_r{i}"
+
+    def _tile_sense_names(self, plan: LayerPlan, ri: int, ci: int) -> list[str]:
+        cards = plan.tile_sense[ri][ci]
+        uniq = list(dict.fromkeys(cards))
+        base = f"sense_l{plan.index}_t{ri}_{ci}"
+        if len(uniq) == 1:
+            return [base] * len(cards)
+        idx = {s: n for n, s in enumerate(uniq)}
+        return [f"{base}_{idx[s]}" for s in cards]
+
+    def layer_deck(self, plan: LayerPlan, V, *, print_outputs: bool = False) -> Deck:
+        """One ``.dc`` deck evaluating every tile of a digital-periphery layer for the row
+        voltages ``V`` (N, in + 1) [V] (the DAC outputs; the last column, the bias row, must be
+        v_read): one crossbar subcircuit per tile, each with its own sense stages; the sense
+        outputs ``v(l{L}_t{ri}_{ci}_z{j})`` go to the ADC in Python."""
+        from ..crossbar import crossbar_subckt
+
+        V = np.asarray(V, dtype=float)
+        n = len(V)
+        els: list = [VoltageSource("Vslot", "slot", "0", 0.0,
+                                   comment=f"input slot: .dc sweeps it 0..{n - 1}; row voltages "
+                                           "are pwl functions of it"),
+                     VoltageSource("Vbias", "vbias", "0", self.v_read,
+                                   comment=f"bias row at v_read = {self.v_read:g} V")]
+        if self.circuit.access is not None:
+            els.append(VoltageSource("Vwl", "wl", "0", self.circuit.access.v_wordline,
+                                     comment="word lines of every 1T1R tile"))
+        els += _row_sources([self.tile_row_node(plan, i) for i in range(plan.n_in)],
+                            V[:, :plan.n_in], f"Vl{plan.index}_r",
+                            "rows: DAC output voltages, one value per slot")
+        subs, saves = [], []
+        for ri, ci, (r0, r1), (c0, c1) in plan.tiles():
+            tag = f"l{plan.index}_t{ri}_{ci}"
+            spec = self.tile_spec(plan, ri, ci)
+            subs.append(crossbar_subckt(spec, f"xbar_{tag}"))
+            ports = [self.tile_row_node(plan, i) for i in range(r0, r1)]
+            ports += [f"{tag}_col{k}" for k in range(2 * (c1 - c0))]
+            if self.circuit.access is not None:
+                ports.append("wl")
+            els.append(Instance(f"Xxbar_{tag}", f"xbar_{tag}", ports, comment=(
+                f"layer {plan.index} tile ({ri}, {ci}): rows {r0}..{r1 - 1}, outputs "
+                f"{c0}..{c1 - 1} ({spec.rows}x{spec.cols}, own wires and sense stages)")))
+            names = self._tile_sense_names(plan, ri, ci)
+            for name, card in dict(zip(names, plan.tile_sense[ri][ci], strict=True)).items():
+                subs.append(diff_sense_subckt(card, name))
+            for k in range(2 * (c1 - c0)):
+                els.append(VoltageSource(f"V{tag}_m{k}", f"{tag}_col{k}", f"{tag}_in{k}", 0.0))
+                saves.append(f"i(v{tag}_m{k})")
+            for jj, name in enumerate(names):
+                node = self.tile_out_node(plan, ri, ci, c0 + jj)
+                els.append(Instance(f"X{tag}_sa{jj}", name,
+                                    (f"{tag}_in{2 * jj}", f"{tag}_in{2 * jj + 1}", node)))
+                saves.append(f"v({node})")
+        if print_outputs:
+            els.append(RawLine("print", ".print dc " + " ".join(saves[:64])))
+        return Deck(f"{self.name}: layer {plan.index}, {len(plan.row_tiles)}x"
+                    f"{len(plan.col_tiles)} tiles, {n} input(s) in one .dc sweep",
+                    elements=els, subcircuits=subs, options=DECK_OPTIONS,
+                    analyses=[Dc("Vslot", 0.0, float(n - 1), 1.0)], saves=tuple(saves))
+
+    def _tiles_spice(self, plan: LayerPlan, V, runner, timeout_s) -> tuple:
+        """Sense outputs (N, row tiles, out) [V] and column currents (N, row tiles, 2·out) of
+        every tile of a layer, from one ngspice run."""
+        n = len(V)
+        res = runner.run(self.layer_deck(plan, V), timeout_s=timeout_s)
+
+        def vec(name):
+            a = np.atleast_1d(np.asarray(res[name], dtype=float))
+            if a.shape != (n,):
+                raise SimulationError(f"ngspice returned {a.shape} values of {name} for {n} "
+                                      "inputs (a sweep point missing?)", deck=res.deck,
+                                      run_dir=res.run_dir, log=res.log)
+            return a
+
+        out = np.empty((n, len(plan.row_tiles), plan.n_out))
+        cur = np.empty((n, len(plan.row_tiles), 2 * plan.n_out))
+        for ri, ci, _, (c0, c1) in plan.tiles():
+            tag = f"l{plan.index}_t{ri}_{ci}"
+            for j in range(c0, c1):
+                out[:, ri, j] = vec(f"v({self.tile_out_node(plan, ri, ci, j)})")
+            for k in range(2 * (c1 - c0)):
+                cur[:, ri, 2 * c0 + k] = vec(f"i(v{tag}_m{k})")
+        return out, cur
+
+    def _tiles_twin(self, plan: LayerPlan, V, ideal: bool, backend: str = "numpy") -> tuple:
+        """The same as :meth:`_tiles_spice` through the behavioral engine (``ideal``: G·V and
+        the infinite-gain sense stage)."""
+        n = len(V)
+        out = np.empty((n, len(plan.row_tiles), plan.n_out))
+        cur = np.empty((n, len(plan.row_tiles), 2 * plan.n_out))
+        for ri, ci, (r0, r1), (c0, c1) in plan.tiles():
+            cards = plan.tile_sense[ri][ci]
+            v = V[:, r0:r1]
+            if ideal:
+                i = v @ plan.tile_conductance(ri, ci)
+            else:
+                key = (plan.index, ri, ci, backend)
+                if key not in self._solvers:
+                    from ..behavioral import CrossbarSolver
+
+                    spec = self.tile_spec(plan, ri, ci, extra_r_sense=cards[0].r_in)
+                    self._solvers[key] = _NumpySolver(CrossbarSolver(spec, backend=backend))
+                i = self._solvers[key].column_currents(v.T).T
+            cur[:, ri, 2 * c0:2 * c1] = i
+            for jj, card in enumerate(cards):
+                ip, i_n = i[:, 2 * jj], i[:, 2 * jj + 1]
+                out[:, ri, c0 + jj] = (card.transimpedance * (ip - i_n) if ideal
+                                       else card.transfer(ip, i_n))
+        return out, cur
+
+    def _digital_forward(self, x, tiles_of, source: str) -> NetOutputs:
+        """Layer by layer: DAC rows → analog tiles (``tiles_of(plan, V)``) → ADC, partial
+        sums and activation (:func:`digital_step`, the same for every world)."""
+        layers, pre, cur, tiles, a = [], [], [], [], x
+        for p in self.plans:
+            V = rows_from_activations(p, a, self.v_read)
+            if layers:
+                layers[-1] = V[:, :-1]  # a hidden layer's output: the next rows' voltages
+            out, i = tiles_of(p, V)
+            z_v, a = digital_step(p, out, self.circuit.v_per_unit)
+            pre.append(z_v)
+            layers.append(z_v if p.activation is None else a)
+            cur.append(i.reshape(len(x), -1))
+            tiles.append(out)
+        return NetOutputs(layers, pre[-1] / self.circuit.v_per_unit, pre, cur, source,
+                          tiles=tiles)
+
+    def calibrated_plans(self, x_cal) -> list[LayerPlan]:
+        """The plans with each layer's ADC full scales set from calibration inputs ``x_cal``:
+        per row tile, the largest |sense output| of the behavioral circuit over them (earlier
+        layers' ADCs already calibrated and applied)."""
+        plans, a = [], self.check_inputs(x_cal)
+        for p in self.plans:
+            V = rows_from_activations(p, a, self.v_read)
+            out, _ = self._tiles_twin(p, V, ideal=False)
+            fs = np.abs(out).max(axis=(0, 2))
+            p = dataclasses.replace(p, adc_full_scale=np.where(fs > 0, fs, 1.0))
+            _, a = digital_step(p, out, self.circuit.v_per_unit)
+            plans.append(p)
+        return plans
+
     # ------------------------------------------------------------------ manifest / files
 
     def manifest(self) -> dict:
@@ -369,6 +551,12 @@ class Network:
                              "g_min_S": float(p.conductance.min()),
                              "g_max_S": float(p.conductance.max())},
                 "in_scale": p.in_scale,
+                "periphery": {"digital": p.digital, "dac_bits": p.dac_bits,
+                              "adc_bits": p.adc_bits,
+                              "adc_full_scale_V": (None if p.adc_full_scale is None
+                                                   else np.asarray(p.adc_full_scale).tolist()),
+                              "row_tiles": [list(t) for t in p.row_tiles],
+                              "col_tiles": [list(t) for t in p.col_tiles]},
                 "w_per_siemens": wps.tolist(),
                 "act_full_scale": p.act_full_scale,
                 "sense": {"subckts": sorted(set(self._sense_names(p))),
@@ -404,6 +592,10 @@ class Network:
             "circuit": self.circuit.to_dict(),
             "nonideal": None if self.nonideal is None else {**self.nonideal.to_dict(),
                                                             "draw": self.draw},
+            "adc_calibration": (None if self.calibration_size is None else
+                                {"inputs": self.calibration_size,
+                                 "what": "largest |tile sense output| per layer and row tile "
+                                         "over the calibration inputs (behavioral circuit)"}),
             "layers": layers,
         }
 
@@ -416,14 +608,46 @@ class Network:
         out.mkdir(parents=True, exist_ok=True)
         name = name or self.name
         X = np.full((1, self.n_in), 0.5) if X is None else X
-        deck_path = out / f"{name}.cir"
-        deck_path.write_text(emit_deck(self.deck(X, print_outputs=True)))
         man = self.manifest()
-        man["deck"] = deck_path.name
         man["inputs"]["n"] = int(len(self.check_inputs(X)))
+        if self.digital:
+            # one deck per layer; a hidden layer's rows are the DAC codes of the twin's
+            # digital outputs of the layer before (what the co-simulation feeds it)
+            paths, a = [], self.check_inputs(X)
+            for p in self.plans:
+                V = rows_from_activations(p, a, self.v_read)
+                path = out / f"{name}_l{p.index}.cir"
+                path.write_text(emit_deck(self.layer_deck(p, V, print_outputs=True)))
+                paths.append(path)
+                _, a = digital_step(p, self._tiles_twin(p, V, ideal=False)[0],
+                                    self.circuit.v_per_unit)
+            man["decks"] = [q.name for q in paths]
+        else:
+            deck_path = out / f"{name}.cir"
+            deck_path.write_text(emit_deck(self.deck(X, print_outputs=True)))
+            man["deck"] = deck_path.name
+            paths = [deck_path]
         man_path = out / (f"{name}.manifest.json" if name != self.name else "manifest.json")
         man_path.write_text(json.dumps(man, indent=1, sort_keys=True) + "\n")
-        return [deck_path, man_path]
+        return [*paths, man_path]
+
+
+def _row_sources(nodes: list[str], values: np.ndarray, prefix: str, comment: str) -> list:
+    """DC-sweep row drivers: node k holds ``values[n, k]`` at slot n (a plain DC source when
+    it never changes, else a B-source ``pwl(v(slot), ...)``)."""
+    slots = np.arange(len(values), dtype=float)
+    els = []
+    for k, node in enumerate(nodes):
+        col = values[:, k]
+        cmt = comment if k == 0 else ""
+        if np.all(col == col[0]):
+            els.append(VoltageSource(f"{prefix}{k}", node, "0", float(col[0]), comment=cmt))
+        else:
+            pts = ", ".join(f"{spice_number(t)}, {spice_number(v)}"
+                            for t, v in zip(slots, col, strict=True))
+            els.append(BSource(f"B{prefix[1:]}{k}", node, "0", f"pwl(v(slot), {pts})",
+                               comment=cmt))
+    return els
 
 
 def _slot_points(values, slot_s: float) -> tuple:
@@ -456,4 +680,5 @@ def _concat(parts: list[NetOutputs], source: str) -> NetOutputs:
                       np.concatenate([p.logits for p in parts]),
                       [np.concatenate([p.pre[i] for p in parts]) for i in range(L)],
                       [np.concatenate([p.currents[i] for p in parts]) for i in range(L)],
-                      source)
+                      source, tiles=[np.concatenate([p.tiles[i] for p in parts])
+                                     for i in range(len(parts[0].tiles))])
