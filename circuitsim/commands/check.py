@@ -19,7 +19,8 @@ def run(args) -> int:
     print(f"ngspice executable: {exe}")
     print(f"ngspice library:    {find_libngspice()}")
     print(f"ngspice version:    {feats['version']}")
-    print(f"KLU solver:         {'yes' if feats['klu'] else 'NO (Sparse only: large arrays slow; make setup)'}")
+    klu = "yes" if feats["klu"] else "NO (Sparse only: large arrays are slow; run make setup)"
+    print(f"KLU solver:         {klu}")
     print(f"OSDI (Verilog-A):   {'yes' if feats['osdi'] else 'no'}")
     deck = Deck("circuitsim check: divider", elements=[
         VoltageSource("V1", "in", "0", dc=1.0), Resistor("R1", "in", "out", 1e3),

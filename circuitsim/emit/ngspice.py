@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..circuit.elements import (
+    SINGLE_PULSE_PERIOD,
     BSource,
     Capacitor,
     CurrentSource,
@@ -18,7 +19,6 @@ from ..circuit.elements import (
     Mosfet,
     Pulse,
     Pwl,
-    SINGLE_PULSE_PERIOD,
     RawLine,
     Resistor,
     Sin,
