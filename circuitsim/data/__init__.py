@@ -1,4 +1,5 @@
-"""Package data: the demo checkpoints (``digits_mlp.pt``, ``digits_mlp_macro.pt``), found with importlib.resources."""
+"""Package data: the demo checkpoints (``digits_mlp.pt``, ``digits_mlp_macro.pt``), found with
+importlib.resources."""
 
 from __future__ import annotations
 

@@ -499,6 +499,7 @@ class Network:
         the infinite-gain sense stage; its read power Σ_i V_i² Σ_j G_ij: no wires).  The
         circuit's read power is :func:`circuitsim.behavioral.energy.read_power` at the solved
         node voltages (``power=False`` skips it: zeros)."""
+        from ..behavioral.cells import cell_current
         from ..behavioral.energy import read_power
 
         n = len(V)
@@ -520,11 +521,19 @@ class Network:
 
                     spec = self.tile_spec(plan, ri, ci, extra_r_sense=cards[0].r_in)
                     self._solvers[key] = _NumpySolver(CrossbarSolver(spec, backend=backend))
-                i = self._solvers[key].column_currents(v.T).T
-                if power:
-                    s = self._solvers[key].solver
-                    pw[:, ri, ci] = np.asarray(read_power(s.spec, v.T, solver=s),
-                                               dtype=float).reshape(n)
+                s = self._solvers[key].solver
+                if power and backend == "numpy" and not s.spec.is_linear:
+                    # nonlinear cells: one Newton solve gives both (the column current is
+                    # the sum of its cell currents, the power Σ_i V_i Σ_j I_cell)
+                    vr, vc = s.node_voltages(v.T)
+                    i_cell = cell_current(s.spec, s.spec.conductance[:, :, None], vr, vc)[0]
+                    i = i_cell.sum(axis=0).T
+                    pw[:, ri, ci] = np.einsum("ki,ijk->k", v, i_cell)
+                else:
+                    i = self._solvers[key].column_currents(v.T).T
+                    if power:
+                        pw[:, ri, ci] = np.asarray(read_power(s.spec, v.T, solver=s),
+                                                   dtype=float).reshape(n)
             cur[:, ri, 2 * c0:2 * c1] = i
             for jj, card in enumerate(cards):
                 ip, i_n = i[:, 2 * jj], i[:, 2 * jj + 1]

@@ -59,6 +59,9 @@ class XvalConfig:
     """Test images to evaluate (the first n of the test set); None: all."""
     spice_images: int | None = None
     """Of those, how many also go through ngspice; None: all (0: behavioral only)."""
+    calibration_images: int | None = None
+    """Training inputs that calibrate the network (ReLU full scales, ADC full scales): the
+    first n of the training set; None: all of them [images]."""
     chunk_size: int = 20
     """Images per chunk (one ngspice run per chunk) [images]."""
     spice_runner: str = "batch"
@@ -91,9 +94,10 @@ class XvalConfig:
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, int) or v < 0:
                 raise ConfigError(f"{name} must be an integer ≥ 0, got {v!r}")
-        for name in ("n_images", "spice_images"):
+        for name in ("n_images", "spice_images", "calibration_images"):
             v = getattr(self, name)
-            if v is not None and (not isinstance(v, int) or v < (1 if name == "n_images" else 0)):
+            if v is not None and (not isinstance(v, int)
+                                  or v < (0 if name == "spice_images" else 1)):
                 raise ConfigError(f"{name} must be a positive integer or null, got {v!r}")
         if not isinstance(self.chunk_size, int) or self.chunk_size < 1:
             raise ConfigError(f"chunk_size must be an integer ≥ 1, got {self.chunk_size!r}")

@@ -290,10 +290,12 @@ def _evaluate_chunk(task: VariantTask, chunk: Chunk, X: np.ndarray, y: np.ndarra
 
 
 def calibration_inputs(cfg: XvalConfig, dataset) -> np.ndarray | None:
-    """ReLU networks: the training inputs that set each layer's full scale; else None."""
-    if cfg.activation != "relu" or getattr(dataset, "x_train", None) is None:
+    """ReLU networks and networks with an ADC: the training inputs (the first
+    ``cfg.calibration_images``, default all) that set each layer's full scales; else None."""
+    needs = cfg.activation == "relu" or cfg.mapping.get("adc_bits") is not None
+    if not needs or getattr(dataset, "x_train", None) is None:
         return None
-    return np.asarray(dataset.x_train)
+    return np.asarray(dataset.x_train[:cfg.calibration_images])
 
 
 # ---------------------------------------------------------------------------- a run
