@@ -116,10 +116,10 @@ def run_demo(out: str | Path, *, config: XvalConfig | None = None, quick: bool =
         raise ConfigError(f"--macro-spice-images must be ≥ 0, got {macro_spice_images}")
     macro_cfg = None
     if macro:
-        macro_cfg = (macro_config or MACRO_CONFIG).replace(dataset=cfg.dataset, dataset_path=cfg.dataset_path,
-                                         n_images=cfg.n_images, spice_images=macro_spice_images,
-                                         spice_runner=cfg.spice_runner,
-                                         spice_timeout_s=max(cfg.spice_timeout_s, 1800.0))
+        macro_cfg = (macro_config or MACRO_CONFIG).replace(
+            dataset=cfg.dataset, dataset_path=cfg.dataset_path, n_images=cfg.n_images,
+            spice_images=macro_spice_images, spice_runner=cfg.spice_runner,
+            spice_timeout_s=max(cfg.spice_timeout_s, 1800.0))
     full_cfg = None
     if full_spice_images:
         full_cfg = cfg.replace(circuit={**cfg.circuit, **FULL_CIRCUIT},
