@@ -55,6 +55,9 @@ class XvalConfig:
     """Overrides of :class:`circuitsim.network.CircuitConfig` (wire R [Ω], TIA, neurons...)."""
     seed: int = 0
     """Seed of the random non-idealities drawn in mapping (one draw per seed)."""
+    calibration_images: int | None = None
+    """Training images of the calibration set (ReLU full scales, ADC full scales): the first n
+    of the training set; None: all.  Never test images."""
     n_images: int | None = None
     """Test images to evaluate (the first n of the test set); None: all."""
     spice_images: int | None = None
@@ -91,9 +94,10 @@ class XvalConfig:
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, int) or v < 0:
                 raise ConfigError(f"{name} must be an integer ≥ 0, got {v!r}")
-        for name in ("n_images", "spice_images"):
+        for name in ("n_images", "spice_images", "calibration_images"):
             v = getattr(self, name)
-            if v is not None and (not isinstance(v, int) or v < (1 if name == "n_images" else 0)):
+            if v is not None and (isinstance(v, bool) or not isinstance(v, int)
+                                  or v < (0 if name == "spice_images" else 1)):
                 raise ConfigError(f"{name} must be a positive integer or null, got {v!r}")
         if not isinstance(self.chunk_size, int) or self.chunk_size < 1:
             raise ConfigError(f"chunk_size must be an integer ≥ 1, got {self.chunk_size!r}")

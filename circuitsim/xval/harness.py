@@ -199,6 +199,10 @@ def _layers(outputs) -> list[np.ndarray]:
     return [np.asarray(a, dtype=np.float64) for a in outputs.layers]
 
 
+def _tiles(outputs) -> list[np.ndarray]:
+    return [np.asarray(t, dtype=np.float64) for t in getattr(outputs, "tiles", None) or []]
+
+
 def _currents(outputs) -> list[np.ndarray]:
     cur = getattr(outputs, "currents", None) or []
     if any(c is None for c in cur):
@@ -251,18 +255,19 @@ def _evaluate_chunk(task: VariantTask, chunk: Chunk, X: np.ndarray, y: np.ndarra
 
     t0 = time.perf_counter()
     levels = {"software": software_layers(task.model, X)}
-    currents = {}
+    currents, tiles = {}, {}
     timing["software"] = time.perf_counter() - t0
     for name, ideal in (("behavioral_ideal", True), ("behavioral_circuit", False)):
         t0 = time.perf_counter()
         o = net.behavioral_forward(X, ideal=ideal)
         timing[name] = time.perf_counter() - t0
-        levels[name], currents[name] = _layers(o), _currents(o)
+        levels[name], currents[name], tiles[name] = _layers(o), _currents(o), _tiles(o)
     if chunk.spice:
         t0 = time.perf_counter()
         try:
             o = net.spice_forward(X, runner=cfg.spice_runner, timeout_s=cfg.spice_timeout_s)
-            levels["spice"], currents["spice"] = _layers(o), _currents(o)
+            levels["spice"], currents["spice"], tiles["spice"] = (_layers(o), _currents(o),
+                                                                  _tiles(o))
         except SimulationError as exc:
             meta.update(status="failed", error=f"{type(exc).__name__}: {exc}",
                         deck=exc.deck or "", log=exc.log or "")
@@ -273,15 +278,26 @@ def _evaluate_chunk(task: VariantTask, chunk: Chunk, X: np.ndarray, y: np.ndarra
     for name, cur in currents.items():
         for k, a in enumerate(cur):
             rec[f"{name}_I{k}"] = a
+    for name, tl in tiles.items():
+        for k, a in enumerate(tl):
+            rec[f"{name}_T{k}"] = a
+    for k, p in enumerate(getattr(net, "plans", [])):
+        if getattr(p, "adc_bits", None) is not None:
+            rec[f"adcfs_L{k}"] = np.asarray(p.adc_full_scale, dtype=np.float64)
+            meta.setdefault("adc_bits", {})[str(k)] = int(p.adc_bits)
     rec["meta"] = meta
     return rec
 
 
 def calibration_inputs(cfg: XvalConfig, dataset) -> np.ndarray | None:
-    """ReLU networks: the training inputs that set each layer's full scale; else None."""
-    if cfg.activation != "relu" or getattr(dataset, "x_train", None) is None:
+    """The calibration set: the first ``cfg.calibration_images`` training inputs (None: all),
+    for networks that need one (ReLU full scales, calibrated ADC full scales); else None.
+    Never test images."""
+    adc = cfg.mapping.get("adc_bits") is not None and \
+        cfg.mapping.get("adc_range", "calibrated") == "calibrated"
+    if (cfg.activation != "relu" and not adc) or getattr(dataset, "x_train", None) is None:
         return None
-    return np.asarray(dataset.x_train)
+    return np.asarray(dataset.x_train[:cfg.calibration_images])
 
 
 # ---------------------------------------------------------------------------- a run
