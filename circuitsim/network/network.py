@@ -28,11 +28,13 @@ from ..crossbar.wires import wire_fields
 from ..errors import ConfigError, SimulationError
 from ..generators.neuron import neuron_subckt, neuron_transfer
 from ..generators.sense_amp import diff_sense_subckt
+from ..mapping.forward import unfold_patches
+from ..mapping.walk import pool_forward
 from ..readout import activate
 from ..units import require_positive, spice_number
 from .config import CircuitConfig
 from .outputs import NetOutputs
-from .plan import LayerPlan, digital_step, rows_from_activations
+from .plan import LayerPlan, layer_outputs, layer_rows
 
 DECK_OPTIONS = {"reltol": 1e-6, "vntol": 1e-9, "abstol": 1e-13, "itl2": 200}
 """ngspice options of the network decks: tolerances tight enough that every sweep point is
@@ -73,6 +75,11 @@ class Network:
         return self.plans[-1].n_out
 
     @property
+    def n_features(self) -> int:
+        """Inputs of the network (a CNN: C·H·W of the image)."""
+        return self.plans[0].n_features
+
+    @property
     def v_read(self) -> float:
         return float(self.mapping.v_read)
 
@@ -90,9 +97,9 @@ class Network:
             raise ConfigError(f"inputs must be an array of features in [0, 1]: {exc}") from None
         if x.ndim == 1:
             x = x[None, :]
-        if x.ndim != 2 or x.shape[1] != self.n_in or x.shape[0] < 1:
-            raise ConfigError(f"inputs must have shape (N, {self.n_in}) (one row per input, "
-                              f"{self.n_in} features), got {x.shape}")
+        if x.ndim != 2 or x.shape[1] != self.n_features or x.shape[0] < 1:
+            raise ConfigError(f"inputs must have shape (N, {self.n_features}) (one row per "
+                              f"input, {self.n_features} features), got {x.shape}")
         if not np.isfinite(x).all():
             raise ConfigError("inputs hold NaN or inf values")
         if x.min() < 0 or x.max() > 1:
@@ -379,8 +386,15 @@ class Network:
         """Logits of the trained model itself (float64 numpy, no circuit)."""
         h = self.check_inputs(X)
         for p in self.plans:
-            z = h @ p.weight.T + p.bias
+            n = len(h)
+            xin = h if p.conv is None else unfold_patches(h, p.conv)
+            z = xin @ p.weight.T + p.bias
+            if p.conv is not None:
+                co, ho, wo = p.conv["out_shape"]
+                z = z.reshape(n, ho, wo, co).transpose(0, 3, 1, 2).reshape(n, -1)
             h = activate(p.activation, z)
+            if p.pool is not None:
+                h = pool_forward(h, p.pool)
         return h
 
     # ------------------------------------------------------------------ tiles and converters
@@ -509,11 +523,9 @@ class Network:
         sums and activation (:func:`digital_step`, the same for every world)."""
         layers, pre, cur, tiles, a = [], [], [], [], x
         for p in self.plans:
-            V = rows_from_activations(p, a, self.v_read)
-            if layers:
-                layers[-1] = V[:, :-1]  # a hidden layer's output: the next rows' voltages
+            V = layer_rows(p, a, self.v_read)
             out, i = tiles_of(p, V)
-            z_v, a = digital_step(p, out, self.circuit.v_per_unit)
+            z_v, a = layer_outputs(p, out, self.circuit.v_per_unit, len(x))
             pre.append(z_v)
             layers.append(z_v if p.activation is None else a)
             cur.append(i.reshape(len(x), -1))
@@ -527,11 +539,11 @@ class Network:
         layers' ADCs already calibrated and applied)."""
         plans, a = [], self.check_inputs(x_cal)
         for p in self.plans:
-            V = rows_from_activations(p, a, self.v_read)
+            V = layer_rows(p, a, self.v_read)
             out, _ = self._tiles_twin(p, V, ideal=False)
             fs = np.abs(out).max(axis=(0, 2))
             p = dataclasses.replace(p, adc_full_scale=np.where(fs > 0, fs, 1.0))
-            _, a = digital_step(p, out, self.circuit.v_per_unit)
+            _, a = layer_outputs(p, out, self.circuit.v_per_unit, len(a))
             plans.append(p)
         return plans
 
@@ -551,6 +563,10 @@ class Network:
                              "g_min_S": float(p.conductance.min()),
                              "g_max_S": float(p.conductance.max())},
                 "in_scale": p.in_scale,
+                "kind": "linear" if p.conv is None else "conv2d",
+                "conv": None if p.conv is None else {k: list(v) for k, v in p.conv.items()},
+                "pool": None if p.pool is None else {k: (list(v) if isinstance(v, tuple) else v)
+                                                     for k, v in p.pool.items()},
                 "periphery": {"digital": p.digital, "dac_bits": p.dac_bits,
                               "adc_bits": p.adc_bits,
                               "adc_full_scale_V": (None if p.adc_full_scale is None
@@ -615,12 +631,12 @@ class Network:
             # digital outputs of the layer before (what the co-simulation feeds it)
             paths, a = [], self.check_inputs(X)
             for p in self.plans:
-                V = rows_from_activations(p, a, self.v_read)
+                V = layer_rows(p, a, self.v_read)
                 path = out / f"{name}_l{p.index}.cir"
                 path.write_text(emit_deck(self.layer_deck(p, V, print_outputs=True)))
                 paths.append(path)
-                _, a = digital_step(p, self._tiles_twin(p, V, ideal=False)[0],
-                                    self.circuit.v_per_unit)
+                _, a = layer_outputs(p, self._tiles_twin(p, V, ideal=False)[0],
+                                     self.circuit.v_per_unit, len(a))
             man["decks"] = [q.name for q in paths]
         else:
             deck_path = out / f"{name}.cir"

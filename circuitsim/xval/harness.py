@@ -29,6 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import ConfigError, SimulationError
+from ..mapping.walk import software_layers
 from .chunks import Chunk, make_chunks
 from .config import XvalConfig, build_section
 from .executors import Executor
@@ -175,24 +176,6 @@ def single_threaded():
     finally:
         torch.set_num_threads(n_torch)
 
-
-
-def software_layers(model, X: np.ndarray) -> list[np.ndarray]:
-    """Each Linear layer's output (after its activation, if any) of the float64 model."""
-    import copy
-
-    import torch
-
-    m = copy.deepcopy(model).to(torch.float64).cpu().eval()
-    out, h = [], torch.as_tensor(np.asarray(X, dtype=np.float64))
-    mods = list(m)
-    with torch.no_grad():
-        for i, mod in enumerate(mods):
-            h = mod(h)
-            is_last_of_layer = (i + 1 == len(mods) or isinstance(mods[i + 1], torch.nn.Linear))
-            if is_last_of_layer and any(isinstance(x, torch.nn.Linear) for x in mods[:i + 1]):
-                out.append(h.numpy().copy())
-    return out
 
 
 def _layers(outputs) -> list[np.ndarray]:
