@@ -623,7 +623,7 @@ class Network:
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)
         name = name or self.name
-        X = np.full((1, self.n_in), 0.5) if X is None else X
+        X = np.full((1, self.n_features), 0.5) if X is None else X
         man = self.manifest()
         man["inputs"]["n"] = int(len(self.check_inputs(X)))
         if self.digital:
