@@ -107,6 +107,23 @@ def test_tiled_demo_with_converters(tmp_path, small_model):
     assert "ADC codes differ" in (tmp_path / "report.md").read_text()
 
 
+def test_cnn_demo_through_software_twin_and_spice(tmp_path):
+    """``{"model": "cnn"}``: a CNN through every level (conv layers by unfolding)."""
+    from test_network_cnn import small_cnn
+
+    from circuitsim.nn.data import load_digits
+    from circuitsim.nn.train import save_checkpoint
+
+    ck = save_checkpoint(tmp_path / "cnn.pt", small_cnn(load_digits()), {})
+    cfg = SMALL.replace(model="cnn", n_images=8, chunk_size=4, calibration_images=200)
+    r = run_demo(tmp_path / "out", config=cfg, model_path=ck, workers=1, progress=False,
+                 log=_quiet, full_spice_images=0)
+    assert r["agreement"]["argmax_spice_vs_behavioral"] == 1.0
+    assert r["predictions"]["spice"] == r["predictions"]["behavioral_circuit"]
+    assert r["accuracy"]["software"] == r["accuracy"]["behavioral_ideal"]
+    assert all(t["max_abs_diff_V"] < 1e-6 for t in r["agreement"]["tiles_spice_vs_behavioral"])
+
+
 def test_dask_local_cluster_gives_the_same_report_as_local(tmp_path, small_model):
     cfg = SMALL.replace(n_images=8, chunk_size=4, spice_images=4)
     kw = dict(config=cfg, model_path=small_model, progress=False, log=_quiet,

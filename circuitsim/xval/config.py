@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError
+from ..names import MODEL_KINDS
 
 DEFAULT_MAPPING = {"g_min": 1e-6, "g_max": 100e-6, "v_read": 0.2}
 """The fields of :data:`circuitsim.mapping.DEFAULT_MAPPING` (device window 1–100 µS read at
@@ -38,6 +39,9 @@ class XvalConfig:
     """Data set name for :func:`circuitsim.nn.data.get_dataset` (``digits`` is embedded)."""
     dataset_path: str | None = None
     """File or folder for data sets that are read from disk (IDX, HDF5); None for digits."""
+    model: str = "mlp"
+    """Model kind (:data:`circuitsim.names.MODEL_KINDS`, as ``circuitsim train --model``):
+    ``mlp``, ``logistic``, ``cat-relu`` or ``cnn`` (images only; conv layers by unfolding)."""
     hidden: tuple[int, ...] = (16,)
     """Hidden layer widths of the MLP [neurons]; inputs and outputs follow from the data."""
     activation: str = "sigmoid"
@@ -72,6 +76,9 @@ class XvalConfig:
     def __post_init__(self):
         if not isinstance(self.dataset, str) or not self.dataset:
             raise ConfigError(f"dataset must be a data set name, got {self.dataset!r}")
+        if self.model not in MODEL_KINDS:
+            raise ConfigError(f"model must be one of {', '.join(MODEL_KINDS)}, got "
+                              f"{self.model!r}")
         hidden = self.hidden
         if isinstance(hidden, int):
             hidden = (hidden,)

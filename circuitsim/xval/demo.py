@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import ConfigError
+from ..network.plan import layer_rows
 from . import plots
 from .config import XvalConfig
 from .executors import get_executor
@@ -92,8 +93,9 @@ def run_demo(out: str | Path, *, config: XvalConfig | None = None, quick: bool =
     full_cfg = None
     if full_spice_images:
         full = dict(FULL_CIRCUIT)
-        if any(cfg.mapping.get(k) is not None for k in ("tile_size", "dac_bits", "adc_bits")):
-            full.pop("neuron_flavour")  # with converters the activation is digital
+        if cfg.model == "cnn" or any(cfg.mapping.get(k) is not None
+                                     for k in ("tile_size", "dac_bits", "adc_bits")):
+            full.pop("neuron_flavour")  # CNN or converters: the activation is digital
         full_cfg = cfg.replace(circuit={**cfg.circuit, **full},
                                spice_images=full_spice_images,
                                chunk_size=max(1, min(cfg.chunk_size, 2)))
@@ -275,9 +277,11 @@ def ir_drop_map(net, X) -> tuple[np.ndarray, str, dict] | None:
     p = plans[0]
     sense = getattr(p, "sense", None)
     extra = float(getattr(sense[0], "r_in", 0.0)) if sense else 0.0
-    x = np.asarray(X, dtype=np.float64).mean(axis=0)
     v_read = float(net.v_read)
-    V = np.concatenate([x * v_read, [v_read]])
+    if getattr(p, "digital", False):  # DAC rows (conv: the mean over every patch)
+        V = layer_rows(p, np.asarray(X, dtype=np.float64), v_read).mean(axis=0)
+    else:
+        V = np.concatenate([np.asarray(X, dtype=np.float64).mean(axis=0) * v_read, [v_read]])
     tiled = len(getattr(p, "row_tiles", ())) > 1 or len(getattr(p, "col_tiles", ())) > 1
     if tiled:  # tile (0, 0): tile boundaries cut the wires, IR drop is per tile
         spec = net.tile_spec(p, 0, 0, extra_r_sense=p.tile_sense[0][0][0].r_in)

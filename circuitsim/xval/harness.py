@@ -278,7 +278,8 @@ def calibration_inputs(cfg: XvalConfig, dataset) -> np.ndarray | None:
     Never test images."""
     adc = cfg.mapping.get("adc_bits") is not None and \
         cfg.mapping.get("adc_range", "calibrated") == "calibrated"
-    if (cfg.activation != "relu" and not adc) or getattr(dataset, "x_train", None) is None:
+    relu = cfg.activation == "relu" or cfg.model in ("cnn", "cat-relu")
+    if (not relu and not adc) or getattr(dataset, "x_train", None) is None:
         return None
     return np.asarray(dataset.x_train[:cfg.calibration_images])
 
