@@ -120,9 +120,9 @@ def relu_scales(model, calibration, margin: float = 1.05) -> list[float]:
             for s, o in zip(specs, outs, strict=True) if s.activation == "relu"]
 
 
-def _check_nonideal(nonideal) -> float | None:
+def _check_nonideal(nonideal, digital: bool = True) -> float | None:
     """Validate a NonIdealityConfig for the circuit; returns the sinh ``v0`` of its read I-V
-    (or None)."""
+    (or None).  ``digital``: the layers have a digital periphery (read noise allowed)."""
     if nonideal is None:
         return None
     from ..nonideal import NonIdealityConfig
@@ -133,9 +133,12 @@ def _check_nonideal(nonideal) -> float | None:
     if nonideal.ir_drop is not None and not nonideal.ir_drop.is_identity:
         raise ConfigError("nonideal.ir_drop: the circuit network has real wires; set "
                           "CircuitConfig.r_wire_row / r_wire_col instead")
-    if nonideal.read_noise is not None and not nonideal.read_noise.is_identity:
-        raise ConfigError("nonideal.read_noise: a DC circuit simulation has no read noise; "
-                          "leave it None for the circuit network")
+    if nonideal.read_noise is not None and not nonideal.read_noise.is_identity \
+            and not digital:
+        raise ConfigError("nonideal.read_noise: a DC circuit simulation has no read noise; in "
+                          "the circuit network it enters at the ADC of a digital periphery "
+                          "(the same seeded sample in ngspice and the twin): set "
+                          "MappingConfig.adc_bits / dac_bits / tile_size, or leave it None")
     return None if nonideal.iv is None else float(nonideal.iv.v0)
 
 
@@ -144,7 +147,6 @@ def plan_layers(model, circuit: CircuitConfig, mapping, calibration=None, nonide
     if not isinstance(circuit, CircuitConfig):
         raise ConfigError(f"circuit must be a CircuitConfig, got {type(circuit).__name__}")
     digital = _check_mapping(mapping, circuit)
-    _check_nonideal(nonideal)
     specs = parse_model(model)
     if any(s.kind == "conv2d" for s in specs):
         if circuit.neuron_flavour != "ideal" or circuit.neuron_v_offset != 0:
@@ -153,6 +155,7 @@ def plan_layers(model, circuit: CircuitConfig, mapping, calibration=None, nonide
                               "in Python): set CircuitConfig.neuron_flavour='ideal' and "
                               "neuron_v_offset=0")
         digital = True
+    _check_nonideal(nonideal, digital)
     parsed = [(s.weight, s.bias, s.activation, s.module_index) for s in specs]
     fs_relu: list[float] = []
     if calibration is not None:

@@ -19,6 +19,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import time
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -525,6 +526,7 @@ class Network:
         for p in self.plans:
             V = layer_rows(p, a, self.v_read)
             out, i = tiles_of(p, V)
+            out = out + self.read_noise(p, V)
             z_v, a = layer_outputs(p, out, self.circuit.v_per_unit, len(x))
             pre.append(z_v)
             layers.append(z_v if p.activation is None else a)
@@ -532,6 +534,29 @@ class Network:
             tiles.append(out)
         return NetOutputs(layers, pre[-1] / self.circuit.v_per_unit, pre, cur, source,
                           tiles=tiles)
+
+    def read_noise(self, plan: LayerPlan, V) -> np.ndarray | float:
+        """The read-noise sample of every tile output (N, row tiles, out) [V] for row voltages
+        ``V`` (0 without ``nonideal.read_noise``).  Each column current gets a Gaussian error
+        of variance absolute² + relative²·Σ_i V_i²·G_ij² (:class:`~circuitsim.nonideal.
+        ReadNoise`), seen through the output's transimpedance; it is added to the analog tile
+        outputs before the ADC, the same sample in ngspice and the twin.  The sample of one
+        input is drawn from ``(seed, draw, layer, hash of its row voltages)``, so it does not
+        depend on the other inputs of the batch."""
+        rn = None if self.nonideal is None else self.nonideal.read_noise
+        if rn is None or rn.is_identity:
+            return 0.0
+        out = np.zeros((len(V), len(plan.row_tiles), plan.n_out))
+        z = np.stack([np.random.default_rng(
+            [self.nonideal.seed, self.draw, 99, plan.index, zlib.crc32(row.tobytes())]
+        ).standard_normal((len(plan.row_tiles), 2 * plan.n_out)) for row in V])
+        for ri, ci, (r0, r1), (c0, c1) in plan.tiles():
+            g = plan.tile_conductance(ri, ci)
+            sd = np.sqrt(rn.absolute ** 2 + rn.relative ** 2 * ((V[:, r0:r1] ** 2) @ g ** 2))
+            i = sd * z[:, ri, 2 * c0:2 * c1]
+            rt = np.array([c.transimpedance for c in plan.tile_sense[ri][ci]])
+            out[:, ri, c0:c1] = rt * (i[:, 0::2] - i[:, 1::2])
+        return out
 
     def calibrated_plans(self, x_cal) -> list[LayerPlan]:
         """The plans with each layer's ADC full scales set from calibration inputs ``x_cal``:
