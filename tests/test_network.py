@@ -316,3 +316,31 @@ def test_transient_slots_settle_to_the_dc_twin(batch_runner, inputs):
     _compare(slow, twin, 1e-3)
     fast = net.spice_forward(x, runner=batch_runner, slot_s=0.2e-6)
     assert np.abs(fast.layers[-1] - twin.layers[-1]).max() > 10e-3
+
+
+@pytest.mark.ngspice
+def test_every_conductance_field_runs_through_both_worlds(batch_runner, inputs):
+    """Mapping levels (log spacing), column scaling, and every conductance transform of
+    NonIdealityConfig (pulse nonlinearity, programming noise, endurance, stuck-at, drift):
+    one seeded draw programs the arrays that ngspice and the twin both read."""
+    from circuitsim.nonideal import (
+        Drift,
+        Endurance,
+        NonIdealityConfig,
+        ProgrammingNoise,
+        PulseNonlinearity,
+        StuckAt,
+    )
+
+    mapping = MappingConfig(g_min=1e-6, g_max=100e-6, levels=16, level_spacing="log",
+                            scaling="column")
+    ni = NonIdealityConfig(pulse=PulseNonlinearity(nl=2.0, p_max=64),
+                           programming=ProgrammingNoise(1e-6),
+                           endurance=Endurance(cycles=1e7), stuck_at=StuckAt(p_hrs=0.02),
+                           drift=Drift(t=1e4), seed=5)
+    circuit = CircuitConfig(r_wire_row=1.0, r_wire_col=2.0)
+    net = build_network(small_model(), circuit, mapping, nonideal=ni)
+    x = inputs[:10]
+    _compare(net.spice_forward(x, runner=batch_runner), net.behavioral_forward(x), 1e-3)
+    plain = build_network(small_model(), circuit, mapping)
+    assert np.abs(net.plans[0].conductance - plain.plans[0].conductance).max() > 1e-6

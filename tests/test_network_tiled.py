@@ -124,3 +124,25 @@ def net_model(net):
             lin.weight.copy_(torch.as_tensor(p.weight))
             lin.bias.copy_(torch.as_tensor(p.bias))
     return m.double()
+
+
+@pytest.mark.ngspice
+def test_read_noise_same_seeded_sample_in_both_worlds(model, digits, batch_runner):
+    """Read noise enters at the ADC input, drawn per input from (seed, draw, layer, its row
+    voltages): ngspice and the twin see the same sample, and it does not depend on the
+    batch."""
+    from circuitsim.nonideal import ReadNoise
+
+    ni = NonIdealityConfig(read_noise=ReadNoise(relative=0.02, absolute=5e-8), seed=3)
+    noisy = build_network(model, WIRES, TILED, nonideal=ni, calibration=digits.x_train[:200])
+    clean = build_network(model, WIRES, TILED, calibration=digits.x_train[:200])
+    x = digits.x_test[:10]
+    tw, sp = noisy.behavioral_forward(x), noisy.spice_forward(x, runner=batch_runner)
+    assert np.abs(tw.tiles[0] - clean.behavioral_forward(x).tiles[0]).max() > 1e-3
+    for p, a, b in zip(noisy.plans, sp.tiles, tw.tiles, strict=True):
+        assert (np.abs(a - b) / p.adc_full_scale[None, :, None]).max() <= REL_TOL
+    np.testing.assert_array_equal(sp.predict(), tw.predict())
+    np.testing.assert_array_equal(noisy.behavioral_forward(x[3:5]).logits, tw.logits[3:5])
+    other = build_network(model, WIRES, TILED, nonideal=ni, draw=1,
+                          calibration=digits.x_train[:200])
+    assert not np.array_equal(other.behavioral_forward(x).logits, tw.logits)

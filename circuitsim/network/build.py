@@ -28,54 +28,40 @@ from ..generators.neuron import NeuronCard
 from ..generators.sense_amp import DiffSenseCard
 from ..mapping import MappingConfig, map_layer
 from ..mapping.converters import tile_ranges
+from ..mapping.walk import LayerSpec, software_layers, walk_sequential
 from .config import CircuitConfig
 from .network import Network
 from .plan import LayerPlan
 
-SUPPORTED = "Linear layers with Sigmoid or ReLU neurons between them, a final Linear (argmax)"
+SUPPORTED = ("Linear / Conv2d layers with Sigmoid or ReLU neurons (and MaxPool2d / AvgPool2d "
+             "after a Conv2d), a final Linear (argmax)")
 
 
-def parse_model(model) -> list[tuple[np.ndarray, np.ndarray, str | None, int]]:
-    """``[(W, b, activation, module_index), ...]`` from an ``nn.Sequential``; raises
-    :class:`ConfigError` naming the offending layer."""
+def parse_model(model) -> list[LayerSpec]:
+    """The crossbar layers of an ``nn.Sequential`` (:func:`circuitsim.mapping.walk.
+    walk_sequential`) that the circuit can realise; raises :class:`ConfigError` naming the
+    offending layer."""
     from torch import nn
 
     if not isinstance(model, nn.Sequential):
         raise ConfigError(f"the model must be a torch.nn.Sequential of {SUPPORTED}; got "
                           f"{type(model).__name__}")
-    layers: list[list] = []
-    for idx, m in enumerate(model):
-        where = f"layer {idx} ({type(m).__name__})"
-        if isinstance(m, nn.Linear):
-            w = m.weight.detach().cpu().double().numpy().copy()
-            b = (np.zeros(m.out_features) if m.bias is None
-                 else m.bias.detach().cpu().double().numpy().copy())
-            bad = ~np.isfinite(w)
-            if bad.any() or not np.isfinite(b).all():
-                what = "weight" if bad.any() else "bias"
-                raise ConfigError(f"{where}: the {what} holds NaN or inf values; retrain or "
-                                  "load a valid checkpoint")
-            if layers and layers[-1][0].shape[0] != w.shape[1]:
-                prev = layers[-1]
-                raise ConfigError(f"{where}: takes {w.shape[1]} inputs but layer {prev[3]} "
-                                  f"gives {prev[0].shape[0]} outputs; the shapes must chain")
-            layers.append([w, b, None, idx])
-        elif isinstance(m, nn.Sigmoid | nn.ReLU):
-            act = "sigmoid" if isinstance(m, nn.Sigmoid) else "relu"
-            if not layers or layers[-1][2] is not None:
-                raise ConfigError(f"{where}: a neuron must follow a Linear layer")
-            layers[-1][2] = act
-        elif isinstance(m, nn.Flatten | nn.Identity) and not layers:
-            continue
-        else:
-            raise ConfigError(f"{where} is not supported: the circuit network realises "
-                              f"{SUPPORTED}; replace or remove it")
-    if not layers:
-        raise ConfigError(f"the model has no Linear layer; it must be {SUPPORTED}")
-    if layers[-1][2] is not None:
-        raise ConfigError(f"layer {layers[-1][3] + 1} ({layers[-1][2]}): the last Linear is "
-                          "read out by argmax and must not be followed by a neuron; drop it")
-    return [tuple(x) for x in layers]
+    specs = walk_sequential(model)
+    for k, s in enumerate(specs):
+        if s.activation not in (None, "sigmoid", "relu"):
+            idx = s.last_index if s.pool is None else s.last_index - 1
+            raise ConfigError(f"layer {idx} ({type(model[idx]).__name__}) is not supported: "
+                              f"the circuit network realises {SUPPORTED}; replace or remove it")
+        if k and specs[k - 1].out_features != s.weight.shape[1] and s.kind == "linear":
+            raise ConfigError(f"layer {s.module_index} (Linear): takes {s.weight.shape[1]} "
+                              f"inputs but layer {specs[k - 1].module_index} gives "
+                              f"{specs[k - 1].out_features}; the shapes must chain")
+    last = specs[-1]
+    if last.activation is not None or last.kind != "linear":
+        raise ConfigError(f"layer {last.last_index + 1} ({last.activation or last.kind}): the "
+                          "last Linear is read out by argmax and must not be followed by a "
+                          "neuron; drop it")
+    return specs
 
 
 def _check_mapping(mapping, circuit: CircuitConfig) -> bool:
@@ -128,22 +114,15 @@ def _check_calibration(calibration, n_in: int) -> np.ndarray:
 
 def relu_scales(model, calibration, margin: float = 1.05) -> list[float]:
     """Largest activation of every ReLU layer over the calibration inputs, times ``margin``."""
-    import torch
-
-    x = torch.as_tensor(np.asarray(calibration, dtype=np.float64))
-    out = []
-    with torch.no_grad():
-        h = x
-        for m in model:
-            h = m.double()(h) if hasattr(m, "double") else m(h)
-            if isinstance(m, torch.nn.ReLU):
-                out.append(float(h.max()) * margin if float(h.max()) > 0 else 1.0)
-    return out
+    specs = walk_sequential(model)
+    outs = software_layers(model, calibration)
+    return [float(o.max()) * margin if float(o.max()) > 0 else 1.0
+            for s, o in zip(specs, outs, strict=True) if s.activation == "relu"]
 
 
-def _check_nonideal(nonideal) -> float | None:
+def _check_nonideal(nonideal, digital: bool = True) -> float | None:
     """Validate a NonIdealityConfig for the circuit; returns the sinh ``v0`` of its read I-V
-    (or None)."""
+    (or None).  ``digital``: the layers have a digital periphery (read noise allowed)."""
     if nonideal is None:
         return None
     from ..nonideal import NonIdealityConfig
@@ -154,9 +133,12 @@ def _check_nonideal(nonideal) -> float | None:
     if nonideal.ir_drop is not None and not nonideal.ir_drop.is_identity:
         raise ConfigError("nonideal.ir_drop: the circuit network has real wires; set "
                           "CircuitConfig.r_wire_row / r_wire_col instead")
-    if nonideal.read_noise is not None and not nonideal.read_noise.is_identity:
-        raise ConfigError("nonideal.read_noise: a DC circuit simulation has no read noise; "
-                          "leave it None for the circuit network")
+    if nonideal.read_noise is not None and not nonideal.read_noise.is_identity \
+            and not digital:
+        raise ConfigError("nonideal.read_noise: a DC circuit simulation has no read noise; in "
+                          "the circuit network it enters at the ADC of a digital periphery "
+                          "(the same seeded sample in ngspice and the twin): set "
+                          "MappingConfig.adc_bits / dac_bits / tile_size, or leave it None")
     return None if nonideal.iv is None else float(nonideal.iv.v0)
 
 
@@ -165,15 +147,21 @@ def plan_layers(model, circuit: CircuitConfig, mapping, calibration=None, nonide
     if not isinstance(circuit, CircuitConfig):
         raise ConfigError(f"circuit must be a CircuitConfig, got {type(circuit).__name__}")
     digital = _check_mapping(mapping, circuit)
-    _check_nonideal(nonideal)
-    parsed = parse_model(model)
+    specs = parse_model(model)
+    if any(s.kind == "conv2d" for s in specs):
+        if circuit.neuron_flavour != "ideal" or circuit.neuron_v_offset != 0:
+            raise ConfigError("a CNN is co-simulated with digital activations (each conv "
+                              "layer's outputs are re-arranged into the next layer's patches "
+                              "in Python): set CircuitConfig.neuron_flavour='ideal' and "
+                              "neuron_v_offset=0")
+        digital = True
+    _check_nonideal(nonideal, digital)
+    parsed = [(s.weight, s.bias, s.activation, s.module_index) for s in specs]
     fs_relu: list[float] = []
     if calibration is not None:
-        calibration = _check_calibration(calibration, parsed[0][0].shape[1])
+        calibration = _check_calibration(calibration, _n_features(specs[0]))
     if calibration is not None and any(p[2] == "relu" for p in parsed):
-        import copy
-
-        fs_relu = relu_scales(copy.deepcopy(model), calibration)
+        fs_relu = relu_scales(model, calibration)
     lo, hi = circuit.device_range or (mapping.g_min, mapping.g_max)
     v_read = mapping.v_read
     # input scale of every layer and the activation full scale of its neuron
@@ -186,10 +174,11 @@ def plan_layers(model, circuit: CircuitConfig, mapping, calibration=None, nonide
         scales.append((c, afs))
         c = 1.0 / afs
     mapped = []
-    for (w, b, act, idx), (c, _) in zip(parsed, scales, strict=True):
-        ml = map_layer(w, b * c, mapping, activation=act)
+    for (w, b, act, idx), (c, _), sp in zip(parsed, scales, specs, strict=True):
+        ml = map_layer(w, b * c, mapping, activation=act, kind=sp.kind, conv=sp.conv)
+        kind = "Linear" if sp.kind == "linear" else "Conv2d"
         for g in (ml.g_pos, ml.g_neg):
-            _check_device_range(g, lo, hi, f"layer {idx} (Linear {w.shape[1]}->{w.shape[0]})")
+            _check_device_range(g, lo, hi, f"layer {idx} ({kind} {w.shape[1]}->{w.shape[0]})")
         mapped.append(ml)
     programmed = nonideal.apply(mapped, draw) if nonideal is not None else mapped
     plans: list[LayerPlan] = []
@@ -218,8 +207,15 @@ def plan_layers(model, circuit: CircuitConfig, mapping, calibration=None, nonide
             fs = np.array([float(r_t.max()) * v_read * (r1 - r0) * (mapping.g_max - mapping.g_min)
                            for r0, r1 in row_t])
         plans.append(LayerPlan(n, w, b, act, ml, c, g, sense, neuron, afs, row_t, col_t,
-                               tile_sense, digital, mapping.dac_bits, mapping.adc_bits, fs))
+                               tile_sense, digital, mapping.dac_bits, mapping.adc_bits, fs,
+                               conv=specs[n - 1].conv, pool=specs[n - 1].pool))
     return plans
+
+
+def _n_features(spec: LayerSpec) -> int:
+    """Network inputs of a first layer (conv: C·H·W of the image)."""
+    return int(np.prod(spec.conv["in_shape"])) if spec.conv is not None else \
+        int(spec.weight.shape[1])
 
 
 def _sense_cards(circuit: CircuitConfig, g: np.ndarray, v_read: float, r_t) -> tuple:
@@ -255,7 +251,7 @@ def build_network(model, circuit: CircuitConfig | None = None, mapping=None, *,
         raise ConfigError("MappingConfig.adc_bits with adc_range='calibrated': pass "
                           "calibration= inputs (a training subset) to set the ADC full scales "
                           "(never the evaluated images), or use adc_range='full-scale'")
-    x_cal = _check_calibration(calibration, plans[0].n_in)
+    x_cal = _check_calibration(calibration, net.n_features)
     calibrated = Network(net.calibrated_plans(x_cal), circuit, mapping, name=name,
                          sinh_v0=net.sinh_v0, nonideal=nonideal, draw=draw,
                          calibration_size=len(x_cal))

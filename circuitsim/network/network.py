@@ -19,6 +19,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import time
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -28,11 +29,13 @@ from ..crossbar.wires import wire_fields
 from ..errors import ConfigError, SimulationError
 from ..generators.neuron import neuron_subckt, neuron_transfer
 from ..generators.sense_amp import diff_sense_subckt
+from ..mapping.forward import unfold_patches
+from ..mapping.walk import pool_forward
 from ..readout import activate
 from ..units import require_positive, spice_number
 from .config import CircuitConfig
 from .outputs import NetOutputs
-from .plan import LayerPlan, digital_step, rows_from_activations
+from .plan import LayerPlan, layer_outputs, layer_rows
 
 DECK_OPTIONS = {"reltol": 1e-6, "vntol": 1e-9, "abstol": 1e-13, "itl2": 200}
 """ngspice options of the network decks: tolerances tight enough that every sweep point is
@@ -73,6 +76,11 @@ class Network:
         return self.plans[-1].n_out
 
     @property
+    def n_features(self) -> int:
+        """Inputs of the network (a CNN: C·H·W of the image)."""
+        return self.plans[0].n_features
+
+    @property
     def v_read(self) -> float:
         return float(self.mapping.v_read)
 
@@ -90,9 +98,9 @@ class Network:
             raise ConfigError(f"inputs must be an array of features in [0, 1]: {exc}") from None
         if x.ndim == 1:
             x = x[None, :]
-        if x.ndim != 2 or x.shape[1] != self.n_in or x.shape[0] < 1:
-            raise ConfigError(f"inputs must have shape (N, {self.n_in}) (one row per input, "
-                              f"{self.n_in} features), got {x.shape}")
+        if x.ndim != 2 or x.shape[1] != self.n_features or x.shape[0] < 1:
+            raise ConfigError(f"inputs must have shape (N, {self.n_features}) (one row per "
+                              f"input, {self.n_features} features), got {x.shape}")
         if not np.isfinite(x).all():
             raise ConfigError("inputs hold NaN or inf values")
         if x.min() < 0 or x.max() > 1:
@@ -382,8 +390,15 @@ class Network:
         """Logits of the trained model itself (float64 numpy, no circuit)."""
         h = self.check_inputs(X)
         for p in self.plans:
-            z = h @ p.weight.T + p.bias
+            n = len(h)
+            xin = h if p.conv is None else unfold_patches(h, p.conv)
+            z = xin @ p.weight.T + p.bias
+            if p.conv is not None:
+                co, ho, wo = p.conv["out_shape"]
+                z = z.reshape(n, ho, wo, co).transpose(0, 3, 1, 2).reshape(n, -1)
             h = activate(p.activation, z)
+            if p.pool is not None:
+                h = pool_forward(h, p.pool)
         return h
 
     # ------------------------------------------------------------------ tiles and converters
@@ -546,12 +561,12 @@ class Network:
         sums and activation (:func:`digital_step`, the same for every world)."""
         layers, pre, cur, tiles, power, a = [], [], [], [], [], x
         for p in self.plans:
-            V = rows_from_activations(p, a, self.v_read)
-            if layers:
-                layers[-1] = V[:, :-1]  # a hidden layer's output: the next rows' voltages
+            V = layer_rows(p, a, self.v_read)
             out, i, pw = tiles_of(p, V)
-            power.append(pw)
-            z_v, a = digital_step(p, out, self.circuit.v_per_unit)
+            # per input: a conv layer reads its tiles once per output position
+            power.append(pw.reshape(len(x), -1, *pw.shape[1:]).sum(axis=1))
+            out = out + self.read_noise(p, V)
+            z_v, a = layer_outputs(p, out, self.circuit.v_per_unit, len(x))
             pre.append(z_v)
             layers.append(z_v if p.activation is None else a)
             cur.append(i.reshape(len(x), -1))
@@ -559,17 +574,40 @@ class Network:
         return NetOutputs(layers, pre[-1] / self.circuit.v_per_unit, pre, cur, source,
                           tiles=tiles, power=power)
 
+    def read_noise(self, plan: LayerPlan, V) -> np.ndarray | float:
+        """The read-noise sample of every tile output (N, row tiles, out) [V] for row voltages
+        ``V`` (0 without ``nonideal.read_noise``).  Each column current gets a Gaussian error
+        of variance absolute² + relative²·Σ_i V_i²·G_ij² (:class:`~circuitsim.nonideal.
+        ReadNoise`), seen through the output's transimpedance; it is added to the analog tile
+        outputs before the ADC, the same sample in ngspice and the twin.  The sample of one
+        input is drawn from ``(seed, draw, layer, hash of its row voltages)``, so it does not
+        depend on the other inputs of the batch."""
+        rn = None if self.nonideal is None else self.nonideal.read_noise
+        if rn is None or rn.is_identity:
+            return 0.0
+        out = np.zeros((len(V), len(plan.row_tiles), plan.n_out))
+        z = np.stack([np.random.default_rng(
+            [self.nonideal.seed, self.draw, 99, plan.index, zlib.crc32(row.tobytes())]
+        ).standard_normal((len(plan.row_tiles), 2 * plan.n_out)) for row in V])
+        for ri, ci, (r0, r1), (c0, c1) in plan.tiles():
+            g = plan.tile_conductance(ri, ci)
+            sd = np.sqrt(rn.absolute ** 2 + rn.relative ** 2 * ((V[:, r0:r1] ** 2) @ g ** 2))
+            i = sd * z[:, ri, 2 * c0:2 * c1]
+            rt = np.array([c.transimpedance for c in plan.tile_sense[ri][ci]])
+            out[:, ri, c0:c1] = rt * (i[:, 0::2] - i[:, 1::2])
+        return out
+
     def calibrated_plans(self, x_cal) -> list[LayerPlan]:
         """The plans with each layer's ADC full scales set from calibration inputs ``x_cal``:
         per row tile, the largest |sense output| of the behavioral circuit over them (earlier
         layers' ADCs already calibrated and applied)."""
         plans, a = [], self.check_inputs(x_cal)
         for p in self.plans:
-            V = rows_from_activations(p, a, self.v_read)
+            V = layer_rows(p, a, self.v_read)
             out, _, _ = self._tiles_twin(p, V, ideal=False, power=False)
             fs = np.abs(out).max(axis=(0, 2))
             p = dataclasses.replace(p, adc_full_scale=np.where(fs > 0, fs, 1.0))
-            _, a = digital_step(p, out, self.circuit.v_per_unit)
+            _, a = layer_outputs(p, out, self.circuit.v_per_unit, len(a))
             plans.append(p)
         return plans
 
@@ -589,6 +627,10 @@ class Network:
                              "g_min_S": float(p.conductance.min()),
                              "g_max_S": float(p.conductance.max())},
                 "in_scale": p.in_scale,
+                "kind": "linear" if p.conv is None else "conv2d",
+                "conv": None if p.conv is None else {k: list(v) for k, v in p.conv.items()},
+                "pool": None if p.pool is None else {k: (list(v) if isinstance(v, tuple) else v)
+                                                     for k, v in p.pool.items()},
                 "periphery": {"digital": p.digital, "dac_bits": p.dac_bits,
                               "adc_bits": p.adc_bits,
                               "adc_full_scale_V": (None if p.adc_full_scale is None
@@ -645,7 +687,7 @@ class Network:
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)
         name = name or self.name
-        X = np.full((1, self.n_in), 0.5) if X is None else X
+        X = np.full((1, self.n_features), 0.5) if X is None else X
         man = self.manifest()
         man["inputs"]["n"] = int(len(self.check_inputs(X)))
         if self.digital:
@@ -653,12 +695,12 @@ class Network:
             # digital outputs of the layer before (what the co-simulation feeds it)
             paths, a = [], self.check_inputs(X)
             for p in self.plans:
-                V = rows_from_activations(p, a, self.v_read)
+                V = layer_rows(p, a, self.v_read)
                 path = out / f"{name}_l{p.index}.cir"
                 path.write_text(emit_deck(self.layer_deck(p, V, print_outputs=True)))
                 paths.append(path)
-                _, a = digital_step(p, self._tiles_twin(p, V, ideal=False, power=False)[0],
-                                    self.circuit.v_per_unit)
+                _, a = layer_outputs(p, self._tiles_twin(p, V, ideal=False, power=False)[0],
+                                     self.circuit.v_per_unit, len(a))
             man["decks"] = [q.name for q in paths]
         else:
             deck_path = out / f"{name}.cir"

@@ -16,9 +16,11 @@ import numpy as np
 
 from ..generators.neuron import NeuronCard
 from ..mapping.converters import adc, dac
+from ..mapping.forward import unfold_patches
+from ..mapping.walk import pool_forward
 from ..readout import activate
 
-__all__ = ["LayerPlan", "digital_step", "rows_from_activations"]
+__all__ = ["LayerPlan", "digital_step", "layer_outputs", "layer_rows", "rows_from_activations"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -63,6 +65,12 @@ class LayerPlan:
     adc_full_scale: np.ndarray | None = None
     """(row tiles,) signed ADC full scale of each row tile's sense outputs [V], calibrated on
     calibration inputs (or the worst case, ``adc_range='full-scale'``)."""
+    conv: dict | None = None
+    """Conv2d geometry (``in_shape``, ``out_shape``, ``kernel``, ``stride``, ``padding``): the
+    kernel crossbar is evaluated at every output position (each a row vector of the
+    unfolded input patch); None for a Linear layer."""
+    pool: dict | None = None
+    """Digital pooling after the activation (``kind`` max/avg, ``kernel``, ``stride``)."""
 
     def __post_init__(self):
         if not self.row_tiles:
@@ -79,6 +87,11 @@ class LayerPlan:
     @property
     def n_out(self) -> int:
         return int(self.weight.shape[0])
+
+    @property
+    def n_features(self) -> int:
+        """Features this layer takes from the layer before (conv: C·H·W)."""
+        return int(np.prod(self.conv["in_shape"])) if self.conv is not None else self.n_in
 
     @property
     def transimpedance(self) -> np.ndarray:
@@ -104,6 +117,28 @@ def rows_from_activations(plan: LayerPlan, a: np.ndarray, v_read: float) -> np.n
     DAC's full-scale code."""
     x = dac(np.asarray(a, dtype=float) * plan.in_scale, plan.dac_bits)
     return np.concatenate([x, np.ones((len(x), 1))], axis=1) * v_read
+
+
+def layer_rows(plan: LayerPlan, a: np.ndarray, v_read: float) -> np.ndarray:
+    """Row voltages of a digital-periphery layer for the flat activations ``a`` (N, features)
+    of the layer before: conv layers unfold them into (N·positions, k·k·c) patches first."""
+    if plan.conv is not None:
+        a = unfold_patches(np.asarray(a, dtype=float), plan.conv)
+    return rows_from_activations(plan, a, v_read)
+
+
+def layer_outputs(plan: LayerPlan, tile_out: np.ndarray, v_per_unit: float, n: int):
+    """:func:`digital_step`, then (conv) the outputs of every position back into flat (N, C·H·W)
+    features in torch's order and the digital pooling: ``(pre [V], activation)`` of N
+    inputs."""
+    pre, a = digital_step(plan, tile_out, v_per_unit)
+    if plan.conv is not None:
+        co, ho, wo = plan.conv["out_shape"]
+        pre, a = (x.reshape(n, ho, wo, co).transpose(0, 3, 1, 2).reshape(n, -1)
+                  for x in (pre, a))
+    if plan.pool is not None:
+        a = pool_forward(a, plan.pool)
+    return pre, a
 
 
 def digital_step(plan: LayerPlan, tile_out: np.ndarray, v_per_unit: float):

@@ -29,6 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import ConfigError, SimulationError
+from ..mapping.walk import software_layers
 from .chunks import Chunk, make_chunks
 from .config import XvalConfig, build_section
 from .executors import Executor
@@ -177,24 +178,6 @@ def single_threaded():
 
 
 
-def software_layers(model, X: np.ndarray) -> list[np.ndarray]:
-    """Each Linear layer's output (after its activation, if any) of the float64 model."""
-    import copy
-
-    import torch
-
-    m = copy.deepcopy(model).to(torch.float64).cpu().eval()
-    out, h = [], torch.as_tensor(np.asarray(X, dtype=np.float64))
-    mods = list(m)
-    with torch.no_grad():
-        for i, mod in enumerate(mods):
-            h = mod(h)
-            is_last_of_layer = (i + 1 == len(mods) or isinstance(mods[i + 1], torch.nn.Linear))
-            if is_last_of_layer and any(isinstance(x, torch.nn.Linear) for x in mods[:i + 1]):
-                out.append(h.numpy().copy())
-    return out
-
-
 def _layers(outputs) -> list[np.ndarray]:
     return [np.asarray(a, dtype=np.float64) for a in outputs.layers]
 
@@ -202,6 +185,10 @@ def _layers(outputs) -> list[np.ndarray]:
 def _power(outputs) -> list[np.ndarray]:
     """Per-layer tile read power (N, row tiles, col tiles) [W], or [] (all-analog decks)."""
     return [np.asarray(p, dtype=np.float64) for p in getattr(outputs, "power", None) or []]
+
+
+def _tiles(outputs) -> list[np.ndarray]:
+    return [np.asarray(t, dtype=np.float64) for t in getattr(outputs, "tiles", None) or []]
 
 
 def _currents(outputs) -> list[np.ndarray]:
@@ -257,19 +244,21 @@ def _evaluate_chunk(task: VariantTask, chunk: Chunk, X: np.ndarray, y: np.ndarra
 
     t0 = time.perf_counter()
     levels = {"software": software_layers(task.model, X)}
-    currents, power = {}, {}
+    currents, tiles, power = {}, {}, {}
     timing["software"] = time.perf_counter() - t0
     for name, ideal in (("behavioral_ideal", True), ("behavioral_circuit", False)):
         t0 = time.perf_counter()
         o = net.behavioral_forward(X, ideal=ideal)
         timing[name] = time.perf_counter() - t0
-        levels[name], currents[name], power[name] = _layers(o), _currents(o), _power(o)
+        levels[name], currents[name], tiles[name] = _layers(o), _currents(o), _tiles(o)
+        power[name] = _power(o)
     if chunk.spice:
         t0 = time.perf_counter()
         try:
             o = net.spice_forward(X, runner=cfg.spice_runner, timeout_s=cfg.spice_timeout_s)
-            levels["spice"], currents["spice"], power["spice"] = (_layers(o), _currents(o),
-                                                                   _power(o))
+            levels["spice"], currents["spice"], tiles["spice"] = (_layers(o), _currents(o),
+                                                                  _tiles(o))
+            power["spice"] = _power(o)
             meta["solver"] = o.meta.get("solver")
             meta["ngspice_version"] = o.meta.get("ngspice_version")
         except SimulationError as exc:
@@ -285,15 +274,25 @@ def _evaluate_chunk(task: VariantTask, chunk: Chunk, X: np.ndarray, y: np.ndarra
     for name, pw in power.items():
         for k, a in enumerate(pw):
             rec[f"{name}_P{k}"] = a
+    for name, tl in tiles.items():
+        for k, a in enumerate(tl):
+            rec[f"{name}_T{k}"] = a
+    for k, p in enumerate(getattr(net, "plans", [])):
+        if getattr(p, "adc_bits", None) is not None:
+            rec[f"adcfs_L{k}"] = np.asarray(p.adc_full_scale, dtype=np.float64)
+            meta.setdefault("adc_bits", {})[str(k)] = int(p.adc_bits)
     rec["meta"] = meta
     return rec
 
 
 def calibration_inputs(cfg: XvalConfig, dataset) -> np.ndarray | None:
-    """ReLU networks and networks with an ADC: the training inputs (the first
-    ``cfg.calibration_images``, default all) that set each layer's full scales; else None."""
-    needs = cfg.activation == "relu" or cfg.mapping.get("adc_bits") is not None
-    if not needs or getattr(dataset, "x_train", None) is None:
+    """The calibration set: the first ``cfg.calibration_images`` training inputs (None: all),
+    for networks that need one (ReLU full scales, calibrated ADC full scales); else None.
+    Never test images."""
+    adc = cfg.mapping.get("adc_bits") is not None and \
+        cfg.mapping.get("adc_range", "calibrated") == "calibrated"
+    relu = cfg.activation == "relu" or cfg.model in ("cnn", "cat-relu")
+    if (not relu and not adc) or getattr(dataset, "x_train", None) is None:
         return None
     return np.asarray(dataset.x_train[:cfg.calibration_images])
 
