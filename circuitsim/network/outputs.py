@@ -34,7 +34,8 @@ class NetOutputs:
     power: list[np.ndarray] = field(default_factory=list)
     """Layers with tiles / converters: ``power[l]`` (N, row tiles, col tiles) read power of
     every tile [W]: Σ V·I of its row drivers (SPICE: ngspice's branch currents; twin: the
-    solved node voltages), summed over the output positions of a conv layer (one read each).  Times the read time ``CircuitConfig.t_read`` = read energy."""
+    solved node voltages), summed over the output positions of a conv layer (one read each).
+    Times the read time ``CircuitConfig.t_read`` = read energy."""
     meta: dict = field(default_factory=dict)
 
     def predict(self) -> np.ndarray:
