@@ -37,6 +37,9 @@ def add_arguments(p) -> None:
     p.add_argument("--no-macro", action="store_true",
                    help="skip the macro variant (64-256-256-10 ReLU, 1T1R, 128x128 tiles, "
                         "8-bit ADC)")
+    p.add_argument("--macro-images", type=int, default=None, metavar="N",
+                   help="test images of the macro variant through the twin (~1.3 s each per "
+                        "core on a loaded 2-core machine) [default 40]")
     p.add_argument("--macro-spice-images", type=int, default=None, metavar="N",
                    help="images of the macro variant run in ngspice (~2 min each on a loaded "
                         "2-core machine; the twin runs all) [default 2; --quick 1]")
@@ -73,7 +76,7 @@ def run(args) -> int:
                  executor=args.executor, scheduler=args.scheduler, workers=args.workers,
                  resume=args.resume, progress=False if args.no_progress else None,
                  full_spice_images=args.full_spice_images, macro=not args.no_macro,
-                 macro_spice_images=args.macro_spice_images)
+                 macro_spice_images=args.macro_spice_images, macro_images=args.macro_images)
     acc, ag, t = r["accuracy"], r["agreement"], r["timing_s"]
     print(f"{r['dataset']}: {r['n_test']} test images, {r['n_spice']} through ngspice")
     print("accuracy: " + ", ".join(f"{k} {fmt_pct(v)}" for k, v in acc.items()))

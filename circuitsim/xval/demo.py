@@ -59,12 +59,20 @@ QUICK_IMAGES = 40
 MACRO_CONFIG = XvalConfig(
     hidden=(256, 256), activation="relu",
     mapping={**DEFAULT_MAPPING, "tile_size": 128, "adc_bits": 8},
-    circuit={**DEMO_CIRCUIT, "access": "ACCESS_018UM"}, calibration_images=200, chunk_size=1)
+    circuit={**DEMO_CIRCUIT, "access": "ACCESS_018UM"}, calibration_images=50, chunk_size=1)
 """The ``macro`` variant: a 64-256-256-10 ReLU MLP on the digits (the packaged checkpoint
 :data:`circuitsim.data.MACRO_CHECKPOINT`), 1T1R cells (level-1 NMOS, word line 1.8 V),
 128×128 tiles (128 inputs × 128 outputs, a G+ and a G− column each: 128×256 arrays), an
-8-bit ADC per tile output calibrated on the first 200 training images, 2.5 Ω wires; layers
-co-simulated tile by tile (11 tiles: 2 + 6 + 3)."""
+8-bit ADC per tile output calibrated on the first 50 training images, 2.5 Ω wires; layers
+co-simulated tile by tile (11 tiles: 2 + 6 + 3).  Each worker builds it once: ~50 s of tile
+factorisations plus the twin on the calibration images (measured ~2.5 CPU-minutes per worker
+with 200 calibration images on the loaded 2-core machine, hence 50)."""
+
+MACRO_IMAGES = 40
+"""Test images of the macro variant through the twin by default (``--macro-images``; the
+first ones).  Its 1T1R twin costs ~1.3 s per image per core here (11 tiles of up to 128×256
+nonlinear cells, Newton), so all 360 would add ~8 CPU-minutes to ``make demo``; the report
+states the number."""
 
 MACRO_SPICE_IMAGES = 2
 """Images of the macro variant run in ngspice by default (``--macro-spice-images``; the twin
@@ -85,6 +93,7 @@ def run_demo(out: str | Path, *, config: XvalConfig | None = None, quick: bool =
              progress: bool | None = None, factory=network_from_config, dataset=None,
              dask_processes: bool = True, full_spice_images: int | None = None,
              macro: bool = False, macro_spice_images: int | None = None,
+             macro_images: int | None = None,
              macro_config: XvalConfig | None = None, log=None) -> dict:
     """Run the demo into ``out``; returns the report dict (also written as report.json).
 
@@ -94,10 +103,11 @@ def run_demo(out: str | Path, *, config: XvalConfig | None = None, quick: bool =
     (:data:`FULL_CIRCUIT`: + access transistors and circuit neurons) on every image
     behaviorally and on ``full_spice_images`` images (default :data:`FULL_SPICE_IMAGES`,
     quick 2; 0 skips the variant) in ngspice, reported under ``full_circuit``.  ``macro``
-    adds the :data:`MACRO_CONFIG` variant (its own model) on the same images behaviorally and
-    on ``macro_spice_images`` of them (default :data:`MACRO_SPICE_IMAGES`, quick 1) in
-    ngspice (``macro_config`` replaces :data:`MACRO_CONFIG`: tests shrink it).  Every variant
-    is reported under ``variants``.
+    adds the :data:`MACRO_CONFIG` variant (its own model): the twin on the first
+    ``macro_images`` test images (default :data:`MACRO_IMAGES`, at most the demo's), ngspice
+    on the first ``macro_spice_images`` of them (default :data:`MACRO_SPICE_IMAGES`, quick 1);
+    ``macro_config`` replaces :data:`MACRO_CONFIG` (tests shrink it).  Every variant is
+    reported under ``variants``.
 
     Everything that can be wrong with the inputs (config keys and values, the model file, the
     output directory, the executor) raises :class:`ConfigError` before training or
@@ -115,10 +125,15 @@ def run_demo(out: str | Path, *, config: XvalConfig | None = None, quick: bool =
         macro_spice_images = 1 if quick else MACRO_SPICE_IMAGES
     if macro_spice_images < 0:
         raise ConfigError(f"--macro-spice-images must be ≥ 0, got {macro_spice_images}")
+    macro_images = MACRO_IMAGES if macro_images is None else macro_images
+    if macro_images < 1:
+        raise ConfigError(f"--macro-images must be ≥ 1, got {macro_images}")
+    if cfg.n_images is not None:
+        macro_images = min(macro_images, cfg.n_images)
     macro_cfg = None
     if macro:
         macro_cfg = (macro_config or MACRO_CONFIG).replace(
-            dataset=cfg.dataset, dataset_path=cfg.dataset_path, n_images=cfg.n_images,
+            dataset=cfg.dataset, dataset_path=cfg.dataset_path, n_images=macro_images,
             spice_images=macro_spice_images, spice_runner=cfg.spice_runner,
             spice_timeout_s=max(cfg.spice_timeout_s, 1800.0))
     full_cfg = None
