@@ -303,7 +303,7 @@ class Network:
                 r.close()
         out = _concat(parts, "spice")
         out.wall_s = time.perf_counter() - t0
-        out.meta["runs"] = len(parts)
+        out.meta["runs"] = len(parts) * (len(self.plans) if self.digital else 1)
         return out
 
     def _read(self, res, n: int, slot_s: float | None = None) -> NetOutputs:
