@@ -16,6 +16,7 @@ from ..circuit.elements import (
     Instance,
     Model,
     Mosfet,
+    OsdiDevice,
     Pulse,
     Pwl,
     RawLine,
@@ -32,6 +33,11 @@ from ..units import spice_number
 MODELS_DIR = Path(__file__).resolve().parents[2] / "models"
 
 
+BUILTIN_MODEL_KINDS = frozenset(
+    "r c l sw csw urc ltra d npn pnp njf pjf nmos pmos nmf pmf nhfet phfet vdmos".split())
+"""ngspice's own ``.model`` kinds; any other kind is a Verilog-A module loaded through OSDI."""
+
+
 def _n(x) -> str:
     return spice_number(x)
 
@@ -43,6 +49,7 @@ class NgspiceEmitter:
         if validate:
             validate_deck(deck)
         out = [f"* {deck.title}", "* written by circuitsim (deterministic; do not edit by hand)"]
+        out.extend(self.osdi_loads(deck.osdi))
         for inc in deck.includes:
             out.append(f".include {self.include_path(inc)}")
         if deck.params:
@@ -67,6 +74,18 @@ class NgspiceEmitter:
 
     # -- pieces -------------------------------------------------------------------------
 
+    def osdi_loads(self, paths) -> list[str]:
+        """Compiled Verilog-A libraries: ``pre_osdi`` runs before the netlist is parsed, so the
+        models exist when the N elements are read; works with ``ngspice -b`` and with the shared
+        library (measured, ngspice 46)."""
+        if not paths:
+            return []
+        for p in paths:
+            if not Path(p).is_absolute() or not Path(p).is_file():
+                raise NetlistError(f"OSDI library {p!r} not found (give the absolute path that "
+                                   "circuitsim.devices.verilog_a.compile_verilog_a returned)")
+        return [".control", *(f"pre_osdi {p}" for p in paths), ".endc"]
+
     def include_path(self, inc: str) -> str:
         p = Path(inc)
         if not p.is_absolute():
@@ -90,6 +109,10 @@ class NgspiceEmitter:
 
     def model(self, m: Model) -> str:
         params = " ".join(f"{k}={_n(v)}" for k, v in m.params.items())
+        if m.kind.lower() not in BUILTIN_MODEL_KINDS:
+            # an OSDI (Verilog-A) model: ngspice 46 drops the first parameter of
+            # ``.model name module(p1=...`` (measured); with a space it reads them all
+            return f".model {m.name} {m.kind} ({params})"
         return f".model {m.name} {m.kind}({params})"
 
     def subckt(self, s: Subcircuit) -> list[str]:
@@ -130,6 +153,8 @@ class NgspiceEmitter:
             return f"{el.name} {el.p} {el.n} {el.kind}={el.expr}"
         if isinstance(el, Mosfet):
             return f"{el.name} {el.d} {el.g} {el.s} {el.b} {el.model} w={_n(el.w)} l={_n(el.l)}"
+        if isinstance(el, OsdiDevice):
+            return f"{el.name} " + " ".join(el.terminals) + f" {el.model}"
         if isinstance(el, Instance):
             text = f"{el.name} " + " ".join(el.ports) + f" {el.subckt}"
             if el.params:
