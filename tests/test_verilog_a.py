@@ -213,3 +213,24 @@ def test_characterised_twin_on_a_held_out_pulse_train(toy, toy_twin):
     assert span > 0.02
     assert c.max_state_error <= 1e-3 * span
     assert c.max_current_error_rel <= 1e-3
+
+
+def test_cli_compiles_characterises_and_reports(toy, tmp_path):
+    import json
+
+    from circuitsim.cli import main
+
+    out = tmp_path / "dev"
+    rc = main(["devices", "--verilog-a", str(toy.source), "--param", "k=2e4", "--out",
+               str(out), "--probe-time", "1e-6", "--x0", "0.3", "--periods", "2",
+               "--sine", "0.9", "5e4"])
+    assert rc == 0
+    rep = json.loads((out / "devices.json").read_text())
+    assert rep["module"] == "toymem" and rep["params"] == {"k": 2e4}
+    assert set(rep["stimuli"]) == {"pulse", "sine"}
+    # measured 2e-5 and 6e-6 (state swing 0.01-0.08): bounds 1e-3 of peak / of swing
+    assert 0 < rep["max_current_error_rel"] <= 1e-3
+    for s in rep["stimuli"].values():
+        assert s["max_state_error"] <= 1e-3 * s["state_swing"]
+    for name in ("pulse.png", "sine.png", "tables.png", "tables.npz"):
+        assert (out / name).stat().st_size > 0
