@@ -112,12 +112,21 @@ class NgspiceEmitter:
         return ".options " + " ".join(parts)
 
     def model(self, m: Model) -> str:
-        params = " ".join(f"{k}={_n(v)}" for k, v in m.params.items())
+        params = " ".join(f"{k}={self.model_value(k, v)}" for k, v in m.params.items())
         if m.kind.lower() not in BUILTIN_MODEL_KINDS:
             # an OSDI (Verilog-A) model: ngspice 46 drops the first parameter of
             # ``.model name module(p1=...`` (measured); with a space it reads them all
             return f".model {m.name} {m.kind} ({params})"
         return f".model {m.name} {m.kind}({params})"
+
+    @staticmethod
+    def model_value(key: str, value) -> str:
+        """A ``.model`` parameter value.  ngspice matches a BSIM ``version`` as text: 4.0 must
+        be written ``4.0`` ("BSIM4 version 4 not available", measured with ngspice 46)."""
+        text = _n(value)
+        if key.lower() == "version" and not any(c in text for c in ".eE"):
+            text += ".0"
+        return text
 
     def subckt(self, s: Subcircuit) -> list[str]:
         out = []
