@@ -38,6 +38,9 @@ def add_arguments(p) -> None:
     va.add_argument("--sine", nargs=2, type=float, metavar=("AMP", "FREQ"),
                     default=(1.0, 1e5), help="sine [V Hz]")
     va.add_argument("--periods", type=int, default=4, help="stimulus periods")
+    va.add_argument("--rate-interp", choices=("linear", "smooth"), default="linear",
+                    help="rate-table interpolation: bilinear, or PCHIP in v / log-linear in x "
+                         "for steep laws")
     va.add_argument("--no-plots", action="store_true", help="skip the plots")
 
 
@@ -56,7 +59,8 @@ def _run_verilog_a(args) -> int:
     model = VerilogAModel(args.verilog_a, params, args.state_param, node)
     study = DeviceStudy(v_min=args.v_range[0], v_max=args.v_range[1], x_min=args.x_range[0],
                         x_max=args.x_range[1], probe_time=args.probe_time, x0=args.x0,
-                        pulse=tuple(args.pulse), sine=tuple(args.sine), periods=args.periods)
+                        pulse=tuple(args.pulse), sine=tuple(args.sine), periods=args.periods,
+                        rate_interp=args.rate_interp)
     rep = run_device_study(model, study, args.out, plots=not args.no_plots)
     print(f"{model.module}: compiled in {rep['compile_s']:.2f} s, characterised in "
           f"{rep['characterise_s']:.2f} s")

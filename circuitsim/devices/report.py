@@ -46,6 +46,8 @@ class DeviceStudy:
     """Sine (amplitude [V], frequency [Hz])."""
     periods: int = 4
     """Stimulus periods simulated [1]."""
+    rate_interp: str = "linear"
+    """Rate-table interpolation, 'linear' or 'smooth' (see :class:`TableTwin`)."""
 
     def __post_init__(self):
         if not self.v_min < self.v_max or not self.x_min < self.x_max:
@@ -143,7 +145,8 @@ def run_device_study(model: VerilogAModel, study: DeviceStudy, out_dir: Path | s
                         np.linspace(study.v_min, study.v_max, study.n_voltages),
                         rate_states=np.linspace(study.x_min, study.x_max,
                                                 study.n_rate_states),
-                        probe_time=study.probe_time, runner=runner)
+                        probe_time=study.probe_time, rate_interp=study.rate_interp,
+                        runner=runner)
     t_char = time.perf_counter() - t0
     twin.to_npz(out / "tables.npz")
     report = {"verilog_a": str(model.source), "module": model.module, "params": model.params,
