@@ -115,7 +115,8 @@ def test_osdi_model_line_keeps_its_first_parameter(toy):
     # writes a space before the parenthesis for OSDI models
     text = emit_deck(single_device_deck(toy, Sin(0, 0.5, 1e5), x0=0.2, stop=1e-5, step=1e-7))
     assert ".model dut toymem (k=20000 x0=0.2)" in text
-    assert text.splitlines()[2:5] == [".control", f"pre_osdi {toy.osdi()}", ".endc"]
+    assert text.splitlines()[2:6] == [".control", "set num_threads=1", f"pre_osdi {toy.osdi()}",
+                                      ".endc"]
 
 
 def test_both_runners_load_osdi_and_start_from_x0(toy, shared_runner):
@@ -222,7 +223,7 @@ def test_cli_compiles_characterises_and_reports(toy, tmp_path):
 
     out = tmp_path / "dev"
     rc = main(["devices", "--verilog-a", str(toy.source), "--param", "k=2e4", "--out",
-               str(out), "--probe-time", "1e-6", "--x0", "0.3", "--periods", "2",
+               str(out), "--probe-time", "1e-6", "--x0", "0.3", "--periods", "1",
                "--sine", "0.9", "5e4"])
     assert rc == 0
     rep = json.loads((out / "devices.json").read_text())
