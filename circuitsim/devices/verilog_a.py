@@ -301,10 +301,7 @@ class VerilogAModel:
         if self.state_node is None:
             raise ConfigError(f"{self.source.name}: no state_node given; the state is not "
                               "observable")
-        dev = device.lower()
-        if instance_path:
-            dev = "n." + ".".join(p.lower() for p in instance_path) + "." + dev
-        return f"v({dev}#{self.state_node})"
+        return state_vector(device, self.state_node, instance_path)
 
 
 def state_vector(device: str, node: str, instance_path: tuple[str, ...] = ()) -> str:
