@@ -145,7 +145,7 @@ def test_crashing_worker_is_reported_and_replaced():
 
 def test_missing_ngspice_names_the_apt_command(monkeypatch):
     monkeypatch.setenv("CIRCUITSIM_NGSPICE", "/nonexistent/ngspice")
-    with pytest.raises(NgspiceNotFoundError, match="apt-get install ngspice libngspice0"):
+    with pytest.raises(NgspiceNotFoundError, match="install-ngspice.sh"):
         find_ngspice()
     with pytest.raises(NgspiceNotFoundError):
         BatchRunner()
