@@ -7,6 +7,8 @@ surprises, one number formatter: :func:`circuitsim.units.spice_number`).
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from ..circuit.elements import (
     SINGLE_PULSE_PERIOD,
     BSource,
@@ -29,7 +31,6 @@ from ..circuit.library import library_path
 from ..circuit.subckt import Dc, Deck, Op, Subcircuit, Tran, validate_deck
 from ..errors import NetlistError
 from ..units import spice_number
-
 
 BUILTIN_MODEL_KINDS = frozenset(
     "r c l sw csw urc ltra d npn pnp njf pjf nmos pmos nmf pmf nhfet phfet vdmos".split())
