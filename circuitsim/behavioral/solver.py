@@ -19,13 +19,14 @@ import numpy as np
 from ..crossbar.spec import CrossbarSpec
 from ..errors import ConfigError, ConvergenceError
 from . import cells as cells_np
+from . import pcg
 from .blocks import BlockSolver, solve_with_factors
 from .nodal import NodalSolver
 
 STORE_LIMIT_BYTES = 1 << 30
 """Above this size the per-row factors (2 R C^2 doubles) are not kept: node voltages of very
-large arrays come from line-preconditioned CG (or the sparse nodal solver when a wire
-resistance is zero), nonlinear arrays use full Newton on the sparse Jacobian."""
+large linear arrays come from the Schur-complement PCG of :mod:`.pcg`, nonlinear arrays use
+full Newton on the sparse Jacobian."""
 
 
 def blas_limit(threads: int | None):
@@ -189,16 +190,8 @@ class CrossbarSolver:
             if self._block is None:
                 self._block = BlockSolver(self.spec, store=True)
             return self._solve(v, None, None)
-        vn = v.cpu().numpy() if self.backend == "torch" else v
-        if self.spec.r_wire_row > 0 and self.spec.r_wire_col > 0:
-            from .iterative import LinePCG
-
-            vr, vc, _ = LinePCG(self.spec).solve(vn)
-        else:
-            vr, vc, _ = NodalSolver(self.spec).solve(vn)
-        if self.backend == "torch":
-            return self._to(vr), self._to(vc)
-        return vr, vc
+        out = pcg.solve(self.spec, v)  # numpy or torch (on v's device), every topology
+        return out.v_row, out.v_col
 
     def _solve(self, v, j_row, j_col):
         b = self._block
@@ -296,35 +289,45 @@ def _absmax(x) -> float:
     return float(np.max(np.abs(x))) if x.size else 0.0
 
 
-SPARSE_AUTO_CELLS = 300 * 300
-"""``method="auto"`` solves at most 32 vectors of an array with more cells than this without
-building the whole transfer map (O(R C^3)): line-preconditioned CG for linear arrays with
-resistive rows and columns, else the sparse nodal LU."""
+PCG_AUTO_VECTORS = 4
+"""``method="auto"`` uses the PCG of :mod:`.pcg` (new conductances at the cost of a few sparse
+passes per vector) for a linear array when the number of vectors is at most
+``max(PCG_AUTO_VECTORS, min(rows, cols) // 4)``, and the block transfer map (O(R C^3) once,
+then one dense product per vector) for larger batches: the crossover measured here
+(benchmarks/bench_crossbar.py) lies near min(rows, cols) / 3 vectors."""
 
-METHODS = ("auto", "map", "cg", "sparse")
+METHODS = ("auto", "map", "pcg", "cg", "sparse")
+
+
+def _n_vectors(V) -> int:
+    return int(V.shape[1]) if len(V.shape) == 2 else 1
 
 
 def _pick_method(spec: CrossbarSpec, V) -> str:
-    k = int(np.shape(V)[1]) if np.ndim(V) == 2 else 1
-    if spec.rows * spec.cols <= SPARSE_AUTO_CELLS or k > 32:
+    k = _n_vectors(V)
+    if spec.is_linear:
+        if spec.is_ideal:
+            return "map"  # exactly G^T V
+        if k <= max(PCG_AUTO_VECTORS, min(spec.shape) // 4):
+            return "pcg"
         return "map"
-    if spec.is_linear and spec.r_wire_col == 0:
-        return "map"  # merged columns: the map costs only O(R C^2)
-    if spec.is_linear and spec.r_wire_row > 0:
-        return "cg"
-    return "sparse"
+    if spec.rows * spec.cols > 300 * 300 and k <= 32 and 2 * spec.rows * spec.cols ** 2 * 8 \
+            > STORE_LIMIT_BYTES:
+        return "sparse"
+    return "map"
 
 
 def column_currents(spec: CrossbarSpec, V, backend: str = "numpy", device=None,
                     method: str = "auto"):
     """Exact column currents [A] of the crossbar (IR drop, access transistors, nonlinear
-    cells): V (rows,) -> (cols,), (rows, K) -> (cols, K).  For repeated use build a
-    :class:`CrossbarSolver` once.
+    cells): V (rows,) -> (cols,), (rows, K) -> (cols, K).  For repeated use with the same
+    conductances build a :class:`CrossbarSolver` once; for new conductances every call (or K
+    draws at once) see :func:`circuitsim.behavioral.pcg.solve`.
 
-    ``method``: "map" (block elimination, :class:`CrossbarSolver`), "cg" (linear 1R with
-    resistive rows and columns: line-preconditioned conjugate gradients to a 1e-13 relative
-    residual, :class:`.iterative.LinePCG`), "sparse" (full nodal analysis with a sparse LU,
-    Newton when nonlinear) or "auto" (see :data:`SPARSE_AUTO_CELLS`)."""
+    ``method``: "map" (block elimination, :class:`CrossbarSolver`), "pcg" (alias "cg"; linear
+    1R only: Schur-complement conjugate gradients to a KCL residual criterion,
+    :mod:`.pcg`), "sparse" (full nodal analysis with a sparse LU, Newton when nonlinear) or
+    "auto" (see :data:`PCG_AUTO_VECTORS`)."""
     if method not in METHODS:
         raise ConfigError(f"method must be one of {METHODS}, got {method!r}")
     _check_backend(backend, device)
@@ -335,6 +338,18 @@ def column_currents(spec: CrossbarSpec, V, backend: str = "numpy", device=None,
     if method == "map":
         return CrossbarSolver(spec, backend=backend, device=device).column_currents(V)
     is_t = backend == "torch"
+    if method in ("pcg", "cg"):
+        if is_t:
+            import torch
+
+            from .autograd import crossbar_currents
+
+            dev = _torch_device(device)
+            Vt = V if isinstance(V, torch.Tensor) else torch.as_tensor(
+                spec.check_inputs(V)[0][:, 0] if np.ndim(V) == 1 else spec.check_inputs(V)[0])
+            return crossbar_currents(spec, Vt.to(device=dev, dtype=torch.float64))
+        with blas_limit(1):
+            return pcg.solve(spec, V, backend="numpy").currents
     if is_t:
         import torch
 
@@ -344,12 +359,7 @@ def column_currents(spec: CrossbarSpec, V, backend: str = "numpy", device=None,
         Vn = V
     v2, vector = spec.check_inputs(Vn)
     with blas_limit(1):
-        if method == "cg":
-            from .iterative import LinePCG
-
-            I = LinePCG(spec).column_currents(v2)
-        else:
-            _, _, I = NodalSolver(spec).solve(v2)
+        _, _, I = NodalSolver(spec).solve(v2)
     out = I[:, 0] if vector else I
     if is_t:
         return torch.tensor(out, dtype=torch.float64, device=dev)
