@@ -176,3 +176,17 @@ def test_pcg_matches_ngspice(batch_runner, zero):
     ref = spice.column_currents(s, V, runner=batch_runner)
     err = np.abs(pcg.solve(s, V).currents - ref) / np.abs(ref)
     assert err.max() <= 1e-9
+
+
+@pytest.mark.parametrize("backend", ["numpy", "torch"])
+def test_column_currents_draws_both_methods(backend):
+    rng = np.random.default_rng(21)
+    s = CrossbarSpec(np.full((9, 6), 5e-5), 1.0, 2.0, 3.0, 4.0)
+    Gk = rng.uniform(1e-6, 1e-4, (3, 9, 6))
+    V = rng.uniform(0, 0.2, (9, 5))
+    ref = np.stack([NodalSolver(s.replace(conductance=g)).solve(V)[2] for g in Gk])
+    for method in ("pcg", "map", "auto"):
+        out = behavioral.column_currents_draws(s, Gk, V, backend=backend, method=method)
+        _close(out, ref, 1e-10)
+    one = behavioral.column_currents_draws(s, Gk, V[:, 0], backend=backend, method="map")
+    _close(one, ref[..., 0], 1e-10)

@@ -366,6 +366,48 @@ def column_currents(spec: CrossbarSpec, V, backend: str = "numpy", device=None,
     return out
 
 
+def column_currents_draws(spec: CrossbarSpec, G, V, backend: str = "numpy", device=None,
+                          method: str = "auto"):
+    """Exact column currents [A] for K conductance draws of a linear 1R array in one call.
+
+    ``G`` (K, rows, cols) [S] (wires, driver and sense from ``spec``); ``V`` (rows,) or
+    (rows, B) shared by every draw, or (K, rows, B) [V].  Returns (K, cols[, B]), equal to
+    solving the draws one by one.  ``method``: "pcg" (every draw and vector through the
+    batched PCG of :mod:`.pcg`), "map" (a block transfer map per draw, then one product per
+    vector: wins for many vectors per draw) or "auto" (pcg when B <=
+    max(PCG_AUTO_VECTORS, min(rows, cols) // 4))."""
+    if method not in ("auto", "pcg", "map"):
+        raise ConfigError(f"method must be 'auto', 'pcg' or 'map', got {method!r}")
+    _check_backend(backend, device)
+    if not isinstance(spec, CrossbarSpec):
+        raise ConfigError(f"column_currents_draws needs a CrossbarSpec, got "
+                          f"{type(spec).__name__}")
+    B = int(V.shape[-1]) if len(V.shape) >= 2 else 1
+    if method == "auto":
+        method = "pcg" if B <= max(PCG_AUTO_VECTORS, min(spec.shape) // 4) else "map"
+    if method == "pcg":
+        if backend == "torch":
+            from .autograd import crossbar_currents
+
+            return crossbar_currents(spec, V, G)
+        with blas_limit(1):
+            return pcg.solve(spec, V, G, backend="numpy").currents
+    _, g, v, _, vector = pcg.prepare(spec, V, G, backend=backend, device=device)
+    out = []
+    for k in range(g.shape[0]):
+        gk = g[k].cpu().numpy() if backend == "torch" else g[k]
+        sol = CrossbarSolver(spec.replace(conductance=gk), backend=backend, device=device)
+        vk = v[:, k, :].T  # (rows, B)
+        out.append(sol.column_currents(vk))
+    if backend == "torch":
+        import torch
+
+        res = torch.stack(out)
+    else:
+        res = np.stack(out)
+    return res[..., 0] if vector else res
+
+
 def node_voltages(spec: CrossbarSpec, V, backend: str = "numpy", device=None):
     """Row and column node voltages (rows, cols[, K]) [V]; see
     :meth:`CrossbarSolver.node_voltages`."""
