@@ -190,3 +190,29 @@ def test_column_currents_draws_both_methods(backend):
         _close(out, ref, 1e-10)
     one = behavioral.column_currents_draws(s, Gk, V[:, 0], backend=backend, method="map")
     _close(one, ref[..., 0], 1e-10)
+
+
+# ------------------------------------------------------------------ 1T1R cells
+
+
+@pytest.mark.parametrize("vwl", [0.3, 0.6, 0.9, 1.8])
+@pytest.mark.parametrize("lam, v0", [(0.0, None), (0.07, None), (0.0, 0.2)])
+def test_1t1r_cell_root_satisfies_kcl_in_every_region(vwl, lam, v0):
+    """The closed-form root (lambda = 0, ohmic) and its Newton refinement (lambda > 0 or sinh)
+    make the memristor current equal the level-1 drain current at the internal node, on a grid
+    covering forward triode / saturation / off and reverse bias; numpy = torch."""
+    from circuitsim.behavioral import cells
+    from circuitsim.cards import AccessTransistor, Nmos1Card
+
+    s = CrossbarSpec(np.full((1, 1), 1e-4), sinh_v0=v0,
+                     access=AccessTransistor(Nmos1Card(lambda_=lam), vwl))
+    vr, vc = np.meshgrid(np.linspace(-1.0, 1.5, 51), np.linspace(-0.4, 0.6, 21))
+    g = 10 ** np.linspace(-6, -3, vr.size).reshape(vr.shape)
+    i, _, _, vm = cells.cell_current(s, g, vr, vc)
+    assert ((vm >= np.minimum(vr, vc) - 1e-15) & (vm <= np.maximum(vr, vc) + 1e-15)).all()
+    it, _, _ = s.access.nmos.drain_current(vwl - vc, vm - vc)
+    assert np.abs(i - it).max() <= 1e-12 * np.abs(i).max()
+    ti, tdr, tdc, tvm = cells.cell_current(s, torch.tensor(g), torch.tensor(vr),
+                                           torch.tensor(vc))
+    np.testing.assert_allclose(ti.numpy(), i, rtol=1e-12, atol=1e-20)
+    np.testing.assert_allclose(tvm.numpy(), vm, rtol=0, atol=1e-14)

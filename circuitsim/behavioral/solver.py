@@ -218,11 +218,7 @@ class CrossbarSolver:
         return di_dvr
 
     def _cells(self):
-        if self.backend == "torch":
-            from . import cells_torch
-
-            return cells_torch
-        return cells_np
+        return cells_np  # one text for numpy and torch (array module from the arguments)
 
     def _cell_currents(self, vr, vc, vm):
         G = self._G()
