@@ -15,9 +15,10 @@ import pytest
 import torch
 
 from circuitsim import behavioral, spice
-from circuitsim.behavioral import pcg
+from circuitsim.behavioral import newton, pcg
 from circuitsim.behavioral.autograd import crossbar_currents
 from circuitsim.behavioral.nodal import NodalSolver
+from circuitsim.cards import ACCESS_018UM, AccessTransistor, Nmos1Card
 from circuitsim.crossbar import CrossbarSpec
 from circuitsim.errors import ConfigError, ConvergenceError
 
@@ -120,8 +121,6 @@ def test_bad_inputs():
         pcg.solve(s, np.zeros(4), -np.ones((4, 3)))
     with pytest.raises(ConfigError, match="same K"):
         pcg.solve(s, np.zeros((3, 4, 2)), np.full((2, 4, 3), 1e-5))
-    from circuitsim.cards import ACCESS_018UM
-
     with pytest.raises(ConfigError, match="linear 1R"):
         pcg.solve(s.replace(access=ACCESS_018UM), np.zeros(4))
 
@@ -202,7 +201,6 @@ def test_1t1r_cell_root_satisfies_kcl_in_every_region(vwl, lam, v0):
     make the memristor current equal the level-1 drain current at the internal node, on a grid
     covering forward triode / saturation / off and reverse bias; numpy = torch."""
     from circuitsim.behavioral import cells
-    from circuitsim.cards import AccessTransistor, Nmos1Card
 
     s = CrossbarSpec(np.full((1, 1), 1e-4), sinh_v0=v0,
                      access=AccessTransistor(Nmos1Card(lambda_=lam), vwl))
@@ -216,3 +214,52 @@ def test_1t1r_cell_root_satisfies_kcl_in_every_region(vwl, lam, v0):
                                            torch.tensor(vc))
     np.testing.assert_allclose(ti.numpy(), i, rtol=1e-12, atol=1e-20)
     np.testing.assert_allclose(tvm.numpy(), vm, rtol=0, atol=1e-14)
+
+
+# ------------------------------------------------------------------ nonlinear: Newton + PCG
+
+NONLINEAR = [dict(access=ACCESS_018UM), dict(sinh_v0=0.2),
+             dict(access=AccessTransistor(Nmos1Card(lambda_=0.1), 0.8), sinh_v0=0.3)]
+
+
+@pytest.mark.parametrize("backend", ["numpy", "torch"])
+@pytest.mark.parametrize("extra", NONLINEAR)
+def test_newton_pcg_equals_nodal_for_every_zero_pattern(extra, backend):
+    rng = np.random.default_rng(2)
+    for rr, rc, rs, rk in PATTERNS:
+        s = CrossbarSpec(rng.uniform(1e-6, 1e-4, (7, 5)), rr, rc, rs, rk, **extra)
+        V = rng.uniform(-0.4, 0.4, (7, 3))
+        vr, vc, I = NodalSolver(s).solve(V)
+        out = newton.solve(s, V, backend=backend)
+        _close(out.currents, I, 1e-10)
+        assert np.abs(np.asarray(out.v_row) - vr).max() < 1e-12
+        assert np.abs(np.asarray(out.v_col) - vc).max() < 1e-12
+        assert out.kcl_ratio <= 1.0
+
+
+def test_newton_pcg_batched_draws_equal_one_by_one():
+    rng = np.random.default_rng(8)
+    s = CrossbarSpec(np.full((8, 6), 5e-5), 1.0, 2.0, 3.0, 4.0, access=ACCESS_018UM)
+    Gk = rng.uniform(1e-6, 1e-4, (3, 8, 6))
+    V = rng.uniform(-0.2, 0.4, (8, 2))
+    out = newton.solve(s, V, Gk)
+    for k in range(3):
+        sk = s.replace(conductance=Gk[k])
+        _close(out.currents[k], NodalSolver(sk).solve(V)[2], 1e-10)
+        np.testing.assert_allclose(out.currents[k][:, 1], newton.solve(sk, V[:, 1]).currents,
+                                   rtol=1e-10, atol=0)
+
+
+@pytest.mark.ngspice
+@pytest.mark.parametrize("zero, vwl", [((), 1.8), (("r_source", "r_sense"), 0.9),
+                                       (("r_wire_col",), 1.8), (("r_wire_row",), 1.2)])
+def test_newton_pcg_matches_ngspice_1t1r(batch_runner, zero, vwl):
+    rng = np.random.default_rng(zlib.crc32(repr((zero, vwl)).encode()))
+    r = {"r_wire_row": 1.0, "r_wire_col": 2.0, "r_source": 5.0, "r_sense": 3.0}
+    r.update({k: 0.0 for k in zero})
+    s = CrossbarSpec(rng.uniform(1e-6, 1e-4, (12, 7)), **r,
+                     access=AccessTransistor(Nmos1Card(lambda_=0.05), vwl))
+    V = rng.uniform(-0.3, 0.4, (12, 2))
+    ref = spice.column_currents(s, V, runner=batch_runner)
+    err = np.abs(newton.solve(s, V).currents - ref) / np.abs(ref)
+    assert err.max() <= 1e-6

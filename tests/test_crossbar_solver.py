@@ -274,9 +274,8 @@ def test_auto_method_choice():
     assert _pick_method(CrossbarSpec(big), np.zeros((301, 64))) == "pcg"
     assert _pick_method(CrossbarSpec(big), np.zeros((301, 76))) == "map"
     assert _pick_method(CrossbarSpec(big, r_wire_row=0), np.zeros(301)) == "pcg"
-    assert _pick_method(CrossbarSpec(big, access=ACCESS_018UM), np.zeros(301)) == "map"
-    huge = np.full((900, 900), 5e-5)
-    assert _pick_method(CrossbarSpec(huge, access=ACCESS_018UM), np.zeros(900)) == "sparse"
+    assert _pick_method(CrossbarSpec(big, access=ACCESS_018UM), np.zeros(301)) == "pcg"
+    assert _pick_method(CrossbarSpec(big, access=ACCESS_018UM), np.zeros((301, 38))) == "map"
 
 
 @pytest.mark.parametrize("kw", [{}, dict(r_wire_row=0)])

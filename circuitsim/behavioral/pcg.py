@@ -321,9 +321,10 @@ class Grid:
     # ------------------------------------------------------------------ the solve
 
     def solve(self, V, jr=None, jc=None, *, rtol: float = RTOL, x0=None,
-              max_restarts: int = 8, maxiter: int | None = None):
+              max_restarts: int = 8, maxiter: int | None = None, atol=None):
         """Node voltages (xr, xc) for inputs V (B, K, R) [V] and optional injected currents
-        jr / jc (shaped like xr / xc) [A], plus the KCL report dict."""
+        jr / jc (shaped like xr / xc) [A], plus the KCL report dict.  ``atol`` (B, K) [A]:
+        an absolute max-node criterion replacing rtol i_ref + floor (inexact inner solves)."""
         xp = self.xp
         R, C = self.spec.shape
         if x0 is None:
@@ -338,7 +339,7 @@ class Grid:
                 i_ref = i_ref + xp.abs(j).sum((-2, -1))
         vmax = float(absV.max()) if absV.shape[-1] else 0.0
         floor = 16 * np.finfo(np.float64).eps * self.g_node_max * max(vmax, 1e-300)
-        tol = rtol * i_ref + floor  # (B, K)
+        tol = rtol * i_ref + floor if atol is None else atol  # (B, K)
         maxiter = maxiter or 4 * (R + C) + 200
         total_it = 0
         best = float("inf")

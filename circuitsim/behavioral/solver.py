@@ -307,9 +307,8 @@ def _pick_method(spec: CrossbarSpec, V) -> str:
         if k <= max(PCG_AUTO_VECTORS, min(spec.shape) // 4):
             return "pcg"
         return "map"
-    if spec.rows * spec.cols > 300 * 300 and k <= 32 and 2 * spec.rows * spec.cols ** 2 * 8 \
-            > STORE_LIMIT_BYTES:
-        return "sparse"
+    if k <= max(PCG_AUTO_VECTORS, min(spec.shape) // 8):
+        return "pcg"  # Newton with PCG inner solves (.newton): no O(R C^3) factorization
     return "map"
 
 
@@ -320,10 +319,12 @@ def column_currents(spec: CrossbarSpec, V, backend: str = "numpy", device=None,
     conductances build a :class:`CrossbarSolver` once; for new conductances every call (or K
     draws at once) see :func:`circuitsim.behavioral.pcg.solve`.
 
-    ``method``: "map" (block elimination, :class:`CrossbarSolver`), "pcg" (alias "cg"; linear
-    1R only: Schur-complement conjugate gradients to a KCL residual criterion,
-    :mod:`.pcg`), "sparse" (full nodal analysis with a sparse LU, Newton when nonlinear) or
-    "auto" (see :data:`PCG_AUTO_VECTORS`)."""
+    ``method``: "map" (block elimination, :class:`CrossbarSolver`), "pcg" (alias "cg":
+    Schur-complement conjugate gradients to a KCL residual criterion, :mod:`.pcg`; for 1T1R
+    and sinh cells Newton steps with PCG inner solves, :mod:`.newton`), "sparse" (full nodal
+    analysis with a sparse LU, Newton when nonlinear) or "auto" (pcg for at most
+    ``max(PCG_AUTO_VECTORS, min(rows, cols) // 4)`` vectors of a linear array, ``// 8`` of a
+    nonlinear one; the map for more)."""
     if method not in METHODS:
         raise ConfigError(f"method must be one of {METHODS}, got {method!r}")
     _check_backend(backend, device)
@@ -334,6 +335,11 @@ def column_currents(spec: CrossbarSpec, V, backend: str = "numpy", device=None,
     if method == "map":
         return CrossbarSolver(spec, backend=backend, device=device).column_currents(V)
     is_t = backend == "torch"
+    if method in ("pcg", "cg") and not spec.is_linear:
+        from . import newton
+
+        with blas_limit(1):
+            return newton.solve(spec, V, backend=backend, device=device).currents
     if method in ("pcg", "cg"):
         if is_t:
             import torch
