@@ -15,6 +15,7 @@ The adjoint solve runs on the same grid (same preconditioner, same KCL criterion
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 
 from ..crossbar.spec import CrossbarSpec
@@ -26,41 +27,58 @@ class _ExactSolve(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, G, V, spec, rtol):
-        grid = pcg.Grid(spec, G.detach())
-        xr, xc, _ = grid.solve(V.detach(), rtol=rtol)
-        ctx.grid, ctx.rtol = grid, rtol
-        ctx.save_for_backward(xr, xc)
-        return (grid.G * (xr - xc)).sum(-2)
+        cpu = G.device.type == "cpu"  # LAPACK line solves (numpy) on the CPU, PCR on CUDA
+        g = G.detach().numpy() if cpu else G.detach()
+        v = V.detach().numpy() if cpu else V.detach()
+        grid = pcg.Grid(spec, g)
+        xr, xc, _ = grid.solve(v, rtol=rtol)
+        ctx.grid, ctx.rtol, ctx.cpu, ctx.x = grid, rtol, cpu, (xr, xc)
+        return _t((grid.G * (xr - xc)).sum(-2))
 
     @staticmethod
     def backward(ctx, gI):
         grid, rtol = ctx.grid, ctx.rtol
-        xr, xc = ctx.saved_tensors
+        xr, xc = ctx.x
+        xp = grid.xp
+        gI = gI.detach().numpy() if ctx.cpu else gI.detach()
         G4 = grid.G  # (1, K, R, C)
         gI4 = gI[:, :, None, :]  # (B, K, 1, C)
         w = G4 * gI4  # dL/d v_row of each cell (= -dL/d v_col)
         jr = pcg._mask(grid.reduce_r(w), grid.mr)
         jc = pcg._mask(-grid.reduce_c(w), grid.mc)
-        zeroV = torch.zeros(xr.shape[:2] + (grid.spec.rows,), dtype=xr.dtype,
-                            device=xr.device)
-        lr, lc, _ = grid.solve(zeroV, jr, jc, rtol=rtol)
+        lr, lc, _ = grid.solve(_zeros_v(xr, grid), jr, jc, rtol=rtol)
         vcell = xr - xc
         lcell = lr - lc
         dG = dV = None
         if ctx.needs_input_grad[0]:
-            dG = ((gI4 - lcell) * vcell).sum(0)
+            dG = _t(((gI4 - lcell) * vcell).sum(0))
         if ctx.needs_input_grad[1]:
             if grid.gs is not None:
                 dV = grid.gs * lr[..., 0]
             else:
-                lc_b = lc.expand(vcell.shape)
+                lc_b = lc + xp.zeros_like(vcell)
                 if grid.row_chain:
                     dV = G4[..., 0] * (gI[..., 0:1] + lc_b[..., 0])
                     if lr.shape[-1] > 1:
                         dV = dV + grid.gr * lr[..., 1]
                 else:
                     dV = (G4 * (gI4 + lc_b)).sum(-1)
+            dV = _t(dV)
         return dG, dV, None, None
+
+
+def _zeros_v(xr, grid):
+    shape = tuple(xr.shape[:2]) + (grid.spec.rows,)
+    if grid.xp is torch:
+        return torch.zeros(shape, dtype=xr.dtype, device=xr.device)
+    return np.zeros(shape)
+
+
+def _t(a):
+    """numpy results back to torch (CPU path); tensors pass through."""
+    if isinstance(a, torch.Tensor):
+        return a
+    return torch.from_numpy(np.array(a))
 
 
 def crossbar_currents(spec: CrossbarSpec, V, G=None, *, rtol: float = pcg.RTOL):

@@ -14,8 +14,8 @@ complement of the row network, preconditioned by the exact row line solves:
     S = T_r - G T_c^-1 G,   preconditioner T_r,   eigenvalues of T_r^-1 S in (0, 1]
 
 so one CG iteration costs two line solves plus a few elementwise passes over the grid.  Line
-solves are LAPACK ``pttrf``/``pttrs`` (numpy) or parallel cyclic reduction (torch: log2(n)
-vectorised steps, GPU friendly; same code on CPU and CUDA).
+solves are LAPACK ``pttrf``/``pttrs`` (numpy, and torch tensors on the CPU, converted) or
+parallel cyclic reduction (torch on CUDA: log2(n) vectorised steps).
 
 Exactness is decided by a residual criterion, never by an iteration count: after CG the true
 Kirchhoff current-law imbalance is computed at EVERY node from the final voltages, and the
@@ -568,8 +568,13 @@ def solve(spec: CrossbarSpec, V, G=None, *, rtol: float = RTOL, backend: str | N
     CG iterations per restart (default 4 (rows + cols) + 200; a safety cap, never the
     acceptance test)."""
     xp, g, v, batched, vector = prepare(spec, V, G, backend=backend, device=device)
+    on_cpu = xp is not np and g.device.type == "cpu"
+    if on_cpu:  # LAPACK line solves beat cyclic reduction on a CPU: same equations in numpy
+        g, v = g.detach().numpy(), v.detach().numpy()
     grid = Grid(spec, g)
     xr, xc, rep = grid.solve(v, rtol=rtol, maxiter=maxiter)
     I, vr, vc = _outputs(grid, xr, xc, batched, vector)
+    if on_cpu:
+        I, vr, vc = (xp.from_numpy(np.array(a)) for a in (I, vr, vc))
     return LinearSolution(I, vr, vc, rep["kcl_max"], rep["kcl_sum"], rep["kcl_rel"],
                           rep["kcl_ratio"], rep["iterations"])
