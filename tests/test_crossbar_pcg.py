@@ -278,3 +278,21 @@ def test_cyclic_reduction_path_equals_lapack_path():
         assert np.abs(tr.numpy() - xr).max() < 1e-13
         assert np.abs(tc.numpy() - xc).max() < 1e-13
         assert rep["kcl_ratio"] <= 1.0
+
+
+def test_compiled_line_kernels_equal_lapack(monkeypatch):
+    """numba line kernels (when installed) and LAPACK dpttrs give the same solve."""
+    from circuitsim.behavioral import linekernels
+
+    rng = np.random.default_rng(13)
+    Gk = rng.uniform(1e-6, 1e-4, (2, 10, 12))
+    V = rng.uniform(-0.3, 0.3, (10, 3))
+    for pattern in PATTERNS:
+        s = CrossbarSpec(Gk[0], *pattern)
+        monkeypatch.setattr(pcg, "USE_KERNELS", True)
+        a = pcg.solve(s, V, Gk)
+        monkeypatch.setattr(pcg, "USE_KERNELS", False)
+        b = pcg.solve(s, V, Gk)
+        np.testing.assert_allclose(a.currents, b.currents, rtol=1e-12, atol=0)
+        np.testing.assert_allclose(a.v_col, b.v_col, rtol=0, atol=1e-15)
+    assert linekernels.AVAILABLE  # numba is in setup.cfg: the fast path must be testable

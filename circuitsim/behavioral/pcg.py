@@ -48,6 +48,11 @@ from ..errors import ConfigError, ConvergenceError
 RTOL = 1e-12
 """Default KCL criterion: max node imbalance / i_ref (see the module docstring)."""
 
+USE_KERNELS = True
+"""Line solves by the compiled kernels of :mod:`.linekernels` (numba, imported on first use:
+it costs ~0.5 s) when numba is installed, else LAPACK ``dpttrs``; both apply the same
+``dpttrf`` factors.  False = always LAPACK."""
+
 
 # ---------------------------------------------------------------------- array helpers
 
@@ -90,6 +95,15 @@ def _shift(x, s: int, axis: int, xp):
 # ---------------------------------------------------------------------- line solvers
 
 
+def _kernels():
+    """:mod:`.linekernels` when numba is installed, else None (imported on first use only:
+    numba's import and first compilation are paid by the first PCG solve, not by every
+    ``import circuitsim``)."""
+    from . import linekernels
+
+    return linekernels if linekernels.AVAILABLE else None
+
+
 class _Lines:
     """Independent symmetric tridiagonal systems along one axis of (B, K, R, C) arrays.
 
@@ -129,6 +143,13 @@ class _Lines:
             raise ConfigError(f"crossbar line system is not positive definite (LAPACK dpttrf "
                               f"info={info}); are all conductances > 0 and finite?")
         self.fac = (d_f, e_f)
+        self.kernel = None
+        if USE_KERNELS and _kernels() is not None:  # same LDL^T factors, natural layout
+            shape = self.diag.swapaxes(ax, -1).shape
+            dinv = (1.0 / d_f).reshape(shape).swapaxes(ax, -1)
+            l_ = np.append(e_f, 0.0).reshape(shape).swapaxes(ax, -1)
+            self.kernel = (np.ascontiguousarray(l_), np.ascontiguousarray(dinv),
+                           _kernels().solve_last if ax == -1 else _kernels().solve_mid)
 
     # torch: parallel cyclic reduction with precomputed coefficients
     def _pcr(self, cup):
@@ -153,6 +174,10 @@ class _Lines:
         if not self.chain:
             return r * self.inv
         xp, ax = self.xp, self.axis
+        if xp is np and self.kernel is not None:
+            l_, dinv, f = self.kernel
+            r = np.ascontiguousarray(r)
+            return f(l_, dinv, r, np.empty_like(r))
         if xp is np:
             d_f, e_f = self.fac
             rm = r if ax == -1 else r.swapaxes(-1, -2)
