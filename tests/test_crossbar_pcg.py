@@ -287,6 +287,7 @@ def test_compiled_line_kernels_equal_lapack(monkeypatch):
     rng = np.random.default_rng(13)
     Gk = rng.uniform(1e-6, 1e-4, (2, 10, 12))
     V = rng.uniform(-0.3, 0.3, (10, 3))
+    monkeypatch.setattr(pcg, "KERNEL_MIN_NODES", 0)
     for pattern in PATTERNS:
         s = CrossbarSpec(Gk[0], *pattern)
         monkeypatch.setattr(pcg, "USE_KERNELS", True)

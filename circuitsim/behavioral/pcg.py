@@ -49,9 +49,15 @@ RTOL = 1e-12
 """Default KCL criterion: max node imbalance / i_ref (see the module docstring)."""
 
 USE_KERNELS = True
-"""Line solves by the compiled kernels of :mod:`.linekernels` (numba, imported on first use:
-it costs ~0.5 s) when numba is installed, else LAPACK ``dpttrs``; both apply the same
-``dpttrf`` factors.  False = always LAPACK."""
+"""Line solves by the compiled kernels of :mod:`.linekernels` (numba) for grids of at least
+:data:`KERNEL_MIN_NODES` nodes when numba is installed, else LAPACK ``dpttrs``; both apply the
+same ``dpttrf`` factors.  False = always LAPACK."""
+
+KERNEL_MIN_NODES = 128 * 128
+"""Smallest line system (nodes) solved by the numba kernels.  Measured here: 1.3-2.2x faster
+one-vector solves from 128x128 to 1024x1024, no gain at 64x64 -- and the first use in a process
+pays numba's import and cache load (1-4 s on this loaded machine), so small arrays never
+import numba."""
 
 
 # ---------------------------------------------------------------------- array helpers
@@ -144,7 +150,8 @@ class _Lines:
                               f"info={info}); are all conductances > 0 and finite?")
         self.fac = (d_f, e_f)
         self.kernel = None
-        if USE_KERNELS and _kernels() is not None:  # same LDL^T factors, natural layout
+        if USE_KERNELS and d.size >= KERNEL_MIN_NODES and _kernels() is not None:
+            # the same LDL^T factors in the natural layout
             shape = self.diag.swapaxes(ax, -1).shape
             dinv = (1.0 / d_f).reshape(shape).swapaxes(ax, -1)
             l_ = np.append(e_f, 0.0).reshape(shape).swapaxes(ax, -1)
