@@ -3,8 +3,10 @@ Monte-Carlo draws, 1T1R, gradients (issue 13's table).
 
     python benchmarks/bench_crossbar.py            # sizes 64..1024 (+ --big for 2048)
     python benchmarks/bench_crossbar.py --quick    # 16..64, small MC / training rows
+    python benchmarks/bench_crossbar.py --sizes 512 --ngspice-max 512 --no-extra --no-1t1r
 
-Writes benchmarks/results/crossbar.md and crossbar.json (crossbar_quick.* with --quick).
+Writes benchmarks/results/crossbar.md and crossbar.json (crossbar_quick.* with --quick,
+crossbar_<sizes>.* with --no-extra / --no-1t1r).
 Circuit (the issue's setting): N x N array, cell conductances uniform in [1, 100] uS, 1 ohm
 per row and column wire segment, 1 ohm driver and 1 ohm sense resistance; inputs uniform in
 [0, 0.2] V.  1T1R: the same array with ACCESS_018UM (level-1 NMOS, V_WL 1.8 V).
@@ -242,7 +244,7 @@ def single_rows(args) -> list[dict]:
 
     rows = []
     sizes = QUICK if args.quick else args.sizes + ([2048] if args.big else [])
-    nl_sizes = [s for s in sizes if s <= 128]
+    nl_sizes = [] if args.no_1t1r else [s for s in sizes if s <= 128]
     for kind, ks in (("1r", sizes), ("1t1r", nl_sizes)):
         for n in ks:
             print(f"[{kind} {n}x{n}] engine ...", flush=True)
@@ -314,6 +316,9 @@ def main(argv=None) -> int:
     ap.add_argument("--nl-ngspice-max", type=int, default=64)
     ap.add_argument("--engine-timeout", type=float, default=900.0)
     ap.add_argument("--mc-draws", type=int, default=100)
+    ap.add_argument("--no-extra", action="store_true",
+                    help="only the one-vector rows (no batch / MC / training rows)")
+    ap.add_argument("--no-1t1r", action="store_true", help="skip the 1T1R one-vector rows")
     ap.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results")
     ap.add_argument("--worker", type=int, help=argparse.SUPPRESS)
     ap.add_argument("--kind", default="1r", help=argparse.SUPPRESS)
@@ -328,7 +333,9 @@ def main(argv=None) -> int:
                                                                  else "")}
     single = single_rows(args)
     print("[batches, MC, training] ...", flush=True)
-    if args.quick:
+    if args.no_extra:
+        extra = []
+    elif args.quick:
         extra = [batch_row(64, 1000), nl_batch_row(32, 20), mc_row(64, 5, 20),
                  train_row(32, 256, 64)]
     else:
@@ -339,7 +346,8 @@ def main(argv=None) -> int:
     md = markdown(single, extra, meta)
     print(md)
     args.out.mkdir(parents=True, exist_ok=True)
-    stem = "crossbar_quick" if args.quick else "crossbar"
+    stem = "crossbar_quick" if args.quick else "crossbar" if not (args.no_extra or args.no_1t1r) \
+        else "crossbar_" + "_".join(str(n) for n in args.sizes)
     (args.out / f"{stem}.md").write_text(md)
     (args.out / f"{stem}.json").write_text(json.dumps(
         {"meta": meta, "single": single, "extra": extra}, indent=1))
