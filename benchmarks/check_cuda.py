@@ -115,7 +115,7 @@ def main(argv=None) -> int:
         print(f"Monte-Carlo {m} draws x {m} vectors, 128x128: {rows['mc_128sq_s']:.2f} s (CPU "
               f"spot check diff {rows['mc_max_rel_diff']:.2g})", flush=True)
         s256, r = _spec(256, 9)
-        g = torch.as_tensor(s256.conductance * 1e4, device=dev).requires_grad_()
+        g = torch.as_tensor(np.array(s256.conductance) * 1e4, device=dev).requires_grad_()
         v = torch.as_tensor(r.uniform(0, 0.2, (256, 32)), device=dev)
         _sync(dev)
         t0 = time.perf_counter()
