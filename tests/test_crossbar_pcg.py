@@ -297,3 +297,12 @@ def test_compiled_line_kernels_equal_lapack(monkeypatch):
         np.testing.assert_allclose(a.currents, b.currents, rtol=1e-12, atol=0)
         np.testing.assert_allclose(a.v_col, b.v_col, rtol=0, atol=1e-15)
     assert linekernels.AVAILABLE  # numba is in setup.cfg: the fast path must be testable
+
+
+def test_list_inputs_are_accepted():
+    s = CrossbarSpec(np.full((2, 3), 5e-5), 1.0, 1.0)
+    ref = behavioral.column_currents(s, np.array([0.1, 0.2]), method="map")
+    np.testing.assert_allclose(behavioral.column_currents(s, [0.1, 0.2]), ref, rtol=1e-12)
+    np.testing.assert_allclose(behavioral.column_currents_draws(s, np.full((1, 2, 3), 5e-5),
+                                                                [[0.1], [0.2]])[0][:, 0],
+                               ref, rtol=1e-12)

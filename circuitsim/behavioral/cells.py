@@ -12,14 +12,17 @@ is the root of a quadratic (triode: G (v - x) = beta (vov - x/2) x; saturation:
 G (v - x) = beta vov^2 / 2; reverse bias: the roles of drain and source swap), solved
 vectorised over every cell and vector (:func:`series_root`).  With lambda > 0 or a sinh
 memristor that root is the warm start of a bracketed Newton iteration on the exact level-1
-current (usually 2-4 steps instead of ~10 from a linear guess).  Either way the returned
-current and derivatives are evaluated from ``level1`` itself at the final internal node.
+current (usually 2-4 steps instead of ~10 from a linear guess); so is any access device that is
+not a level-1 card (a characterised BSIM4 table: its ``beta`` / ``vto`` give the warm start).
+Either way the returned current and derivatives are evaluated from the device's own
+``drain_current`` / ``level1`` at the final internal node.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from ..cards.transistor import Nmos1Card
 from ..crossbar.spec import CrossbarSpec
 
 
@@ -90,7 +93,9 @@ def cell_current(spec: CrossbarSpec, g, vr, vc, vm0=None, *, tol: float = 1e-15,
     xp = array_module(g, vr, vc, vm0)
     nmos, vwl = spec.access.nmos, spec.access.v_wordline
     vgs = vwl - vc
-    exact = nmos.lambda_ == 0 and spec.sinh_v0 is None
+    # closed form: level-1 card, lambda = 0, ohmic memristor; any other access device (e.g. a
+    # characterised BSIM4 table) is solved by Newton from the level-1-like warm start
+    exact = isinstance(nmos, Nmos1Card) and nmos.lambda_ == 0 and spec.sinh_v0 is None
     if exact or vm0 is None:
         vm = series_root(g, nmos.beta, nmos.vto, vwl, vr, vc)
     else:

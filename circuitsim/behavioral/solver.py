@@ -295,8 +295,13 @@ then one dense product per vector) for larger batches: the crossover measured he
 METHODS = ("auto", "map", "pcg", "cg", "sparse")
 
 
+def _shape(V) -> tuple:
+    return tuple(V.shape) if hasattr(V, "shape") else np.shape(V)  # arrays, tensors, lists
+
+
 def _n_vectors(V) -> int:
-    return int(V.shape[1]) if len(V.shape) == 2 else 1
+    shape = _shape(V)
+    return int(shape[1]) if len(shape) == 2 else 1
 
 
 def _pick_method(spec: CrossbarSpec, V) -> str:
@@ -384,7 +389,7 @@ def column_currents_draws(spec: CrossbarSpec, G, V, backend: str = "numpy", devi
     if not isinstance(spec, CrossbarSpec):
         raise ConfigError(f"column_currents_draws needs a CrossbarSpec, got "
                           f"{type(spec).__name__}")
-    B = int(V.shape[-1]) if len(V.shape) >= 2 else 1
+    B = int(_shape(V)[-1]) if len(_shape(V)) >= 2 else 1
     if method == "auto":
         method = "pcg" if B <= max(PCG_AUTO_VECTORS, min(spec.shape) // 4) else "map"
     if method == "pcg":
