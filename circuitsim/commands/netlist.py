@@ -38,28 +38,10 @@ def add_arguments(p) -> None:
 
 def load_model(path):
     """(nn.Sequential, checkpoint config or {}) from a circuitsim checkpoint or a torch.save'd
-    Sequential."""
-    from pathlib import Path
+    Sequential; no code from the file is run (see :func:`circuitsim.nn.load_model_file`)."""
+    from ..nn.train import load_model_file
 
-    import torch
-
-    from ..errors import ConfigError
-
-    p = Path(path)
-    if not p.is_file():
-        raise ConfigError(f"--model {path}: no such file")
-    try:
-        obj = torch.load(p, map_location="cpu", weights_only=False)
-    except Exception as exc:  # torch raises many types for unreadable files
-        raise ConfigError(f"--model {path}: not a readable torch file ({exc})") from exc
-    if isinstance(obj, torch.nn.Module):
-        return obj.eval(), {}
-    if isinstance(obj, dict) and "state_dict" in obj and "model" in obj:
-        from ..nn.train import load_checkpoint
-
-        return load_checkpoint(p)
-    raise ConfigError(f"--model {path}: expected a circuitsim checkpoint or a torch.save'd "
-                      f"nn.Sequential, found a {type(obj).__name__}")
+    return load_model_file(path, "--model")
 
 
 def run(args) -> int:

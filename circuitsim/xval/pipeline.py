@@ -38,12 +38,10 @@ def train_config(cfg: XvalConfig):
 
 def load_given_model(model_path: str | Path) -> tuple:
     """``(model, path)`` from a checkpoint the user named; ConfigError if it is not one."""
-    from ..nn.train import load_checkpoint
+    from ..nn.train import load_model_file
 
     p = Path(model_path)
-    if not p.is_file():
-        raise ConfigError(f"--model {p}: no such file")
-    model, _ = load_checkpoint(p)
+    model, _ = load_model_file(p, "--model")
     return model, p
 
 
