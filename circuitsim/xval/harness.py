@@ -265,7 +265,7 @@ def _evaluate_chunk(task: Task, chunk: Chunk, X: np.ndarray, y: np.ndarray) -> d
     timing["software"] = time.perf_counter() - t0
     for name, ideal in (("behavioral_ideal", True), ("behavioral_circuit", False)):
         t0 = time.perf_counter()
-        o = net.behavioral_forward(X, ideal=ideal)
+        o = net.behavioral_forward(X, ideal=ideal, timeout_s=cfg.spice_timeout_s)
         timing[name] = time.perf_counter() - t0
         levels[name], currents[name] = _layers(o), _currents(o)
     if chunk.spice:

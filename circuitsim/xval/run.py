@@ -21,7 +21,8 @@ from .store import ChunkStore, atomic_write_text
 
 def failure_record(chunk: Chunk, exc: BaseException) -> dict:
     """The stored record of a chunk whose task raised ``exc``."""
-    meta = {"status": "failed", "chunk": chunk.id, "error": f"{type(exc).__name__}: {exc}",
+    meta = {"status": "failed", "chunk": chunk.id, "start": chunk.start, "stop": chunk.stop,
+            "spice": chunk.spice, "error": f"{type(exc).__name__}: {exc}",
             "traceback": "".join(traceback.format_exception(exc))[-4000:]}
     deck = getattr(exc, "deck", "") or ""
     log = getattr(exc, "log", "") or ""
