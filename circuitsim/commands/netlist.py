@@ -36,6 +36,23 @@ def add_arguments(p) -> None:
                    help="run the written deck in plain `ngspice -b` and report")
 
 
+_STEM = r"^[A-Za-z0-9][A-Za-z0-9_.+-]{0,99}$"
+
+
+def check_deck_name(name: str) -> str:
+    """``--name``: one plain file name stem (the deck goes to ``--out/<name>.cir``): no path
+    separators, no leading dot, nothing that leaves ``--out``."""
+    import re
+
+    from ..errors import ConfigError
+
+    if not re.fullmatch(_STEM, name or "") or ".." in name:
+        raise ConfigError(f"--name {name!r}: give a plain deck name (letters, digits, '_', '.', "
+                          "'+', '-'; starting with a letter or digit; no '/' or '..'), e.g. "
+                          "--name network; choose the folder with --out")
+    return name
+
+
 def load_model(path):
     """(nn.Sequential, checkpoint config or {}) from a circuitsim checkpoint or a torch.save'd
     Sequential; no code from the file is run (see :func:`circuitsim.nn.load_model_file`)."""
@@ -50,10 +67,21 @@ def run(args) -> int:
     import numpy as np
 
     from ..cards import AccessTransistor, Nmos1Card
+    from ..errors import ConfigError
     from ..mapping import MappingConfig
     from ..network import CircuitConfig, build_network
+    from ..xval.store import check_writable
 
+    check_deck_name(args.name)
+    if args.inputs < 1:
+        raise ConfigError(f"--inputs {args.inputs}: the deck needs at least 1 test input")
+    AccessTransistor(Nmos1Card(), args.v_wordline)  # its bounds, with --access or not
+    if args.v_wordline <= Nmos1Card().vto:
+        raise ConfigError(f"--v-wordline {args.v_wordline:g} V: at or below the access NMOS "
+                          f"threshold ({Nmos1Card().vto:g} V) the transistors are off and no "
+                          "current is read; use e.g. 1.8 V")
     model, ck = load_model(args.model)
+    check_writable(args.out)
     g_max = args.g_max
     if g_max is None:
         g_max = float((ck.get("mapping") or {}).get("g_max") or 100e-6)
@@ -70,7 +98,7 @@ def run(args) -> int:
         from ..nn import get_dataset
 
         ds = get_dataset(data, args.data_path or ck.get("data_path"))
-        X = np.asarray(ds.x_test[:max(args.inputs, 1)], dtype=float)
+        X = np.asarray(ds.x_test[:args.inputs], dtype=float)
         calib = np.asarray(ds.x_train, dtype=float)
     net = build_network(model, circuit, mapping, calibration=calib, name=args.name)
     paths = net.write(args.out, X)

@@ -66,6 +66,9 @@ def atomic_write_text(path: Path, text: str) -> None:
 def check_writable(out: Path, what: str = "--out") -> Path:
     """Create ``out`` if needed and prove it is writable, or raise :class:`ConfigError`."""
     out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise ConfigError(f"{what} {out}: cannot write there: it is a file, not a directory; "
+                          "give a directory (it is created if missing)")
     try:
         out.mkdir(parents=True, exist_ok=True)
         probe = tempfile.NamedTemporaryFile(dir=out, prefix=".write-test-", delete=True)
