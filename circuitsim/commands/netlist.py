@@ -34,6 +34,8 @@ def add_arguments(p) -> None:
                    help="neuron input volts per unit pre-activation [0.25 V]")
     p.add_argument("--check", action="store_true",
                    help="run the written deck in plain `ngspice -b` and report")
+    p.add_argument("--check-timeout", type=float, default=600.0,
+                   help="seconds the --check run may take [600]")
 
 
 _STEM = r"^[A-Za-z0-9][A-Za-z0-9_.+-]{0,99}$"
@@ -73,6 +75,9 @@ def run(args) -> int:
     from ..xval.store import check_writable
 
     check_deck_name(args.name)
+    if not 0 < args.check_timeout < float("inf"):
+        raise ConfigError(f"--check-timeout {args.check_timeout:g}: give a finite number of "
+                          "seconds > 0")
     if args.inputs < 1:
         raise ConfigError(f"--inputs {args.inputs}: the deck needs at least 1 test input")
     AccessTransistor(Nmos1Card(), args.v_wordline)  # its bounds, with --access or not
@@ -105,13 +110,26 @@ def run(args) -> int:
     for p in paths:
         print(p)
     if args.check:
+        import tempfile
+
+        from ..errors import SimulationTimeoutError
         from ..spice import find_ngspice
+        from ..spice.runner import run_in_group
 
         deck = paths[0]
-        proc = subprocess.run([find_ngspice(), "-b", deck.name], cwd=deck.parent,
-                              capture_output=True, text=True, timeout=600)
+        with tempfile.TemporaryFile("w+") as log:
+            try:
+                proc = run_in_group([find_ngspice(), "-b", deck.name], args.check_timeout,
+                                    cwd=deck.parent, stdout=log, stderr=subprocess.STDOUT,
+                                    stdin=subprocess.DEVNULL)
+            except subprocess.TimeoutExpired:
+                raise SimulationTimeoutError(f"ngspice -b {deck} ran past --check-timeout "
+                                             f"{args.check_timeout:g} s and was killed",
+                                             run_dir=deck.parent) from None
+            log.seek(0)
+            text = log.read()
         print(f"ngspice -b {deck.name}: exit status {proc.returncode}")
         if proc.returncode != 0:
-            print(proc.stdout[-3000:])
+            print(text[-3000:])
             return 1
     return 0

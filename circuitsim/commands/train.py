@@ -75,6 +75,8 @@ def run(args) -> int:
                           "so this model could never be netlisted or cross-validated; choose "
                           "--activation sigmoid or relu")
     check_checkpoint_path(args.out)
+    if args.epochs < 1:
+        raise ConfigError(f"--epochs {args.epochs}: training needs at least 1 epoch")
     mcfg = MappingConfig(g_max=args.g_max)  # a bad --g-max fails before training
     ds = get_dataset(args.data, args.data_path)
     model = make_model(args.model, ds.n_features, ds.n_classes, ds.image_shape, hidden,
