@@ -96,3 +96,14 @@ def test_broken_ngspice_mid_run_every_variant(tmp_path, monkeypatch, script):
         run_demo(tmp_path / "out2", config=cfg.replace(n_images=2), model_path=model,
                  workers=1, progress=False, full_spice_images=2, log=lambda *a: None)
     assert os.path.isdir(tmp_path / "out2" / "failed" / "full-i00000-00002")
+
+
+def test_a_shared_library_that_is_not_ngspice_is_a_simulation_error(monkeypatch):
+    from circuitsim.circuit import Deck, Op, Resistor, VoltageSource
+    from circuitsim.spice import SharedRunner
+
+    monkeypatch.setenv("NGSPICE_LIBRARY_PATH", "/lib/x86_64-linux-gnu/libm.so.6")
+    deck = Deck("divider", elements=[VoltageSource("V1", "a", "0", dc=1.0),
+                                     Resistor("R1", "a", "0", 1e3)], analyses=[Op()])
+    with SharedRunner() as r, pytest.raises(SimulationError, match="failed to start"):
+        r.run(deck, timeout_s=30)

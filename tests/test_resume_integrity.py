@@ -141,3 +141,21 @@ def test_files_are_written_with_the_users_umask(tmp_path, mask, mode):
     for p in (tmp_path / "r.md", tmp_path / "run.json", s.path("c")):
         assert stat.S_IMODE(p.stat().st_mode) == mode, p
     assert json.loads((tmp_path / "run.json").read_text())["fingerprint"] == "fp"
+
+
+def test_a_cached_model_of_another_configuration_is_not_used(tmp_path):
+    from circuitsim.nn import load_digits, make_mlp, save_checkpoint
+    from circuitsim.xval.pipeline import _cached_model, model_sizes, train_config
+
+    ds = load_digits()
+    cfg = XvalConfig(hidden=(8,), train={"epochs": 3})
+    tcfg = train_config(cfg)
+    meta = {"dataset": ds.name, "sizes": model_sizes(cfg, ds), "activation": cfg.activation,
+            "model_seed": cfg.model_seed, "train": {**tcfg.to_dict(), "progress": False}}
+    p = tmp_path / "model.pt"
+    save_checkpoint(p, make_mlp(tuple(meta["sizes"])), meta)
+    assert _cached_model(p, cfg, ds, tcfg) is not None
+    other = cfg.replace(train={"epochs": 4})
+    assert _cached_model(p, other, ds, train_config(other)) is None
+    p.write_bytes(b"damaged")
+    assert _cached_model(p, cfg, ds, tcfg) is None

@@ -416,8 +416,11 @@ class Network:
         from ..emit import emit_deck
 
         out = Path(out_dir)
-        out.mkdir(parents=True, exist_ok=True)
         name = name or self.name
+        if Path(name).name != name or name.startswith(".") or "\\" in name:
+            raise ConfigError(f"deck name {name!r}: a plain file name is needed (no '/', no "
+                              "leading '.'); the folder is out_dir")
+        out.mkdir(parents=True, exist_ok=True)
         X = np.full((1, self.n_in), 0.5) if X is None else X
         deck_path = out / f"{name}.cir"
         deck_path.write_text(emit_deck(self.deck(X, print_outputs=True)))

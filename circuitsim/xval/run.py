@@ -8,6 +8,7 @@ never dropped.  ``--resume`` tries failed chunks again.
 
 from __future__ import annotations
 
+import shutil
 import traceback
 from collections.abc import Callable
 from pathlib import Path
@@ -57,6 +58,8 @@ def run_chunks(executor: Executor, fn: Callable, chunks: list[Chunk],
                 if result["meta"].get("status") != "ok":
                     stats["failed"].append(c.id)
                     _keep_failure(store.run_dir, c.id, result["meta"])
+                else:  # a failure record of an earlier try never sits next to a success
+                    shutil.rmtree(Path(store.run_dir) / "failed" / c.id, ignore_errors=True)
                 store.save(c.id, result)
                 bar.update(1)
             pending = again
