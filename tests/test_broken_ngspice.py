@@ -18,8 +18,12 @@ from circuitsim.spice.runner import run_in_group
 from circuitsim.xval.demo import DEMO_CONFIG, run_demo
 from circuitsim.xval.report import summarise
 
+VERSION = 'if [ "$1" = "-v" ]; then echo "ngspice-46 (fake)"; exit 0; fi\n'
+"""A broken ngspice still answers ``-v`` (the runners ask for the version first); it breaks
+in the simulation."""
+
 HANG = """#!/bin/sh
-sleep 1000 &
+""" + VERSION + """sleep 1000 &
 echo $! > {pids}
 sleep 1000
 """
@@ -76,8 +80,8 @@ def test_all_chunks_failed_is_a_simulation_error_listing_them():
         summarise(recs)
 
 
-@pytest.mark.parametrize("script", ["#!/bin/sh\necho broken >&2\nexit 1\n",
-                                    "#!/bin/sh\nexec sleep 1000\n"])
+@pytest.mark.parametrize("script", [f"#!/bin/sh\n{VERSION}echo broken >&2\nexit 1\n",
+                                    f"#!/bin/sh\n{VERSION}exec sleep 1000\n"])
 def test_broken_ngspice_mid_run_every_variant(tmp_path, monkeypatch, script):
     """The main variant keeps its behavioral figures and lists its failed SPICE chunks; the
     full-circuit variant (circuit neurons need ngspice even behaviorally) ends the run with
