@@ -142,6 +142,8 @@ def test_every_bad_input_ends_in_one_error_line(results, world):
             bad.append(f"{case['argv']} {case['env'] or ''}: rc {r['rc']}, stderr:\n{err[-1500:]}")
     assert not bad, "\n\n".join(bad)
     assert not (world / "PAYLOAD-RAN").exists()
+    evil = [r["stderr"] for c, r in results if "evil.pt" in c["argv"]]
+    assert len(evil) == 3 and all("refused to load" in e for e in evil)
 
 
 def test_bad_input_fails_before_any_work(results):
