@@ -12,6 +12,7 @@ from circuitsim.circuit import (
     Instance,
     Model,
     Op,
+    OsdiDevice,
     RawLine,
     Resistor,
     Subcircuit,
@@ -47,6 +48,8 @@ NL = ["\n", "\r", "\x00", "\x0b", "\x1b", "\u2028"]
     lambda b: Resistor("R1", f"a{b}", "0", 1e3),
     lambda b: Resistor(f"R1{b}", "a", "0", 1e3),
     lambda b: Deck("t", elements=ELS, ics={f"a{b}": 0.1}),
+    lambda b: Deck("t", elements=ELS, osdi=[f"/x/vteam{b}.osdi"]),
+    lambda b: OsdiDevice("N1", ("a", "0"), f"vteam{b}"),
 ])
 def test_no_string_reaching_spice_text_may_break_a_line(make, bad):
     with pytest.raises(ConfigError):
