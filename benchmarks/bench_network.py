@@ -121,7 +121,7 @@ def digital_row(label: str, net, X, y, runner, cal_n: int) -> dict:
     return {"circuit": label, "images": len(X), "s/image, 1 per run": None,
             "s/image, all in 1 run": t_sp / len(X), f"s for {len(X)} in 1 run": t_sp,
             "ngspice CPU s/image, all in 1 run": cpu / len(X),
-            "ngspice runs": sp.meta.get("runs"), "twin s": tw.wall_s,
+            "ngspice runs (one per layer)": sp.meta.get("runs"), "twin s": tw.wall_s,
             "max|spice-twin| tiles / full scale": rel,
             "ADC codes differing / near boundary / all": f"{flips} / {near} / {codes}",
             "max|spice-twin| logits [V]": float(np.abs(sp.pre[-1] - tw.pre[-1]).max()),

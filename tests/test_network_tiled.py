@@ -76,6 +76,7 @@ def test_tiled_spice_matches_twin_per_tile_and_end_to_end(net, digits, batch_run
     x = digits.x_test[:N_IMAGES]
     sp = net.spice_forward(x, runner=batch_runner)
     tw = net.behavioral_forward(x)
+    assert sp.meta["runs"] == 2  # one ngspice run per layer
     flips = near = 0
     for p, a, b in zip(net.plans, sp.tiles, tw.tiles, strict=True):
         fs = p.adc_full_scale[None, :, None]

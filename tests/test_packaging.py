@@ -35,6 +35,7 @@ def test_wheel_contains_libraries_and_checkpoint(tmp_path):
     (whl,) = out.glob("circuitsim-*.whl")
     names = set(zipfile.ZipFile(whl).namelist())
     for need in ("circuitsim/models/vteam.lib", "circuitsim/models/linear_ion_drift.lib",
+                 "circuitsim/models/vteam.va", "circuitsim/models/ptm_45nm_hp_nmos.pm",
                  f"circuitsim/data/{DEMO_CHECKPOINT}", "circuitsim/circuit/library.py"):
         assert need in names, f"{need} missing from {whl.name}"
     # installed from the wheel alone (not this checkout): a deck that includes a device

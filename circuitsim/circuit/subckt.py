@@ -8,7 +8,19 @@ from dataclasses import dataclass, field
 
 from ..errors import ConfigError
 from ..units import require_finite, require_nonnegative, require_positive
-from .elements import BSource, Instance, Model, Mosfet, RawLine, check_node
+from .elements import (
+    BSource,
+    Instance,
+    Model,
+    Mosfet,
+    OsdiDevice,
+    RawLine,
+    check_ident,
+    check_node,
+    check_ref_name,
+    check_text,
+    check_word,
+)
 from .library import library_path
 
 
@@ -29,6 +41,7 @@ class Subcircuit:
         object.__setattr__(self, "elements", tuple(self.elements))
         object.__setattr__(self, "models", tuple(self.models))
         object.__setattr__(self, "params", dict(self.params))
+        check_ref_name(self.name, "subcircuit name")
         for p in self.ports:
             check_node(p, f"subcircuit {self.name}")
         if "0" in self.ports:
@@ -36,6 +49,7 @@ class Subcircuit:
         if len(set(self.ports)) != len(self.ports):
             raise ConfigError(f"subcircuit {self.name}: duplicate port names {self.ports}")
         for k, v in self.params.items():
+            check_ident(k, f"subcircuit {self.name}: parameter")
             require_finite(f"subcircuit {self.name}: parameter {k}", v)
 
     def __hash__(self):
@@ -113,6 +127,9 @@ class Deck:
     ics: Mapping[str, float] = field(default_factory=dict)
     analyses: tuple = (Op(),)
     saves: tuple[str, ...] = ()
+    osdi: tuple[str, ...] = ()
+    """Compiled Verilog-A libraries (absolute ``.osdi`` paths) loaded with ``pre_osdi`` before
+    the circuit is parsed (needed by :class:`~circuitsim.circuit.elements.OsdiDevice`)."""
     solver: str = "klu"
     """ngspice's linear solver: ``"klu"`` (written as ``.options klu``; an ngspice built without
     KLU ignores it and uses Sparse, which the runners detect and record) or ``"sparse"``
@@ -124,13 +141,30 @@ class Deck:
         if self.solver == "sparse" and any(str(k).lower() == "klu" for k in self.options):
             raise ConfigError("Deck options ask for klu while Deck.solver is 'sparse'; set "
                               "solver='klu' instead of a 'klu' option")
-        for k in ("elements", "subcircuits", "models", "includes", "analyses", "saves"):
+        for k in ("elements", "subcircuits", "models", "includes", "analyses", "saves", "osdi"):
             object.__setattr__(self, k, tuple(getattr(self, k)))
         for k in ("options", "params", "ics"):
             object.__setattr__(self, k, dict(getattr(self, k)))
-        if "\n" in self.title:
-            raise ConfigError("deck title must be one line")
+        check_text(self.title, "deck title")
+        for k, v in self.options.items():
+            check_ident(k, ".options name")
+            if isinstance(v, str):
+                check_word(v, f".options {k}: value")
+            elif v is not None and not isinstance(v, bool):
+                require_finite(f".options {k}", v)
+        for k, v in self.params.items():
+            check_ident(k, ".param name")
+            require_finite(f".param {k}", v)
+        for inc in self.includes:
+            check_text(str(inc), ".include path")
+        for lib in self.osdi:
+            check_text(str(lib), "pre_osdi path")
+        for sv in self.saves:
+            if not isinstance(sv, str) or not sv.strip() or any(c.isspace() for c in sv):
+                raise ConfigError(f".save vector {sv!r} must be one word, e.g. v(out)")
+            check_text(sv, ".save vector")
         for k, v in self.ics.items():
+            check_node(k, ".ic")
             require_finite(f".ic {k}", v)
 
     def __hash__(self):
@@ -162,7 +196,7 @@ def _check_scope(where: str, elements: Sequence, models: set[str], subckts: dict
         seen[key] = el
     nodes = _scope_nodes(elements) | {p.lower() for p in ports} | {"0"}
     for el in elements:
-        if isinstance(el, Mosfet) and el.model.lower() not in models:
+        if isinstance(el, Mosfet | OsdiDevice) and el.model.lower() not in models:
             raise ConfigError(f"{where}: {el.name} uses unknown model {el.model!r}; "
                               f"known: {sorted(models) or 'none'}")
         if isinstance(el, Instance):
@@ -253,5 +287,5 @@ def validate_deck(deck: Deck) -> None:
         low = vec.lower()
         if low.startswith("v(") and low.endswith(")"):
             n = low[2:-1]
-            if "." not in n and "," not in n and n not in nodes and not has_raw:
+            if "." not in n and "," not in n and "#" not in n and n not in nodes and not has_raw:
                 raise ConfigError(f"save names unknown node {vec!r}")
