@@ -436,7 +436,8 @@ def variants_markdown(variants: dict) -> list[str]:
     lines = ["## Variants", "",
              "| variant | network | circuit | tiles | images (ngspice) | accuracy twin / "
              "ngspice | argmax agreement | max abs Δ output | ngspice per image | read energy "
-             "per inference ngspice / twin | ngspice, solver |", "|---|---|---|---|---|---|---|"
+             "per inference, ngspice / twin on the same images "
+             "| ngspice, solver |", "|---|---|---|---|---|---|---|"
              "---|---|---|---|"]
     for key, v in variants.items():
         a, g, e, t = v["accuracy"], v["agreement"], v.get("energy") or {}, v["timing_s"]
@@ -451,7 +452,8 @@ def variants_markdown(variants: dict) -> list[str]:
             f"{fmt_pct(a.get('behavioral_circuit'))} / {fmt_pct(a.get('spice'))} | "
             f"{fmt_pct(g.get('argmax_spice_vs_behavioral'))} | "
             f"{fmt_v(g.get('max_abs_output_diff_V'))} | {fmt_s(t.get('spice_per_image'))} | "
-            f"{fmt_j(e.get('spice_mean_J'))} / {fmt_j(e.get('behavioral_circuit_mean_J'))} | "
+            f"{fmt_j(e.get('spice_mean_J'))} / "
+            f"{fmt_j(e.get('behavioral_circuit_on_spice_images_mean_J'))} | "
             f"{', '.join(ng.get('version', []))}, {', '.join(ng.get('solver', []))} |")
     lines.append("")
     for key, v in variants.items():
@@ -466,8 +468,9 @@ def variants_markdown(variants: dict) -> list[str]:
                   f"{fmt_j(e.get('spice_mean_J'))} over {e['n_spice']} images (twin on the same "
                   f"images {fmt_j(e.get('behavioral_circuit_on_spice_images_mean_J'))}, largest "
                   f"relative difference per image {e.get('max_rel_diff_per_image', nan):.2g}).",
-                  "", "| layer | tiles (row × col) | twin mean | ngspice mean | max rel. Δ per "
-                  "tile |", "|---|---|---|---|---|"]
+                  "", f"| layer | tiles (row × col) | twin mean ({e['n_images']} images) | ngspice "
+                  f"mean ({e['n_spice']} images) | max rel. Δ per tile, same images |",
+                  "|---|---|---|---|---|"]
         for d in e["layers"]:
             lines.append(f"| {d['layer'] + 1} | {d['tiles'][0]} × {d['tiles'][1]} | "
                          f"{fmt_j(d['behavioral_circuit_mean_J'])} | "
