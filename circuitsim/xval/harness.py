@@ -259,8 +259,9 @@ def _evaluate_chunk(task: VariantTask, chunk: Chunk, X: np.ndarray, y: np.ndarra
             levels["spice"], currents["spice"], tiles["spice"] = (_layers(o), _currents(o),
                                                                   _tiles(o))
             power["spice"] = _power(o)
-            meta["solver"] = o.meta.get("solver")
-            meta["ngspice_version"] = o.meta.get("ngspice_version")
+            run = getattr(o, "meta", None) or {}  # what the runs' SimResults reported
+            meta["solver"] = run.get("solver")
+            meta["ngspice_version"] = run.get("ngspice_version")
         except SimulationError as exc:
             meta.update(status="failed", error=f"{type(exc).__name__}: {exc}",
                         deck=exc.deck or "", log=exc.log or "")
