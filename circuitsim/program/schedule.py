@@ -1,0 +1,141 @@
+"""Drive waveforms of one programming iteration: the one plan both worlds apply.
+
+An iteration is a sequence of *row slots* (each with up to two phases: RESET cells, then SET
+cells) followed by the *verify reads* of every pulsed row.  :func:`build_iteration` turns the
+pulses decided by write-verify into one piecewise-linear waveform per line (``r{i}`` rows,
+``c{j}`` columns); ngspice gets them as PWL sources, the twin evaluates the same
+:class:`~circuitsim.circuit.Pwl` objects at their breakpoints.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..circuit import Pwl
+from .config import ProgramConfig, scheme_levels
+
+
+@dataclass(frozen=True)
+class CellPulse:
+    """One write pulse of one cell."""
+
+    row: int
+    col: int
+    polarity: int
+    """+1: +v across the cell (RESET, G down for VTEAM); −1: SET (G up)."""
+    width: float
+    """Flat-top width [s]."""
+    t_start: float = 0.0
+    """Start of the rising edge, from the iteration's start [s] (set by the schedule)."""
+    amplitude: float = 0.0
+    """|voltage| across the selected cell with ideal wires [V] (set by the schedule)."""
+
+
+@dataclass(frozen=True)
+class Phase:
+    row: int
+    polarity: int
+    t0: float
+    t1: float
+
+
+@dataclass
+class Iteration:
+    """The waveforms of one iteration: ``lines`` maps line name -> Pwl (times from 0)."""
+
+    lines: dict[str, Pwl]
+    phases: list[Phase]
+    reads: list[tuple[int, float]]
+    """(row, sample time) of every verify read, in time order."""
+    read_start: float
+    """Start of the read block [s] (SPICE saves from here on)."""
+    stop: float
+    pulses: list[CellPulse] = field(default_factory=list)
+
+    def breakpoints(self, t0: float, t1: float) -> np.ndarray:
+        """Every waveform corner in [t0, t1] (with both ends)."""
+        ts = [t0, t1]
+        for w in self.lines.values():
+            ts.extend(t for t, _ in w.points if t0 < t < t1)
+        return np.unique(np.asarray(ts))
+
+    def drive(self, t, rows: int, cols: int) -> np.ndarray:
+        """Line voltages at times ``t``: (len(t), rows + cols) [V], rows first."""
+        t = np.atleast_1d(np.asarray(t, dtype=float))
+        out = np.empty((len(t), rows + cols))
+        for i in range(rows):
+            out[:, i] = self.lines[f"r{i}"].value(t)
+        for j in range(cols):
+            out[:, rows + j] = self.lines[f"c{j}"].value(t)
+        return out
+
+
+class _Lines:
+    def __init__(self, names):
+        self.pts = {n: [(0.0, 0.0)] for n in names}
+
+    def move(self, name: str, t: float, v: float, edge: float) -> None:
+        pts = self.pts[name]
+        cur = pts[-1][1]
+        if v == cur:
+            return
+        if t > pts[-1][0]:
+            pts.append((t, cur))
+        pts.append((t + edge, v))
+
+
+def build_iteration(cfg: ProgramConfig, shape: tuple[int, int], pulses: list[CellPulse],
+                    read_rows, *, scheme: str | None = None) -> Iteration:
+    """Waveforms of one iteration.  ``pulses``: at most one per cell; rows are visited in
+    increasing order, RESET phase before SET phase.  ``read_rows``: rows read at the end (in
+    increasing order).  ``scheme`` overrides ``cfg.scheme`` (the half-select probe uses
+    ``'ground'``)."""
+    R, C = shape
+    scheme = cfg.scheme if scheme is None else scheme
+    e, v = cfg.edge, cfg.v_pulse
+    lines = _Lines([f"r{i}" for i in range(R)] + [f"c{j}" for j in range(C)])
+    by_row: dict[int, list[CellPulse]] = {}
+    for p in pulses:
+        by_row.setdefault(p.row, []).append(p)
+    t = 0.0
+    phases: list[Phase] = []
+    placed: list[CellPulse] = []
+    for row in sorted(by_row):
+        for pol in (1, -1):
+            sel = sorted((p for p in by_row[row] if p.polarity == pol), key=lambda p: p.col)
+            if not sel:
+                continue
+            lv = scheme_levels(scheme, v, pol)
+            t_ph = t
+            for i in range(R):
+                lines.move(f"r{i}", t, lv["sr"] if i == row else lv["ur"], e)
+            for j in range(C):
+                lines.move(f"c{j}", t, lv["uc"], e)
+            t1 = t + 2 * e
+            for p in sel:
+                lines.move(f"c{p.col}", t1, lv["sc"], e)
+                lines.move(f"c{p.col}", t1 + e + p.width, lv["uc"], e)
+                placed.append(CellPulse(row, p.col, pol, float(p.width), t1, v))
+            t2 = t1 + 3 * e + max(p.width for p in sel)
+            for i in range(R):
+                lines.move(f"r{i}", t2, 0.0, e)
+            for j in range(C):
+                lines.move(f"c{j}", t2, 0.0, e)
+            t = t2 + 2 * e
+            phases.append(Phase(row, pol, t_ph, t))
+    read_start = t
+    reads = []
+    for row in sorted(set(int(r) for r in read_rows)):
+        lines.move(f"r{row}", t, cfg.v_read, e)
+        reads.append((row, t + e + 0.5 * cfg.t_read))
+        lines.move(f"r{row}", t + e + cfg.t_read, 0.0, e)
+        t += 3 * e + cfg.t_read
+    stop = t + e
+    waves = {n: Pwl(tuple(pts) + ((stop, pts[-1][1]),) if pts[-1][0] < stop else tuple(pts))
+             for n, pts in lines.pts.items()}
+    return Iteration(waves, phases, reads, read_start, stop, placed)
+
+
+__all__ = ["CellPulse", "Iteration", "Phase", "build_iteration"]
