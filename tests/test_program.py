@@ -162,3 +162,44 @@ def test_bad_input_names_the_fix():
 
     with pytest.raises(ConfigError, match="no threshold"):
         ProgramConfig(device=HP_JOGLEKAR)
+
+
+@pytest.mark.slow
+def test_program_quick_writes_handoff_and_loaders_read_it(tmp_path):
+    """`circuitsim program --quick --out DIR`: program.json with the documented keys, the
+    hand-off files, and their loaders agree with program.json."""
+    from circuitsim.cli import main
+    from circuitsim.program.handoff import load_devices, load_program_json, load_pulses
+
+    assert main(["program", "--quick", "--out", str(tmp_path)]) == 0
+    s = load_program_json(tmp_path / "program.json")
+    for k in ("cells", "converged_fraction", "max_g_error_spice_vs_twin", "half_select_max_dg",
+              "energy_j", "time_s", "pulses_per_cell", "wall_s", "accuracy"):
+        assert k in s
+    assert s["cells"] == 16
+    assert s["converged_fraction"]["spice"] >= 0.99 and s["converged_fraction"]["twin"] >= 0.99
+    assert s["max_g_error_spice_vs_twin"] <= 0.01
+    hs = s["half_select_max_dg"]
+    assert hs["v2"]["spice"] < hs["ground"]["spice"]
+    dev = load_devices(tmp_path / "handoff" / "devices.csv")["quick"]
+    assert dev["target"].shape == (4, 4)
+    assert np.max(np.abs(dev["g_spice"] - dev["g_twin"])) / ProgramConfig().g_range == \
+        pytest.approx(s["max_g_error_spice_vs_twin"], rel=1e-9)
+    pulses = load_pulses(tmp_path / "handoff" / "pulses.csv")
+    n_sp = sum(1 for p in pulses if p["world"] == "spice")
+    assert n_sp == int(dev["pulses_spice"].sum())
+    assert {p["polarity"] for p in pulses} <= {1, -1}
+    t = [p["time_s"] for p in pulses if p["world"] == "spice"]
+    assert t == sorted(t)
+    assert (tmp_path / "handoff" / "README.md").read_text().startswith("# Programming")
+
+
+def test_handoff_loaders_refuse_foreign_files(tmp_path):
+    from circuitsim.program.handoff import load_devices, load_pulses
+
+    bad = tmp_path / "devices.csv"
+    bad.write_text("a,b,c\n1,2,3\n")
+    with pytest.raises(ConfigError, match="not a circuitsim hand-off"):
+        load_devices(bad)
+    with pytest.raises(ConfigError, match="does not exist"):
+        load_pulses(tmp_path / "nope.csv")
