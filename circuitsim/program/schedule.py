@@ -53,13 +53,16 @@ class Iteration:
     """Start of the read block [s] (SPICE saves from here on)."""
     stop: float
     pulses: list[CellPulse] = field(default_factory=list)
+    _corners: np.ndarray | None = field(default=None, repr=False)
 
     def breakpoints(self, t0: float, t1: float) -> np.ndarray:
         """Every waveform corner in [t0, t1] (with both ends)."""
-        ts = [t0, t1]
-        for w in self.lines.values():
-            ts.extend(t for t, _ in w.points if t0 < t < t1)
-        return np.unique(np.asarray(ts))
+        if self._corners is None:
+            self._corners = np.unique(np.concatenate(
+                [np.array([t for t, _ in w.points]) for w in self.lines.values()]))
+        c = self._corners
+        inner = c[np.searchsorted(c, t0, "right"):np.searchsorted(c, t1, "left")]
+        return np.unique(np.concatenate([[t0], inner, [t1]]))
 
     def drive(self, t, rows: int, cols: int) -> np.ndarray:
         """Line voltages at times ``t``: (len(t), rows + cols) [V], rows first."""

@@ -80,15 +80,28 @@ class ArrayNetwork:
         r = np.concatenate([fr, self.cell_idx[0]])
         c = np.concatenate([fc, self.cell_idx[1]])
         v = np.concatenate([fv, g, g, -g, -g])
-        return splu(sp.csc_matrix((v, (r, c)), shape=(self.n, self.n)))
+        return splu(sp.csc_matrix((v, (r, c)), shape=(self.n, self.n)),
+                    permc_spec="MMD_AT_PLUS_A")
+
+    def transfer(self, lu, lines=None) -> np.ndarray:
+        """Node voltages per volt on each line: (n, len(lines)) (all R + C lines by default).
+        Solved one right-hand side at a time (measured 5x faster than SuperLU's blocked
+        multi-RHS solve here)."""
+        ports = np.concatenate([self.row_port, self.col_port])
+        lines = range(len(ports)) if lines is None else lines
+        out = np.empty((self.n, len(lines)))
+        b = np.zeros(self.n)
+        for k, ln in enumerate(lines):
+            b[ports[ln]] = self.gd
+            out[:, k] = lu.solve(b)
+            b[ports[ln]] = 0.0
+        return out
 
     def solve(self, lu, drive: np.ndarray):
-        """Node voltages (K, n) for drive (K, R + C) [V]."""
+        """Node voltages (K, n) for drive (K, R + C) [V] (the network is linear: a sum of
+        the lines' unit responses)."""
         drive = np.atleast_2d(drive)
-        b = np.zeros((self.n, drive.shape[0]))
-        b[self.row_port] += self.gd * drive[:, :self.R].T
-        b[self.col_port] += self.gd * drive[:, self.R:].T
-        return lu.solve(b).T
+        return drive @ self.transfer(lu).T
 
     def cell_voltage(self, v_nodes):
         return v_nodes[:, self.cell_r] - v_nodes[:, self.cell_c]
@@ -165,9 +178,10 @@ class TwinProgrammer:
             if refactor == "iteration":
                 ts_all = np.concatenate(spans)
                 drive = it.drive(ts_all, R, C)
-                vn = self.net.solve(lu, drive)
-                pw = self.net.line_power(vn, drive)
-                vc = self.net.cell_voltage(vn)
+                tr = self.net.transfer(lu)
+                ports = np.concatenate([self.net.row_port, self.net.col_port])
+                vc = drive @ (tr[self.net.cell_r] - tr[self.net.cell_c]).T
+                pw = (drive * (self.net.gd * (drive - drive @ tr[ports].T))).sum(axis=1)
                 f_off = np.zeros(R * C)
                 f_on = np.zeros(R * C)
                 k = 0

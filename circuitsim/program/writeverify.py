@@ -70,12 +70,10 @@ class Verifier:
         meas = np.stack([np.asarray(reads[r], dtype=float) for r in rows])
         for r in rows:
             self.g_est[r] = np.maximum(reads[r], 1e-12)
-        drive = np.zeros((len(rows), R + C))
-        drive[np.arange(len(rows)), rows] = self.cfg.v_read
         for _ in range(sweeps):
             lu = self.net.factor(self.g_est)
-            vn = self.net.solve(lu, drive)
-            model = self.net.gd * vn[:, self.net.col_port] / self.cfg.v_read
+            tr = self.net.transfer(lu, rows)  # (n, len(rows)): one read row at 1 V each
+            model = self.net.gd * tr[self.net.col_port].T
             ratio = meas / np.maximum(model, 1e-15)
             self.g_est[rows] = self.g_est[rows] * ratio
             if np.max(np.abs(ratio - 1.0)) < 1e-9:
