@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-APT_HINT = "install it with:  sudo apt-get install ngspice libngspice0   (or run `make setup`)"
+APT_HINT = ("install a KLU-capable ngspice >= 44 with `make setup` (as root; it runs "
+            "scripts/install-ngspice.sh, which adds Debian 12's bookworm-backports), or run "
+            "scripts/install-ngspice.sh as another user to print the apt commands")
 
 
 class CircuitsimError(Exception):

@@ -55,11 +55,13 @@ esac
 if [ "$(id -u)" != 0 ]; then
   echo "ngspice >= $MIN_MAJOR with KLU and libngspice0 is missing (found: ngspice-$(ngspice_major))." >&2
   echo "Run as root:" >&2
-  if [ "$add_suite" = 1 ]; then
+  if [ "$add_suite" = 1 ] && ! grep -rqs 'bookworm-backports' /etc/apt/sources.list /etc/apt/sources.list.d/; then
     cat >&2 <<MSG
   printf 'Types: deb\nURIs: http://deb.debian.org/debian\nSuites: bookworm-backports\nComponents: main\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n' | sudo tee $BACKPORTS_FILE
   sudo apt-get update && sudo apt-get install -y -t bookworm-backports ngspice libngspice0
 MSG
+  elif [ "$add_suite" = 1 ]; then
+    echo "  sudo apt-get update && sudo apt-get install -y -t bookworm-backports ngspice libngspice0" >&2
   else
     echo "  sudo apt-get update && sudo apt-get install -y ngspice libngspice0" >&2
   fi

@@ -143,7 +143,7 @@ def test_emission_is_deterministic_and_readable():
     assert ".subckt amp inp out params: g=2" in a
     assert "Xa mid o amp g=3" in a
     assert "* input resistor\nR1 in mid 1000" in a
-    assert "Vin in 0 dc 0.1 pulse(0 0.2 0 1e-09 1e-09 1e-06)" in a
-    assert ".options method=gear reltol=0.0001" in a
+    assert "Vin in 0 dc 0.1 pulse(0 0.2 0 1e-09 1e-09 1e-06 1e+30)" in a
+    assert ".options klu method=gear reltol=0.0001" in a
     assert ".tran 1e-09 1e-06 0 1e-10" in a
     assert a.rstrip().endswith(".end")

@@ -37,13 +37,25 @@ def conductance_deviation(circuit, a1, a2, b1, b2) -> float:
                      np.max(np.abs(g(np.asarray(a2)) - g(np.asarray(b2))))) / span)
 
 
+ONE_STEP_FLOOR_REL = 1e-6
+"""Absolute floor of the one-step comparison, as a fraction of the G range: how far SPICE's
+own ΔG of a tiny update moves with its time step.  Measured on ngspice 46 (XOR 2-3-1, seed 0,
+first sample, layer-2 cell (2, 0), ΔG ≈ 7.7e-10 S ≈ 9e-6 of the range): ΔG is 7.88e-10 S at
+tmax 40 ns and 7.47e-10 S at tmax 10 ns (4.1e-11 S ≈ 4.6e-7 of the range), so a 2 % relative
+bound on that change is below SPICE's resolution."""
+
+
 def one_step_deviation(circuit, hist, X, Y, order) -> dict:
     """The twin stepped from SPICE's states before each sample, vs SPICE's states after it:
-    deviation of every conductance change, relative to that change."""
+    deviation of every conductance change, relative to that change.  ``fraction_within_2pct``
+    is the plain relative criterion; ``fraction_within_2pct_or_floor`` also accepts a
+    difference below :data:`ONE_STEP_FLOOR_REL` of the G range (SPICE's time-step resolution
+    of a tiny update)."""
     twin = TrainingTwin(circuit)
     idx = np.concatenate(order)[:len(hist.records)]
-    rel, absd = [], []
+    rel, absd, floor_ok = [], [], []
     g = circuit.conductance
+    span = 1 / circuit.card.r_on - 1 / circuit.card.r_off
     for k, i in enumerate(idx):
         rec = twin.step(X[i], Y[i], hist.x1[k], hist.x2[k])
         for xa, xs, xt in ((hist.x1[k], hist.x1[k + 1], rec.x1),
@@ -53,12 +65,15 @@ def one_step_deviation(circuit, hist, X, Y, order) -> dict:
             m = np.abs(dg_t) > 0
             rel.extend((np.abs(dg_s - dg_t)[m] / np.abs(dg_t[m])).tolist())
             absd.extend(np.abs(dg_s - dg_t).ravel().tolist())
+            floor_ok.extend((np.abs(dg_s - dg_t)[m] <= 0.02 * np.abs(dg_t[m])
+                             + ONE_STEP_FLOOR_REL * span).tolist())
     rel = np.array(rel)
     return {"cell_updates": int(rel.size),
             "median_rel_of_change": float(np.median(rel)) if rel.size else 0.0,
             "p99_rel_of_change": float(np.percentile(rel, 99)) if rel.size else 0.0,
             "max_rel_of_change": float(rel.max()) if rel.size else 0.0,
             "fraction_within_2pct": float(np.mean(rel <= 0.02)) if rel.size else 1.0,
+            "fraction_within_2pct_or_floor": float(np.mean(floor_ok)) if rel.size else 1.0,
             "max_abs_S": float(max(absd)) if absd else 0.0}
 
 

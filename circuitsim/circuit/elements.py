@@ -37,6 +37,12 @@ def check_node(node: str, owner: str) -> None:
 # ---------------------------------------------------------------------------- waveforms
 
 
+SINGLE_PULSE_PERIOD = 1e30
+"""[s] The period written for a single pulse (``Pulse.period == 0``): far past any stop time,
+so no simulator default applies (ngspice 46 repeats a PULSE with no period after
+rise + width + fall)."""
+
+
 @dataclass(frozen=True)
 class Pulse:
     """SPICE PULSE(v1 v2 delay rise fall width period)."""
@@ -54,7 +60,9 @@ class Pulse:
     width: float = 1e-6
     """Pulse width at v2 [s]."""
     period: float = 0.0
-    """Repetition period [s]; 0 = a single pulse."""
+    """Repetition period [s]; 0 = a single pulse.  The emitter always writes a period (ngspice
+    46 repeats a PULSE written without one, 39.3 did not): a single pulse is written with
+    :data:`SINGLE_PULSE_PERIOD`."""
 
     def __post_init__(self):
         for k in ("v1", "v2"):
@@ -64,6 +72,10 @@ class Pulse:
         require_positive("Pulse.fall", self.fall, "[s]")
         require_nonnegative("Pulse.width", self.width, "[s]")
         require_nonnegative("Pulse.period", self.period, "[s]")
+        if 0 < self.period < self.rise + self.width + self.fall:
+            raise ConfigError(f"Pulse.period {self.period!r} s is shorter than rise + width + "
+                              f"fall = {self.rise + self.width + self.fall!r} s; use a longer "
+                              "period, or period=0 for a single pulse")
 
     def value(self, t):
         """The waveform at time(s) ``t`` [s], exactly as SPICE defines it (numpy-friendly)."""
@@ -117,7 +129,8 @@ class Pwl:
 
 @dataclass(frozen=True)
 class Sin:
-    """SPICE SIN(offset amplitude freq delay damping)."""
+    """SPICE SIN(offset amplitude freq delay damping phase); the emitter writes every field,
+    phase 0."""
 
     offset: float
     amplitude: float

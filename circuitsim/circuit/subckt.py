@@ -93,6 +93,9 @@ class Tran:
 Analysis = Op | Dc | Tran
 
 
+SOLVERS = ("klu", "sparse")
+
+
 @dataclass(frozen=True)
 class Deck:
     """Everything one ngspice run needs.  ``ics`` maps node names (hierarchical ones as
@@ -110,8 +113,17 @@ class Deck:
     ics: Mapping[str, float] = field(default_factory=dict)
     analyses: tuple = (Op(),)
     saves: tuple[str, ...] = ()
+    solver: str = "klu"
+    """ngspice's linear solver: ``"klu"`` (written as ``.options klu``; an ngspice built without
+    KLU ignores it and uses Sparse, which the runners detect and record) or ``"sparse"``
+    (ngspice's default Sparse 1.3)."""
 
     def __post_init__(self):
+        if self.solver not in SOLVERS:
+            raise ConfigError(f"Deck.solver {self.solver!r} is not one of {SOLVERS}")
+        if self.solver == "sparse" and any(str(k).lower() == "klu" for k in self.options):
+            raise ConfigError("Deck options ask for klu while Deck.solver is 'sparse'; set "
+                              "solver='klu' instead of a 'klu' option")
         for k in ("elements", "subcircuits", "models", "includes", "analyses", "saves"):
             object.__setattr__(self, k, tuple(getattr(self, k)))
         for k in ("options", "params", "ics"):

@@ -65,4 +65,31 @@ def node_voltages(spec: CrossbarSpec, V, runner: str | Runner = "batch",
     return vr, vc
 
 
-__all__ = ["column_currents", "node_voltages"]
+def read_power(spec: CrossbarSpec, V, runner: str | Runner = "batch",
+               timeout_s: float = DEFAULT_TIMEOUT_S, options=None) -> np.ndarray:
+    """Power delivered by every source of the crossbar deck [W]: Σ V·I over the row drivers
+    ``Vin{i}``, the 0 V column sources ``Vout{j}`` and the word-line source ``Vwl``, from
+    ngspice's own branch currents (``i(V)`` is positive into the + terminal, so a source that
+    delivers power has negative current).  V (rows,) -> float array of shape (), or (rows, K)
+    -> (K,).  Multiply by the read time for the read energy [J]."""
+    v2, vector = spec.check_inputs(V)
+    run, owned = _with_runner(runner)
+    names = ([f"vin{i}" for i in range(spec.rows)] + [f"vout{j}" for j in range(spec.cols)]
+             + (["vwl"] if spec.access is not None else []))
+    out = np.empty(v2.shape[1])
+    try:
+        for k in range(v2.shape[1]):
+            deck = crossbar_deck(spec, v2[:, k], options=options)
+            deck = deck.replace(saves=tuple(f"i({n})" for n in names))
+            res = run.run(deck, timeout_s=timeout_s)
+            volts = list(v2[:, k]) + [0.0] * spec.cols + (
+                [spec.access.v_wordline] if spec.access is not None else [])
+            out[k] = -sum(float(v) * float(res[f"i({n})"][0]) for v, n in zip(volts, names,
+                                                                             strict=True))
+    finally:
+        if owned:
+            run.close()
+    return out[0] if vector else out
+
+
+__all__ = ["column_currents", "node_voltages", "read_power"]

@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..circuit.elements import (
+    SINGLE_PULSE_PERIOD,
     BSource,
     Capacitor,
     CurrentSource,
@@ -47,8 +48,11 @@ class NgspiceEmitter:
             out.append(f".include {self.include_path(inc)}")
         if deck.params:
             out.append(".param " + " ".join(f"{k}={_n(v)}" for k, v in sorted(deck.params.items())))
-        if deck.options:
-            out.append(self.options(deck.options))
+        options = dict(deck.options)
+        if deck.solver == "klu":
+            options["klu"] = True
+        if options:
+            out.append(self.options(options))
         for m in deck.models:
             out.append(self.model(m))
         for s in deck.subcircuits:
@@ -141,15 +145,16 @@ class NgspiceEmitter:
 
     def waveform(self, w) -> str:
         if isinstance(w, Pulse):
-            vals = (w.v1, w.v2, w.delay, w.rise, w.fall, w.width)
-            if w.period > 0:
-                vals = vals + (w.period,)
+            # every field explicit: simulators disagree on the default period (ngspice 46
+            # repeats a pulse written without one)
+            period = w.period if w.period > 0 else SINGLE_PULSE_PERIOD
+            vals = (w.v1, w.v2, w.delay, w.rise, w.fall, w.width, period)
             return "pulse(" + " ".join(_n(v) for v in vals) + ")"
         if isinstance(w, Pwl):
             return "pwl(" + " ".join(f"{_n(t)} {_n(v)}" for t, v in w.points) + ")"
         if isinstance(w, Sin):
             return "sin(" + " ".join(_n(v) for v in (w.offset, w.amplitude, w.freq, w.delay,
-                                                       w.damping)) + ")"
+                                                       w.damping, 0.0)) + ")"
         raise NetlistError(f"unknown waveform {w!r}")
 
     def analysis(self, a) -> str:

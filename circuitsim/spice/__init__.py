@@ -7,15 +7,20 @@ from .runner import (
     BatchRunner,
     Runner,
     SharedRunner,
+    SolverFallbackWarning,
     find_libngspice,
     find_ngspice,
     get_runner,
+    ngspice_features,
+    ngspice_version,
     simulate,
+    solver_used,
 )
 
 __all__ = [
     "CONVERGENCE_OPTIONS", "BatchRunner", "Plot", "Runner", "SharedRunner", "SimResult",
-    "find_libngspice", "find_ngspice", "get_runner", "normalise_name", "parse_raw", "simulate",
+    "SolverFallbackWarning", "find_libngspice", "find_ngspice", "get_runner", "ngspice_features",
+    "ngspice_version", "normalise_name", "parse_raw", "simulate", "solver_used",
 ]
 
 

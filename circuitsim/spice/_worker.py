@@ -55,7 +55,7 @@ def main() -> None:
         keep = [ffi.new("char[]", line.encode("utf8")) for line in text.splitlines() if line]
         keep += [ffi.new("char[]", b""), FFI.NULL]
         return lib.ngSpice_Circ(ffi.new("char *[]", keep))
-    _send(out, ("ready", None, ""))
+    _send(out, ("ready", str(ns.ngspice_version), ""))
     loaded = False
     while True:
         text = _recv(inp)

@@ -28,6 +28,10 @@ class SimResult:
     wall_s: float = 0.0
     runner: str = ""
     meta: dict = field(default_factory=dict)
+    solver: str = ""
+    """The linear solver ngspice reports it used: ``"klu"`` or ``"sparse"``."""
+    ngspice_version: str = ""
+    """The version of the ngspice that ran (executable or shared library)."""
 
     @property
     def plot(self) -> Plot:

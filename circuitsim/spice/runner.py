@@ -26,6 +26,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import warnings
 from pathlib import Path
 
 from ..circuit.subckt import Deck
@@ -56,6 +57,69 @@ CONVERGENCE_OPTIONS = {
 _CONVERGENCE_PATTERNS = re.compile(
     r"timestep too small|singular matrix|gmin stepping failed|source stepping failed|"
     r"no convergence|iteration limit reached|too many iterations", re.IGNORECASE)
+
+_SOLVER_LINE = re.compile(r"Using (KLU|SPARSE)[^\n]* as Direct Linear Solver", re.IGNORECASE)
+_VERSION_LINE = re.compile(r"ngspice-(\d+(?:\.\d+)?)")
+
+
+class SolverFallbackWarning(UserWarning):
+    """A deck asked for KLU and ngspice used Sparse (an ngspice built without KLU)."""
+
+
+def solver_used(log: str) -> str:
+    """The linear solver ngspice says it used (``"klu"`` or ``"sparse"``), from its own
+    "Using ... as Direct Linear Solver" line.  ngspice builds that print no such line (39.3)
+    have only Sparse."""
+    m = _SOLVER_LINE.search(log or "")
+    return m.group(1).lower() if m else "sparse"
+
+
+def ngspice_version(exe: str | None = None, *, timeout_s: float = 30.0) -> str:
+    """The version of the ngspice executable (``"46"``, ``"39.3"``…), from ``ngspice -v``."""
+    exe = exe or find_ngspice()
+    try:
+        out = subprocess.run([exe, "-v"], capture_output=True, text=True, timeout=timeout_s,
+                             stdin=subprocess.DEVNULL).stdout
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise SimulationError(f"could not ask {exe} for its version ({exc}); check the "
+                              "installation with `circuitsim check`") from None
+    m = _VERSION_LINE.search(out)
+    return m.group(1) if m else "unknown"
+
+
+def ngspice_features(exe: str | None = None, *, timeout_s: float = 30.0) -> dict:
+    """``{"version", "klu", "osdi"}`` of the ngspice executable: KLU from ``ngspice -v``'s
+    "Compiled with KLU" line, OSDI from whether ``pre_osdi`` is a command it knows (it answers
+    "no such command" when built without OSDI)."""
+    exe = exe or find_ngspice()
+    try:
+        out = subprocess.run([exe, "-v"], capture_output=True, text=True, timeout=timeout_s,
+                             stdin=subprocess.DEVNULL).stdout
+        with tempfile.TemporaryDirectory(prefix="circuitsim-probe-") as tmp:
+            deck = Path(tmp) / "probe.cir"
+            deck.write_text("osdi probe\n.control\npre_osdi no-such-file.osdi\n.endc\n.end\n")
+            probe = subprocess.run([exe, "-b", deck.name], capture_output=True, text=True,
+                                   timeout=timeout_s, cwd=tmp, stdin=subprocess.DEVNULL)
+        probe = probe.stdout + probe.stderr
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise SimulationError(f"could not run {exe} ({exc}); check the installation") from None
+    m = _VERSION_LINE.search(out)
+    return {"version": m.group(1) if m else "unknown",
+            "klu": "klu" in out.lower(),
+            "osdi": "no such command" not in probe.lower()}
+
+
+def _check_solver(text: str, log: str, runner: Runner) -> str:
+    used = solver_used(log)
+    if re.search(r"^\s*\.options\b[^\n]*\bklu\b", text, re.I | re.M) and used != "klu" \
+            and not runner._warned_fallback:
+        runner._warned_fallback = True
+        warnings.warn("the deck asks for KLU but this ngspice used Sparse (built without KLU); "
+                      "results are the same but large arrays are much slower — install ngspice "
+                      ">= 44 with KLU (`make setup`, or scripts/install-ngspice.sh)",
+                      SolverFallbackWarning, stacklevel=4)
+    return used
+
 
 _ANALYSIS_LINE = re.compile(r"^\s*\.(op|dc|tran|ac|noise|tf|sens|pz|disto)\b", re.I | re.M)
 
@@ -117,6 +181,8 @@ class Runner:
     """Interface: ``run(deck, timeout_s=..., retry_convergence=False) -> SimResult``."""
 
     name = "runner"
+    _warned_fallback = False
+    ngspice_version = "unknown"
 
     def run(self, deck: Deck | str, *, timeout_s: float = DEFAULT_TIMEOUT_S,
             retry_convergence: bool = False, **kw) -> SimResult:
@@ -160,6 +226,7 @@ class BatchRunner(Runner):
         self.ascii = ascii
         self.keep = keep
         self.exe = find_ngspice()
+        self.ngspice_version = ngspice_version(self.exe)
 
     def _run_text(self, text: str, *, timeout_s: float, run_dir: str | Path | None = None,
                   **kw) -> SimResult:
@@ -192,7 +259,9 @@ class BatchRunner(Runner):
         plots = parse_raw(raw_path, strict=False)
         _check_plots(plots, text, rdir, log)
         result = SimResult(plots=plots, deck=text, log=log, run_dir=None if tmp else rdir,
-                           wall_s=wall, runner=self.name)
+                           wall_s=wall, runner=self.name,
+                           solver=_check_solver(text, log, self),
+                           ngspice_version=self.ngspice_version)
         if tmp and not self.keep:
             shutil.rmtree(rdir, ignore_errors=True)
         elif tmp:
@@ -228,6 +297,7 @@ class SharedRunner(Runner):
             self._kill()
             raise SimulationError("the PySpice/ngspice worker failed to start (is PySpice "
                                   f"installed and {self.lib_path} loadable?)")
+        self.ngspice_version = str(status[1] or "unknown")
 
     def _recv(self, timeout_s: float):
         fd = self._proc.stdout.fileno()
@@ -306,7 +376,9 @@ class SharedRunner(Runner):
                         None)
             plots.append(Plot(name=kind, vectors=vecs, axis=axis))
         _check_plots(plots, text, None, log)
-        return SimResult(plots=plots, deck=text, log=log, wall_s=wall, runner=self.name)
+        return SimResult(plots=plots, deck=text, log=log, wall_s=wall, runner=self.name,
+                         solver=_check_solver(text, log, self),
+                         ngspice_version=self.ngspice_version)
 
 
 def get_runner(name: str = "batch", **kw) -> Runner:
