@@ -21,9 +21,9 @@ from .array import CellArray
 from .config import ProgramConfig
 from .schedule import Iteration
 
-TRAN_OPTIONS = {"klu": True, "method": "gear", "reltol": 1e-4, "abstol": 1e-12,
+TRAN_OPTIONS = {"method": "gear", "reltol": 1e-4, "abstol": 1e-12,
                 "vntol": 1e-6}
-"""ngspice options of every programming deck (KLU: ngspice >= 44)."""
+"""ngspice options of every programming deck (the Deck default solver writes `.options klu`)."""
 
 TRAN_TMAX = 5e-6
 """Largest ngspice time step [s].  Every waveform corner is a PWL breakpoint and a state moves
