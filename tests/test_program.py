@@ -203,3 +203,31 @@ def test_handoff_loaders_refuse_foreign_files(tmp_path):
         load_devices(bad)
     with pytest.raises(ConfigError, match="does not exist"):
         load_pulses(tmp_path / "nope.csv")
+
+
+def test_variability_write_verify_vs_one_shot_and_wan():
+    """Varied cells (d2d σ 0.2 on the rates, c2c 0.1): write-verify leaves σ(G) inside the
+    tolerance band (≈ tol/√3 for errors spread over ±tol), one-shot programming with the
+    nominal recipe is far worse; the statistical Wan model is given next to them."""
+    from circuitsim.program.variability import variability_table
+
+    cfg = ProgramConfig()
+    r = variability_table(cfg, (6, 6), bins=2)
+    assert r["write_verify_converged"] == 1.0
+    for row in r["rows"]:
+        assert row["sigma_write_verify_us"] <= r["tolerance_us"]
+        assert row["sigma_one_shot_us"] > 10 * row["sigma_write_verify_us"]
+        assert row["sigma_wan2022_model_us"] > 0
+
+
+def test_row_deck_with_static_other_rows_matches_full_deck(batch_runner, iteration_4x4):
+    """Cells off the pulsed row as resistors (V/2 keeps them below threshold): the same end
+    states and reads as the all-dynamic deck."""
+    cfg, cells, x, _ = iteration_4x4
+    it = build_iteration(cfg, (4, 4), [CellPulse(2, 1, 1, 1e-6), CellPulse(2, 3, -1, 2e-6)],
+                         [2])
+    full = read_iteration(batch_runner.run(iteration_deck(cfg, cells, x, it)), cfg, it, (4, 4))
+    row = read_iteration(batch_runner.run(iteration_deck(cfg, cells, x, it, dynamic_rows=[2])),
+                         cfg, it, (4, 4), x_prev=x, dynamic_rows=[2])
+    np.testing.assert_allclose(row["x"], full["x"], rtol=0, atol=1e-9)
+    np.testing.assert_allclose(row["reads"][2], full["reads"][2], rtol=1e-6)

@@ -27,6 +27,14 @@ def add_arguments(p) -> None:
     p.add_argument("--spice-test", type=int, default=40,
                    help="test images through the ngspice read path [40]")
     p.add_argument("--seed", type=int, default=0, help="seed [0]")
+    p.add_argument("--variability", action="store_true",
+                   help="also: σ(G) after one-shot and write-verify programming of cells with "
+                        "device-to-device and cycle-to-cycle variation (twin, 16x16) vs the "
+                        "statistical ProgrammingNoise (Wan 2022)")
+    p.add_argument("--d2d-sigma", type=float, default=0.2,
+                   help="device-to-device lognormal σ of the VTEAM rates [0.2]")
+    p.add_argument("--c2c-sigma", type=float, default=0.1,
+                   help="cycle-to-cycle lognormal σ of the rates, per pulse [0.1]")
 
 
 def run(args) -> int:
@@ -43,7 +51,9 @@ def run(args) -> int:
                         max_pulses=args.max_pulses)
     s = run_program(args.out, cfg=cfg, quick=args.quick, checkpoint=args.checkpoint,
                     hidden=args.hidden, spice_block=args.spice_block or None,
-                    spice_test=args.spice_test, seed=args.seed, progress=True)
+                    spice_test=args.spice_test, seed=args.seed, progress=True,
+                    variability=(args.d2d_sigma, args.c2c_sigma) if args.variability
+                    else None)
     print(f"programmed {s['cells']} cells ({s['cells_spice']} in SPICE): converged "
           f"{s['converged_fraction']}; SPICE vs twin max |dG| "
           f"{s['max_g_error_spice_vs_twin']} of the range; pulses/cell "

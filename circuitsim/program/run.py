@@ -89,8 +89,10 @@ def _summary(cfg: ProgramConfig, arrays: dict) -> dict:
 def run_program(out: Path | str | None, *, cfg: ProgramConfig, quick: bool = False,
                 checkpoint: str | None = None, hidden: int = 16, epochs: int = 30,
                 spice_block: int | None = 16, spice_test: int = 40, seed: int = 0,
-                probe_shape=(4, 4), progress: bool = False) -> dict:
-    """Program and report; returns the program.json dictionary (written under ``out``)."""
+                probe_shape=(4, 4), progress: bool = False, variability=None) -> dict:
+    """Program and report; returns the program.json dictionary (written under ``out``).
+    ``variability``: (d2d σ, c2c σ) to add :func:`~circuitsim.program.variability.
+    variability_table` on a 16x16 twin array."""
     t_start = time.perf_counter()
     state = None if out is None else Path(out) / "state"
     arrays: dict = {}
@@ -166,6 +168,11 @@ def run_program(out: Path | str | None, *, cfg: ProgramConfig, quick: bool = Fal
     summary = _summary(cfg, {k: v for k, v in arrays.items()})
     summary["half_select_max_dg"] = half_select_probe(cfg, probe_shape)
     summary["accuracy"] = acc
+    if variability is not None:
+        from .variability import variability_table
+
+        summary["variability"] = variability_table(cfg, (16, 16), d2d_sigma=variability[0],
+                                                   c2c_sigma=variability[1], seed=seed)
     summary["arrays"] = {k: list(v["twin"].targets.shape) for k, v in arrays.items()}
     summary["spice_block"] = None if quick else spice_block
     summary["config"] = cfg.to_dict()

@@ -37,8 +37,13 @@ def line_names(shape) -> list[str]:
 
 
 def iteration_deck(cfg: ProgramConfig, cells: CellArray, x: np.ndarray, it: Iteration,
-                   *, title: str = "write-verify iteration", tmax: float | None = None) -> Deck:
-    """The deck of one iteration from states ``x`` (rows, cols)."""
+                   *, title: str = "write-verify iteration", tmax: float | None = None,
+                   dynamic_rows=None) -> Deck:
+    """The deck of one iteration from states ``x`` (rows, cols).  ``dynamic_rows``: rows whose
+    cells are VTEAM instances (None = all); the other cells are resistors of 1/R(x) (for
+    row-by-row decks: a half-select scheme keeps every cell off the selected row below
+    threshold, where VTEAM does not move — :func:`~circuitsim.program.half_select_probe`
+    measures that with every cell dynamic)."""
     R, C = cells.shape
     card = cells.card
     els: list = []
@@ -52,11 +57,17 @@ def iteration_deck(cfg: ProgramConfig, cells: CellArray, x: np.ndarray, it: Iter
         els.append(Resistor(f"Rd{j}", f"c{R - 1}_{j}", f"ct{j}", cfg.r_driver))
         for i in range(R - 1):
             els.append(Resistor(f"Rc{i}_{j}", f"c{i}_{j}", f"c{i + 1}_{j}", cfg.r_wire_col))
+    dyn = set(range(R)) if dynamic_rows is None else {int(r) for r in dynamic_rows}
     for i in range(R):
         for j in range(C):
-            p = cells.spice_params(i, j)
-            p["x0"] = float(np.clip(x[i, j], 0.0, 1.0))
-            els.append(Instance(f"Xm{i}_{j}", card.subckt_name, (f"r{i}_{j}", f"c{i}_{j}"), p))
+            if i in dyn:
+                p = cells.spice_params(i, j)
+                p["x0"] = float(np.clip(x[i, j], 0.0, 1.0))
+                els.append(Instance(f"Xm{i}_{j}", card.subckt_name,
+                                    (f"r{i}_{j}", f"c{i}_{j}"), p))
+            else:
+                els.append(Resistor(f"Rm{i}_{j}", f"r{i}_{j}", f"c{i}_{j}",
+                                    float(card.resistance(x[i, j]))))
             if cfg.c_wire > 0:
                 els.append(Capacitor(f"Cr{i}_{j}", f"r{i}_{j}", "0", cfg.c_wire))
                 els.append(Capacitor(f"Cc{i}_{j}", f"c{i}_{j}", "0", cfg.c_wire))
@@ -67,7 +78,7 @@ def iteration_deck(cfg: ProgramConfig, cells: CellArray, x: np.ndarray, it: Iter
         els.append(Capacitor(f"Ce{k}", f"e{k}", "0", 1.0))
         els.append(Resistor(f"Re{k}", f"e{k}", "0", 1e15))
         saves.append(f"v(e{k})")
-    saves += [f"v(xm{i}_{j}.x)" for i in range(R) for j in range(C)]
+    saves += [f"v(xm{i}_{j}.x)" for i in sorted(dyn) for j in range(C)]
     tmax = TRAN_TMAX if tmax is None else tmax
     tstart = min(it.read_start, it.stop * (1 - 1e-9))
     return Deck(title=f"{title}: {R}x{C} VTEAM 1R crossbar, scheme {cfg.scheme}",
@@ -76,13 +87,18 @@ def iteration_deck(cfg: ProgramConfig, cells: CellArray, x: np.ndarray, it: Iter
                 saves=tuple(saves))
 
 
-def read_iteration(res, cfg: ProgramConfig, it: Iteration, shape) -> dict:
-    """States at the end, verify reads G [S] per read row, energy [J] of the iteration."""
+def read_iteration(res, cfg: ProgramConfig, it: Iteration, shape, x_prev=None,
+                   dynamic_rows=None) -> dict:
+    """States at the end, verify reads G [S] per read row, energy [J] of the iteration.
+    With ``dynamic_rows`` the other rows keep their states from ``x_prev``."""
     R, C = shape
     t = np.asarray(res.axis, dtype=float)
+    dyn = range(R) if dynamic_rows is None else sorted(int(r) for r in dynamic_rows)
     try:
-        x = np.array([[float(res[f"v(xm{i}_{j}.x)"][-1]) for j in range(C)]
-                      for i in range(R)])
+        x = np.array(x_prev, dtype=float, copy=True) if dynamic_rows is not None else \
+            np.empty(shape)
+        for i in dyn:
+            x[i] = [float(res[f"v(xm{i}_{j}.x)"][-1]) for j in range(C)]
         cur = np.stack([np.asarray(res[f"i(vc{j})"], dtype=float) for j in range(C)])
         energy = float(sum(float(res[f"v(e{k})"][-1]) for k in range(R + C)))
     except KeyError as exc:
