@@ -70,8 +70,12 @@ def _summary(cfg: ProgramConfig, arrays: dict) -> dict:
             "spice": float(max(np.nanmax(np.abs(r.g - r.targets)) for r in sp_all)
                            / cfg.g_range) if sp_all else None},
         "energy_j": {"spice": float(sum(r.energy_j for r in sp_all)) if sp_all else None,
+                     "twin_on_spice_cells": float(sum(a["spice_twin"].energy_j for a in
+                                                      arrays.values() if "spice_twin" in a)),
                      "twin": float(sum(r.energy_j for r in tw_all))},
         "time_s": {"spice": float(sum(r.time_s for r in sp_all)) if sp_all else None,
+                   "twin_on_spice_cells": float(sum(a["spice_twin"].time_s for a in
+                                                    arrays.values() if "spice_twin" in a)),
                    "twin": float(sum(r.time_s for r in tw_all))},
         "pulses_per_cell": {"twin": pulses(tw_all), "spice": pulses(sp_all)},
         "wall_s": {"spice": float(sum(r.wall_s for r in sp_all)) if sp_all else None,
