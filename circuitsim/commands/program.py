@@ -27,6 +27,9 @@ def add_arguments(p) -> None:
     p.add_argument("--spice-test", type=int, default=40,
                    help="test images through the ngspice read path [40]")
     p.add_argument("--seed", type=int, default=0, help="seed [0]")
+    p.add_argument("--prune-table", action="store_true",
+                   help="instead: prune fraction (0, 0.5, 0.75) x levels (analog, 8) -> "
+                        "accuracy, programmed cells, programming energy (needs --out)")
     p.add_argument("--variability", action="store_true",
                    help="also: σ(G) after one-shot and write-verify programming of cells with "
                         "device-to-device and cycle-to-cycle variation (twin, 16x16) vs the "
@@ -49,6 +52,24 @@ def run(args) -> int:
         raise ConfigError("--spice-block and --spice-test must be >= 0")
     cfg = ProgramConfig(scheme=args.scheme, v_pulse=args.v_pulse, tolerance=args.tolerance,
                         max_pulses=args.max_pulses)
+    if args.prune_table:
+        import json
+        from pathlib import Path
+
+        from ..program.run import prune_table
+
+        if not args.out:
+            raise ConfigError("--prune-table writes DIR/prune_table.json: give --out DIR")
+        rows = prune_table(cfg, seed=args.seed)
+        Path(args.out).mkdir(parents=True, exist_ok=True)
+        (Path(args.out) / "prune_table.json").write_text(json.dumps(rows, indent=1))
+        keys = list(rows[0])
+        lines = ["| " + " | ".join(keys) + " |", "|" + "---|" * len(keys)]
+        lines += ["| " + " | ".join(f"{r[k]:.4g}" if isinstance(r[k], float) else str(r[k])
+                                    for k in keys) + " |" for r in rows]
+        (Path(args.out) / "prune_table.md").write_text("\n".join(lines) + "\n")
+        print("\n".join(lines))
+        return 0
     s = run_program(args.out, cfg=cfg, quick=args.quick, checkpoint=args.checkpoint,
                     hidden=args.hidden, spice_block=args.spice_block or None,
                     spice_test=args.spice_test, seed=args.seed, progress=True,

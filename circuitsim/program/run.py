@@ -36,6 +36,16 @@ def network_with_conductances(net, conductances: list[np.ndarray]):
     return Network(plans, net.circuit, net.mapping, name=net.name, sinh_v0=net.sinh_v0)
 
 
+def pruned_targets(plan) -> np.ndarray:
+    """A layer plan's conductance targets with NaN (unprogrammed) for both devices of every
+    pruned (exactly zero) weight; the bias row is always programmed."""
+    t = np.array(plan.conductance, dtype=float)
+    zero = np.asarray(plan.weight) == 0  # (out, in)
+    for j, i in np.argwhere(zero):
+        t[i, 2 * j] = t[i, 2 * j + 1] = np.nan
+    return t
+
+
 def _summary(cfg: ProgramConfig, arrays: dict) -> dict:
     tw_all = [a["twin"] for a in arrays.values()]
     sp_all = [a["spice"] for a in arrays.values() if a.get("spice") is not None]
@@ -93,7 +103,8 @@ def _summary(cfg: ProgramConfig, arrays: dict) -> dict:
 def run_program(out: Path | str | None, *, cfg: ProgramConfig, quick: bool = False,
                 checkpoint: str | None = None, hidden: int = 16, epochs: int = 30,
                 spice_block: int | None = 16, spice_test: int = 40, seed: int = 0,
-                probe_shape=(4, 4), progress: bool = False, variability=None) -> dict:
+                probe_shape=(4, 4), progress: bool = False, variability=None, model=None,
+                levels: int | None = None, probe: bool = True) -> dict:
     """Program and report; returns the program.json dictionary (written under ``out``).
     ``variability``: (d2d σ, c2c σ) to add :func:`~circuitsim.program.variability.
     variability_table` on a 16x16 twin array."""
@@ -119,7 +130,9 @@ def run_program(out: Path | str | None, *, cfg: ProgramConfig, quick: bool = Fal
         from ..nn import TrainConfig, get_dataset, load_checkpoint, make_mlp, train
 
         ds = get_dataset("digits")
-        if checkpoint:
+        if model is not None:
+            model.cpu().eval()
+        elif checkpoint:
             model, _ = load_checkpoint(checkpoint)
         else:
             torch.manual_seed(seed)
@@ -129,13 +142,13 @@ def run_program(out: Path | str | None, *, cfg: ProgramConfig, quick: bool = Fal
             model.cpu().eval()
         margin = cfg.tolerance * cfg.g_range
         mapping = MappingConfig(g_min=cfg.g_min + margin, g_max=cfg.g_max - margin,
-                                v_read=0.2)
+                                v_read=0.2, levels=levels)
         circuit = CircuitConfig(r_wire_row=cfg.r_wire_row, r_wire_col=cfg.r_wire_col)
         net = build_network(model, circuit, mapping)
         g_twin, g_spice = [], []
         for p in net.plans:
             name = f"l{p.index}"
-            t = p.conductance
+            t = pruned_targets(p)
             tw = program_array(cfg, t, world="twin", state_dir=state and state / name,
                                progress=progress)
             arrays[name] = {"twin": tw}
@@ -144,7 +157,7 @@ def run_program(out: Path | str | None, *, cfg: ProgramConfig, quick: bool = Fal
         if spice_block:
             b = int(spice_block)
             t = np.full_like(net.plans[0].conductance, np.nan)
-            t[:b, :b] = net.plans[0].conductance[:b, :b]
+            t[:b, :b] = pruned_targets(net.plans[0])[:b, :b]
             tb = t[:b, :b]
             sp = program_array(cfg, tb, world="spice", state_dir=state and state / "l1_block",
                                progress=progress)
@@ -153,6 +166,9 @@ def run_program(out: Path | str | None, *, cfg: ProgramConfig, quick: bool = Fal
             arrays["l1"]["spice"] = _embed(sp, net.plans[0].conductance.shape)
             arrays["l1"]["spice_twin"] = _embed(twb, net.plans[0].conductance.shape)
             g_spice[0][:b, :b] = sp.g
+            if not np.isfinite(tb).any():
+                raise ConfigError("the SPICE block holds only pruned cells; choose a larger "
+                                  "--spice-block")
         x, y = ds.x_test, ds.y_test
         ideal = net
         acc["software"] = float(np.mean(np.argmax(ideal.reference_forward(x), 1) == y))
@@ -170,7 +186,7 @@ def run_program(out: Path | str | None, *, cfg: ProgramConfig, quick: bool = Fal
         out_twin = n_twin.behavioral_forward(x[:20])
         test = (x[:20], out_twin.logits, y[:20])
     summary = _summary(cfg, {k: v for k, v in arrays.items()})
-    summary["half_select_max_dg"] = half_select_probe(cfg, probe_shape)
+    summary["half_select_max_dg"] = half_select_probe(cfg, probe_shape) if probe else None
     summary["accuracy"] = acc
     if variability is not None:
         from .variability import variability_table
@@ -192,6 +208,47 @@ def run_program(out: Path | str | None, *, cfg: ProgramConfig, quick: bool = Fal
     return summary
 
 
+def prune_table(cfg: ProgramConfig, *, fractions=(0.0, 0.5, 0.75), levels=(None, 8),
+                hidden: int = 8, epochs: int = 30, retrain_epochs: int = 10,
+                spice_block: int = 4, spice_test: int = 20, seed: int = 0) -> list[dict]:
+    """Prune fraction × levels -> accuracy (software, twin-programmed through the twin read
+    path, SPICE read path on a subset with SPICE's block), programmed cells, twin programming
+    energy of the whole network and pulses."""
+    import copy
+
+    import torch
+
+    from ..nn import TrainConfig, get_dataset, make_mlp, train
+    from ..nn.prune import prune_retrain
+
+    ds = get_dataset("digits")
+    torch.manual_seed(seed)
+    base = make_mlp((ds.n_features, hidden, ds.n_classes), "sigmoid", seed)
+    train(base, ds, TrainConfig(epochs=epochs, seed=seed, device="cpu", progress=False))
+    rows = []
+    for f in fractions:
+        for lv in levels:
+            m = copy.deepcopy(base).cpu()
+            pr = {"pruned_fraction": 0.0}
+            if f > 0 or lv is not None:
+                pr = prune_retrain(m, ds, prune=f, levels=lv, epochs=retrain_epochs, seed=seed)
+            s = run_program(None, cfg=cfg, model=m, levels=lv, spice_block=spice_block,
+                            spice_test=spice_test, seed=seed, probe=False)
+            a = s["accuracy"]
+            pp = s["pulses_per_cell"]["twin"]
+            rows.append({"prune": f, "levels": lv or "analog",
+                         "pruned_fraction": pr["pruned_fraction"],
+                         "software_acc": a["software"],
+                         "twin_programmed_acc": a["twin_programmed_twin_read"],
+                         "spice_read_subset_acc": a.get("spice_programmed_spice_read_subset"),
+                         "programmed_cells": s["cells"],
+                         "pulses_total": int(round(pp["mean"] * s["cells"])),
+                         "energy_twin_j": s["energy_j"]["twin"],
+                         "programming_time_s": s["time_s"]["twin"],
+                         "spice_block_max_dg_vs_twin": s["max_g_error_spice_vs_twin"]})
+    return rows
+
+
 def _acc(outputs, y) -> float:
     return float(np.mean(np.argmax(np.asarray(outputs.logits), 1) == np.asarray(y)))
 
@@ -211,4 +268,4 @@ def _embed(r: ProgramResult, shape) -> ProgramResult:
                          r.iterations, r.decisions)
 
 
-__all__ = ["network_with_conductances", "run_program"]
+__all__ = ["network_with_conductances", "prune_table", "pruned_targets", "run_program"]
