@@ -231,3 +231,15 @@ def test_row_deck_with_static_other_rows_matches_full_deck(batch_runner, iterati
                          cfg, it, (4, 4), x_prev=x, dynamic_rows=[2])
     np.testing.assert_allclose(row["x"], full["x"], rtol=0, atol=1e-9)
     np.testing.assert_allclose(row["reads"][2], full["reads"][2], rtol=1e-6)
+
+
+def test_programming_section_for_the_demo(tmp_path, batch_runner):
+    from circuitsim.program.demo_block import programming_section
+
+    cfg = ProgramConfig()
+    t = np.random.default_rng(4).uniform(cfg.g_min, cfg.g_max, (6, 6))
+    md, s = programming_section(t, tmp_path, block=4, spice_block=2, runner=batch_runner)
+    assert md.startswith("## Programming") and "programming.png" in md
+    assert (tmp_path / "programming.png").stat().st_size > 1000
+    assert s["converged_spice"] == 1.0 and s["max_g_error_spice_vs_twin"] <= 0.01
+    assert s["half_select_max_dg"]["ground"]["spice"] > s["half_select_max_dg"]["v2"]["spice"]
