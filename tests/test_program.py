@@ -239,7 +239,7 @@ def test_programming_section_for_the_demo(tmp_path, batch_runner):
     cfg = ProgramConfig()
     t = np.random.default_rng(4).uniform(cfg.g_min, cfg.g_max, (6, 6))
     md, s = programming_section(t, tmp_path, block=4, spice_block=2, runner=batch_runner)
-    assert md.startswith("## Programming") and "programming.png" in md
+    assert md.startswith("## Programming") and "programming.png" in md and "| converged |" in md
     assert (tmp_path / "programming.png").stat().st_size > 1000
-    assert s["converged_spice"] == 1.0 and s["max_g_error_spice_vs_twin"] <= 0.01
+    assert s["converged"]["spice"] == 1.0 and s["max_g_error_spice_vs_twin"] <= 0.01
     assert s["half_select_max_dg"]["ground"]["spice"] > s["half_select_max_dg"]["v2"]["spice"]

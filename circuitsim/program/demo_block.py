@@ -29,7 +29,9 @@ def programming_section(targets, out_dir, *, cfg: ProgramConfig | None = None,
     if not 1 <= spice_block <= block:
         raise ConfigError(f"need 1 <= spice_block ({spice_block}) <= block ({block})")
     margin = cfg.tolerance * cfg.g_range
-    t = np.clip(t[:block, :block], cfg.g_min + margin, cfg.g_max - margin)
+    raw = t[:block, :block]
+    t = np.clip(raw, cfg.g_min + margin, cfg.g_max - margin)
+    clipped = int(np.sum(t != raw))
     t0 = time.perf_counter()
     tw = program_array(cfg, t, world="twin")
     wall_tw = time.perf_counter() - t0
@@ -43,38 +45,57 @@ def programming_section(targets, out_dir, *, cfg: ProgramConfig | None = None,
     out.mkdir(parents=True, exist_ok=True)
     png = out / "programming.png"
     _plot(png, sp, tws, cfg)
-    s = {"block": list(t.shape), "spice_block": list(ts.shape),
-         "converged_twin": tw.converged_fraction, "converged_spice": sp.converged_fraction,
-         "pulses_mean_twin": float(tw.pulses.mean()), "pulses_max_twin": int(tw.pulses.max()),
-         "pulses_mean_spice": float(sp.pulses.mean()),
-         "max_g_error_spice_vs_twin": dg, "first_divergent_iteration":
-         div["first_divergent_iteration"], "energy_spice_j": sp.energy_j,
-         "energy_twin_same_cells_j": tws.energy_j, "energy_twin_block_j": tw.energy_j,
-         "time_s_spice": sp.time_s, "wall_s_spice": sp.wall_s, "wall_s_twin_block": wall_tw,
-         "half_select_max_dg": probe}
-    md = "\n".join([
+    s = {"block": list(t.shape), "spice_block": list(ts.shape), "targets_clipped": clipped,
+         "scheme": cfg.scheme, "v_pulse": cfg.v_pulse, "w0": cfg.w0, "growth": cfg.growth,
+         "tolerance": cfg.tolerance, "max_pulses": cfg.max_pulses,
+         "g_window": [cfg.g_min, cfg.g_max],
+         "converged": {"twin_block": tw.converged_fraction, "spice": sp.converged_fraction,
+                       "twin": tws.converged_fraction},
+         "pulses_mean": {"twin_block": float(tw.pulses.mean()),
+                         "spice": float(sp.pulses.mean()), "twin": float(tws.pulses.mean())},
+         "pulses_max": {"twin_block": int(tw.pulses.max()), "spice": int(sp.pulses.max()),
+                        "twin": int(tws.pulses.max())},
+         "energy_j": {"twin_block": tw.energy_j, "spice": sp.energy_j, "twin": tws.energy_j},
+         "time_s": {"twin_block": tw.time_s, "spice": sp.time_s, "twin": tws.time_s},
+         "max_g_error_spice_vs_twin": dg,
+         "first_divergent_iteration": div["first_divergent_iteration"],
+         "half_select_max_dg": probe, "plot": png.name,
+         "timing_s": {"twin_block": wall_tw, "spice": sp.wall_s, "twin": tws.wall_s}}
+    return programming_markdown(s), s
+
+
+def programming_markdown(s: dict) -> str:
+    """The report section of :func:`programming_section`'s summary."""
+    (br, bc), (sr, sc) = s["block"], s["spice_block"]
+    lo, hi = s["g_window"]
+    cols = ("twin_block", "spice", "twin")
+    row = lambda name, d, f: (f"| {name} | " + " | ".join(f(d[c]) for c in cols)  # noqa: E731
+                              + " |")
+    lines = [
         "## Programming", "",
-        f"Write-verify ({cfg.scheme} half-select, {cfg.v_pulse:.3g} V pulses, widths "
-        f"{cfg.w0 * 1e9:.0f} ns x {cfg.growth:g}^k, tolerance {cfg.tolerance:.2%} of the G "
-        f"range, budget {cfg.max_pulses}) of the first layer's {t.shape[0]}x{t.shape[1]} block "
-        f"in the twin and of its {ts.shape[0]}x{ts.shape[1]} corner in transient ngspice "
-        "(VTEAM cells on wires and drivers).", "",
-        "| | twin (block) | SPICE (corner) | twin (corner) |", "|---|---|---|---|",
-        f"| converged | {tw.converged_fraction:.3f} | {sp.converged_fraction:.3f} | "
-        f"{tws.converged_fraction:.3f} |",
-        f"| pulses / cell (mean, max) | {tw.pulses.mean():.1f}, {tw.pulses.max()} | "
-        f"{sp.pulses.mean():.1f}, {sp.pulses.max()} | {tws.pulses.mean():.1f}, "
-        f"{tws.pulses.max()} |",
-        f"| energy [J] | {tw.energy_j:.3g} | {sp.energy_j:.3g} | {tws.energy_j:.3g} |",
-        f"| programming time [s] | {tw.time_s:.3g} | {sp.time_s:.3g} | {tws.time_s:.3g} |",
-        f"| wall [s] | {wall_tw:.2f} | {sp.wall_s:.2f} | {tws.wall_s:.2f} |", "",
-        f"SPICE vs twin final conductance: max {dg:.2%} of the range (first differing verify "
-        f"decision at iteration {div['first_divergent_iteration']}).  Half-select disturb "
-        "(largest |dG| of an unselected cell, fraction of the range, one long RESET + SET "
-        "pulse on the centre cell of a 3x3 array): " + ", ".join(
-            f"{k} SPICE {v['spice']:.2g} / twin {v['twin']:.2g}" for k, v in probe.items())
-        + ".", "", f"![write-verify trajectories]({png.name})", ""])
-    return md, s
+        f"Write-verify ({s['scheme']} half-select, {s['v_pulse']:.3g} V pulses, widths "
+        f"{s['w0'] * 1e9:.0f} ns x {s['growth']:g}^k, tolerance {s['tolerance']:.2%} of the G "
+        f"range, budget {s['max_pulses']} pulses) of the first layer's {br}x{bc} block in the "
+        f"twin and of its {sr}x{sc} corner in transient ngspice and the twin (VTEAM cells on "
+        "wires and drivers)"
+        + (f"; {s['targets_clipped']} targets lay outside the device window "
+           f"[{lo * 1e6:.3g}, {hi * 1e6:.3g}] µS and were clipped into it"
+           if s["targets_clipped"] else "") + ".", "",
+        f"| | twin ({br}x{bc}) | SPICE ({sr}x{sc}) | twin ({sr}x{sc}) |", "|---|---|---|---|",
+        row("converged", s["converged"], lambda v: f"{v:.3f}"),
+        row("pulses / cell, mean", s["pulses_mean"], lambda v: f"{v:.1f}"),
+        row("pulses / cell, max", s["pulses_max"], str),
+        row("energy [J]", s["energy_j"], lambda v: f"{v:.3g}"),
+        row("programming time [s]", s["time_s"], lambda v: f"{v:.3g}"), "",
+        f"SPICE vs twin final conductance: max {s['max_g_error_spice_vs_twin']:.2%} of the "
+        f"range (first differing verify decision at iteration "
+        f"{s['first_divergent_iteration']}).  Half-select disturb (largest |dG| of an "
+        "unselected cell, fraction of the range, one long RESET + SET pulse on the centre "
+        "cell of a 3x3 array): " + ", ".join(
+            f"{k} SPICE {v['spice']:.2g} / twin {v['twin']:.2g}"
+            for k, v in s["half_select_max_dg"].items()) + ".", "",
+        f"![write-verify trajectories]({s['plot']})", ""]
+    return "\n".join(lines)
 
 
 def _plot(path, sp, tw, cfg) -> None:
@@ -101,4 +122,4 @@ def _plot(path, sp, tw, cfg) -> None:
     plt.close(fig)
 
 
-__all__ = ["programming_section"]
+__all__ = ["programming_markdown", "programming_section"]
