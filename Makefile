@@ -7,9 +7,12 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 DEMO_OUT ?= out/demo
 
-.PHONY: setup ngspice venv demo test lint bench clean
+.PHONY: setup python ngspice venv demo test lint bench clean
 
-setup: ngspice $(STAMP)
+setup: python ngspice $(STAMP)
+
+python:
+	@PYTHON=$(PYTHON) bash scripts/install-python.sh
 
 ngspice:
 	@bash scripts/install-ngspice.sh
