@@ -112,6 +112,7 @@ def run_program(out: Path | str | None, *, cfg: ProgramConfig, quick: bool = Fal
     state = None if out is None else Path(out) / "state"
     arrays: dict = {}
     acc: dict = {}
+    spice_origin = None
     test = None
     if quick:
         rng = np.random.default_rng(seed)
@@ -156,19 +157,20 @@ def run_program(out: Path | str | None, *, cfg: ProgramConfig, quick: bool = Fal
             g_spice.append(tw.g.copy())
         if spice_block:
             b = int(spice_block)
-            t = np.full_like(net.plans[0].conductance, np.nan)
-            t[:b, :b] = pruned_targets(net.plans[0])[:b, :b]
-            tb = t[:b, :b]
+            full = pruned_targets(net.plans[0])
+            r0, c0 = _block_origin(full, b)
+            tb = full[r0:r0 + b, c0:c0 + b]
+            if not np.isfinite(tb).any():
+                raise ConfigError("every cell of layer 1 is pruned; lower --prune")
             sp = program_array(cfg, tb, world="spice", state_dir=state and state / "l1_block",
                                progress=progress)
             twb = program_array(cfg, tb, world="twin", state_dir=state and state / "l1_block",
                                 progress=False)
-            arrays["l1"]["spice"] = _embed(sp, net.plans[0].conductance.shape)
-            arrays["l1"]["spice_twin"] = _embed(twb, net.plans[0].conductance.shape)
-            g_spice[0][:b, :b] = sp.g
-            if not np.isfinite(tb).any():
-                raise ConfigError("the SPICE block holds only pruned cells; choose a larger "
-                                  "--spice-block")
+            shape = net.plans[0].conductance.shape
+            arrays["l1"]["spice"] = _embed(sp, shape, (r0, c0))
+            arrays["l1"]["spice_twin"] = _embed(twb, shape, (r0, c0))
+            g_spice[0][r0:r0 + b, c0:c0 + b] = sp.g
+            spice_origin = [r0, c0]
         x, y = ds.x_test, ds.y_test
         ideal = net
         acc["software"] = float(np.mean(np.argmax(ideal.reference_forward(x), 1) == y))
@@ -195,6 +197,7 @@ def run_program(out: Path | str | None, *, cfg: ProgramConfig, quick: bool = Fal
                                                    c2c_sigma=variability[1], seed=seed)
     summary["arrays"] = {k: list(v["twin"].targets.shape) for k, v in arrays.items()}
     summary["spice_block"] = None if quick else spice_block
+    summary["spice_block_origin"] = spice_origin
     summary["config"] = cfg.to_dict()
     summary["quick"] = quick
     summary["total_wall_s"] = time.perf_counter() - t_start
@@ -253,18 +256,37 @@ def _acc(outputs, y) -> float:
     return float(np.mean(np.argmax(np.asarray(outputs.logits), 1) == np.asarray(y)))
 
 
-def _embed(r: ProgramResult, shape) -> ProgramResult:
-    """A block's result placed in a full array's frame (NaN target = not programmed here)."""
+def _block_origin(t: np.ndarray, b: int) -> tuple[int, int]:
+    """Top-left corner of the b x b block with the most programmed (finite) targets (the
+    first such block; pruning empties whole input rows, e.g. the digits' blank pixels)."""
+    f = np.isfinite(t).astype(int)
+    best, at = -1, (0, 0)
+    for r in range(0, max(t.shape[0] - b, 0) + 1):
+        for c in range(0, max(t.shape[1] - b, 0) + 1, 2):
+            n = int(f[r:r + b, c:c + b].sum())
+            if n > best:
+                best, at = n, (r, c)
+    return at
+
+
+def _embed(r: ProgramResult, shape, origin=(0, 0)) -> ProgramResult:
+    """A block's result placed in a full array's frame (NaN target = not programmed here);
+    the pulse log's rows and columns are shifted to the full array's."""
     R, C = r.targets.shape
+    r0, c0 = origin
 
     def big(a, fill):
         o = np.full(shape, fill, dtype=np.asarray(a).dtype if fill is not np.nan else float)
-        o[:R, :C] = a
+        o[r0:r0 + R, c0:c0 + C] = a
         return o
+
+    log = r.log.copy()
+    log[:, 0] += r0
+    log[:, 1] += c0
 
     return ProgramResult(r.world, big(r.targets, np.nan), big(r.x, np.nan), big(r.g, np.nan),
                          big(r.g_read, np.nan), big(r.pulses, 0), big(r.converged, False),
-                         big(r.g_at_accept, np.nan), r.log, r.energy_j, r.time_s, r.wall_s,
+                         big(r.g_at_accept, np.nan), log, r.energy_j, r.time_s, r.wall_s,
                          r.iterations, r.decisions)
 
 

@@ -43,9 +43,10 @@ class Phase:
 
 @dataclass
 class Iteration:
-    """The waveforms of one iteration: ``lines`` maps line name -> Pwl (times from 0)."""
+    """The waveforms of one iteration: ``points`` maps line name -> (times, values) of its
+    piecewise-linear waveform (times from 0); :meth:`pwl` gives the SPICE source's Pwl."""
 
-    lines: dict[str, Pwl]
+    points: dict[str, tuple[np.ndarray, np.ndarray]]
     phases: list[Phase]
     reads: list[tuple[int, float]]
     """(row, sample time) of every verify read, in time order."""
@@ -58,8 +59,7 @@ class Iteration:
     def breakpoints(self, t0: float, t1: float) -> np.ndarray:
         """Every waveform corner in [t0, t1] (with both ends)."""
         if self._corners is None:
-            self._corners = np.unique(np.concatenate(
-                [np.array([t for t, _ in w.points]) for w in self.lines.values()]))
+            self._corners = np.unique(np.concatenate([t for t, _ in self.points.values()]))
         c = self._corners
         inner = c[np.searchsorted(c, t0, "right"):np.searchsorted(c, t1, "left")]
         return np.unique(np.concatenate([[t0], inner, [t1]]))
@@ -68,11 +68,16 @@ class Iteration:
         """Line voltages at times ``t``: (len(t), rows + cols) [V], rows first."""
         t = np.atleast_1d(np.asarray(t, dtype=float))
         out = np.empty((len(t), rows + cols))
-        for i in range(rows):
-            out[:, i] = self.lines[f"r{i}"].value(t)
-        for j in range(cols):
-            out[:, rows + j] = self.lines[f"c{j}"].value(t)
+        names = [f"r{i}" for i in range(rows)] + [f"c{j}" for j in range(cols)]
+        for k, n in enumerate(names):
+            ts, vs = self.points[n]
+            out[:, k] = np.interp(t, ts, vs)  # Pwl.value's semantics
         return out
+
+    def pwl(self, name: str) -> Pwl:
+        """The SPICE waveform of line ``name``."""
+        ts, vs = self.points[name]
+        return Pwl(tuple(zip(ts.tolist(), vs.tolist(), strict=True)))
 
 
 class _Lines:
@@ -136,8 +141,12 @@ def build_iteration(cfg: ProgramConfig, shape: tuple[int, int], pulses: list[Cel
         lines.move(f"r{row}", t + e + cfg.t_read, 0.0, e)
         t += 3 * e + cfg.t_read
     stop = t + e
-    waves = {n: Pwl(tuple(pts) + ((stop, pts[-1][1]),) if pts[-1][0] < stop else tuple(pts))
-             for n, pts in lines.pts.items()}
+    waves = {}
+    for n, pts in lines.pts.items():
+        if pts[-1][0] < stop:
+            pts = pts + [(stop, pts[-1][1])]
+        a = np.asarray(pts, dtype=float)
+        waves[n] = (a[:, 0], a[:, 1])
     return Iteration(waves, phases, reads, read_start, stop, placed)
 
 

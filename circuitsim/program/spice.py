@@ -48,12 +48,12 @@ def iteration_deck(cfg: ProgramConfig, cells: CellArray, x: np.ndarray, it: Iter
     card = cells.card
     els: list = []
     for i in range(R):
-        els.append(VoltageSource(f"Vr{i}", f"in{i}", "0", 0.0, it.lines[f"r{i}"]))
+        els.append(VoltageSource(f"Vr{i}", f"in{i}", "0", 0.0, it.pwl(f"r{i}")))
         els.append(Resistor(f"Rs{i}", f"in{i}", f"r{i}_0", cfg.r_driver))
         for j in range(C - 1):
             els.append(Resistor(f"Rr{i}_{j}", f"r{i}_{j}", f"r{i}_{j + 1}", cfg.r_wire_row))
     for j in range(C):
-        els.append(VoltageSource(f"Vc{j}", f"ct{j}", "0", 0.0, it.lines[f"c{j}"]))
+        els.append(VoltageSource(f"Vc{j}", f"ct{j}", "0", 0.0, it.pwl(f"c{j}")))
         els.append(Resistor(f"Rd{j}", f"c{R - 1}_{j}", f"ct{j}", cfg.r_driver))
         for i in range(R - 1):
             els.append(Resistor(f"Rc{i}_{j}", f"c{i}_{j}", f"c{i + 1}_{j}", cfg.r_wire_col))
