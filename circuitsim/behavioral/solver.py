@@ -19,13 +19,14 @@ import numpy as np
 from ..crossbar.spec import CrossbarSpec
 from ..errors import ConfigError, ConvergenceError
 from . import cells as cells_np
+from . import pcg
 from .blocks import BlockSolver, solve_with_factors
 from .nodal import NodalSolver
 
 STORE_LIMIT_BYTES = 1 << 30
 """Above this size the per-row factors (2 R C^2 doubles) are not kept: node voltages of very
-large arrays come from line-preconditioned CG (or the sparse nodal solver when a wire
-resistance is zero), nonlinear arrays use full Newton on the sparse Jacobian."""
+large linear arrays come from the Schur-complement PCG of :mod:`.pcg`, nonlinear arrays use
+full Newton on the sparse Jacobian."""
 
 
 def blas_limit(threads: int | None):
@@ -189,16 +190,8 @@ class CrossbarSolver:
             if self._block is None:
                 self._block = BlockSolver(self.spec, store=True)
             return self._solve(v, None, None)
-        vn = v.cpu().numpy() if self.backend == "torch" else v
-        if self.spec.r_wire_row > 0 and self.spec.r_wire_col > 0:
-            from .iterative import LinePCG
-
-            vr, vc, _ = LinePCG(self.spec).solve(vn)
-        else:
-            vr, vc, _ = NodalSolver(self.spec).solve(vn)
-        if self.backend == "torch":
-            return self._to(vr), self._to(vc)
-        return vr, vc
+        out = pcg.solve(self.spec, v)  # numpy or torch (on v's device), every topology
+        return out.v_row, out.v_col
 
     def _solve(self, v, j_row, j_col):
         b = self._block
@@ -225,11 +218,7 @@ class CrossbarSolver:
         return di_dvr
 
     def _cells(self):
-        if self.backend == "torch":
-            from . import cells_torch
-
-            return cells_torch
-        return cells_np
+        return cells_np  # one text for numpy and torch (array module from the arguments)
 
     def _cell_currents(self, vr, vc, vm):
         G = self._G()
@@ -296,35 +285,51 @@ def _absmax(x) -> float:
     return float(np.max(np.abs(x))) if x.size else 0.0
 
 
-SPARSE_AUTO_CELLS = 300 * 300
-"""``method="auto"`` solves at most 32 vectors of an array with more cells than this without
-building the whole transfer map (O(R C^3)): line-preconditioned CG for linear arrays with
-resistive rows and columns, else the sparse nodal LU."""
+PCG_AUTO_VECTORS = 4
+"""``method="auto"`` uses the PCG of :mod:`.pcg` (new conductances at the cost of a few sparse
+passes per vector) for a linear array when the number of vectors is at most
+``max(PCG_AUTO_VECTORS, min(rows, cols) // 4)``, and the block transfer map (O(R C^3) once,
+then one dense product per vector) for larger batches: the crossover measured here
+(benchmarks/bench_crossbar.py) lies near min(rows, cols) / 3 vectors."""
 
-METHODS = ("auto", "map", "cg", "sparse")
+METHODS = ("auto", "map", "pcg", "cg", "sparse")
+
+
+def _shape(V) -> tuple:
+    return tuple(V.shape) if hasattr(V, "shape") else np.shape(V)  # arrays, tensors, lists
+
+
+def _n_vectors(V) -> int:
+    shape = _shape(V)
+    return int(shape[1]) if len(shape) == 2 else 1
 
 
 def _pick_method(spec: CrossbarSpec, V) -> str:
-    k = int(np.shape(V)[1]) if np.ndim(V) == 2 else 1
-    if spec.rows * spec.cols <= SPARSE_AUTO_CELLS or k > 32:
+    k = _n_vectors(V)
+    if spec.is_linear:
+        if spec.is_ideal:
+            return "map"  # exactly G^T V
+        if k <= max(PCG_AUTO_VECTORS, min(spec.shape) // 4):
+            return "pcg"
         return "map"
-    if spec.is_linear and spec.r_wire_col == 0:
-        return "map"  # merged columns: the map costs only O(R C^2)
-    if spec.is_linear and spec.r_wire_row > 0:
-        return "cg"
-    return "sparse"
+    if k <= max(PCG_AUTO_VECTORS, min(spec.shape) // 8):
+        return "pcg"  # Newton with PCG inner solves (.newton): no O(R C^3) factorization
+    return "map"
 
 
 def column_currents(spec: CrossbarSpec, V, backend: str = "numpy", device=None,
                     method: str = "auto"):
     """Exact column currents [A] of the crossbar (IR drop, access transistors, nonlinear
-    cells): V (rows,) -> (cols,), (rows, K) -> (cols, K).  For repeated use build a
-    :class:`CrossbarSolver` once.
+    cells): V (rows,) -> (cols,), (rows, K) -> (cols, K).  For repeated use with the same
+    conductances build a :class:`CrossbarSolver` once; for new conductances every call (or K
+    draws at once) see :func:`circuitsim.behavioral.pcg.solve`.
 
-    ``method``: "map" (block elimination, :class:`CrossbarSolver`), "cg" (linear 1R with
-    resistive rows and columns: line-preconditioned conjugate gradients to a 1e-13 relative
-    residual, :class:`.iterative.LinePCG`), "sparse" (full nodal analysis with a sparse LU,
-    Newton when nonlinear) or "auto" (see :data:`SPARSE_AUTO_CELLS`)."""
+    ``method``: "map" (block elimination, :class:`CrossbarSolver`), "pcg" (alias "cg":
+    Schur-complement conjugate gradients to a KCL residual criterion, :mod:`.pcg`; for 1T1R
+    and sinh cells Newton steps with PCG inner solves, :mod:`.newton`), "sparse" (full nodal
+    analysis with a sparse LU, Newton when nonlinear) or "auto" (pcg for at most
+    ``max(PCG_AUTO_VECTORS, min(rows, cols) // 4)`` vectors of a linear array, ``// 8`` of a
+    nonlinear one; the map for more)."""
     if method not in METHODS:
         raise ConfigError(f"method must be one of {METHODS}, got {method!r}")
     _check_backend(backend, device)
@@ -335,6 +340,23 @@ def column_currents(spec: CrossbarSpec, V, backend: str = "numpy", device=None,
     if method == "map":
         return CrossbarSolver(spec, backend=backend, device=device).column_currents(V)
     is_t = backend == "torch"
+    if method in ("pcg", "cg") and not spec.is_linear:
+        from . import newton
+
+        with blas_limit(1):
+            return newton.solve(spec, V, backend=backend, device=device).currents
+    if method in ("pcg", "cg"):
+        if is_t:
+            import torch
+
+            from .autograd import crossbar_currents
+
+            dev = _torch_device(device)
+            Vt = V if isinstance(V, torch.Tensor) else torch.as_tensor(
+                spec.check_inputs(V)[0][:, 0] if np.ndim(V) == 1 else spec.check_inputs(V)[0])
+            return crossbar_currents(spec, Vt.to(device=dev, dtype=torch.float64))
+        with blas_limit(1):
+            return pcg.solve(spec, V, backend="numpy").currents
     if is_t:
         import torch
 
@@ -344,16 +366,53 @@ def column_currents(spec: CrossbarSpec, V, backend: str = "numpy", device=None,
         Vn = V
     v2, vector = spec.check_inputs(Vn)
     with blas_limit(1):
-        if method == "cg":
-            from .iterative import LinePCG
-
-            I = LinePCG(spec).column_currents(v2)
-        else:
-            _, _, I = NodalSolver(spec).solve(v2)
+        _, _, I = NodalSolver(spec).solve(v2)
     out = I[:, 0] if vector else I
     if is_t:
         return torch.tensor(out, dtype=torch.float64, device=dev)
     return out
+
+
+def column_currents_draws(spec: CrossbarSpec, G, V, backend: str = "numpy", device=None,
+                          method: str = "auto"):
+    """Exact column currents [A] for K conductance draws of a linear 1R array in one call.
+
+    ``G`` (K, rows, cols) [S] (wires, driver and sense from ``spec``); ``V`` (rows,) or
+    (rows, B) shared by every draw, or (K, rows, B) [V].  Returns (K, cols[, B]), equal to
+    solving the draws one by one.  ``method``: "pcg" (every draw and vector through the
+    batched PCG of :mod:`.pcg`), "map" (a block transfer map per draw, then one product per
+    vector: wins for many vectors per draw) or "auto" (pcg when B <=
+    max(PCG_AUTO_VECTORS, min(rows, cols) // 4))."""
+    if method not in ("auto", "pcg", "map"):
+        raise ConfigError(f"method must be 'auto', 'pcg' or 'map', got {method!r}")
+    _check_backend(backend, device)
+    if not isinstance(spec, CrossbarSpec):
+        raise ConfigError(f"column_currents_draws needs a CrossbarSpec, got "
+                          f"{type(spec).__name__}")
+    B = int(_shape(V)[-1]) if len(_shape(V)) >= 2 else 1
+    if method == "auto":
+        method = "pcg" if B <= max(PCG_AUTO_VECTORS, min(spec.shape) // 4) else "map"
+    if method == "pcg":
+        if backend == "torch":
+            from .autograd import crossbar_currents
+
+            return crossbar_currents(spec, V, G)
+        with blas_limit(1):
+            return pcg.solve(spec, V, G, backend="numpy").currents
+    _, g, v, _, vector = pcg.prepare(spec, V, G, backend=backend, device=device)
+    out = []
+    for k in range(g.shape[0]):
+        gk = g[k].cpu().numpy() if backend == "torch" else g[k]
+        sol = CrossbarSolver(spec.replace(conductance=gk), backend=backend, device=device)
+        vk = v[:, k, :].T  # (rows, B)
+        out.append(sol.column_currents(vk))
+    if backend == "torch":
+        import torch
+
+        res = torch.stack(out)
+    else:
+        res = np.stack(out)
+    return res[..., 0] if vector else res
 
 
 def node_voltages(spec: CrossbarSpec, V, backend: str = "numpy", device=None):

@@ -7,6 +7,7 @@ from .elements import (
     Instance,
     Model,
     Mosfet,
+    OsdiDevice,
     Pulse,
     Pwl,
     RawLine,
@@ -20,6 +21,7 @@ from .subckt import Dc, Deck, Op, Subcircuit, Tran, validate_deck
 
 __all__ = [
     "BSource", "Capacitor", "CurrentSource", "Dc", "Deck", "Instance", "Model", "Mosfet", "Op",
-    "Pulse", "Pwl", "RawLine", "Resistor", "Sin", "Subcircuit", "Tran", "Vccs", "Vcvs",
+    "OsdiDevice", "Pulse", "Pwl", "RawLine", "Resistor", "Sin", "Subcircuit", "Tran", "Vccs",
+    "Vcvs",
     "VoltageSource", "validate_deck",
 ]

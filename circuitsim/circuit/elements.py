@@ -1,7 +1,8 @@
 """Circuit elements: frozen dataclasses that describe, never print themselves.
 
 Names are full SPICE names: the first letter is the element kind (``R``, ``C``, ``V``, ``I``,
-``E``, ``G``, ``B``, ``M``, ``X``), checked here.  Node ``0`` is ground.  Values are SI floats.
+``E``, ``G``, ``B``, ``M``, ``X``, ``N``), checked here.  Node ``0`` is ground.  Values are SI
+floats.
 Only :mod:`circuitsim.emit` turns these into text.
 """
 
@@ -363,6 +364,24 @@ class Instance(Element):
 
 
 @dataclass(frozen=True)
+class OsdiDevice(Element):
+    """N element: an instance of a compiled Verilog-A (OSDI) model.  ``model`` names a
+    :class:`Model` whose kind is the Verilog-A module name; the deck must load the compiled
+    library (``Deck(osdi=(path,))``, see :mod:`circuitsim.devices.verilog_a`)."""
+
+    terminals: tuple[str, ...]
+    model: str
+    letter = "N"
+
+    def nodes(self):
+        return tuple(self.terminals)
+
+    def __post_init__(self):
+        object.__setattr__(self, "terminals", tuple(self.terminals))
+        self._check()
+
+
+@dataclass(frozen=True)
 class Model:
     """A ``.model`` card, e.g. ``Model('nacc', 'nmos', {'level': 1, 'vto': 0.45})``."""
 
@@ -396,4 +415,4 @@ class RawLine:
 
 
 ELEMENT_TYPES = (Resistor, Capacitor, VoltageSource, CurrentSource, Vcvs, Vccs, BSource, Mosfet,
-                 Instance, RawLine)
+                 Instance, OsdiDevice, RawLine)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from ..errors import ConfigError
 from ..units import require_finite, require_nonnegative, require_positive
-from .elements import BSource, Instance, Model, Mosfet, RawLine, check_node
+from .elements import BSource, Instance, Model, Mosfet, OsdiDevice, RawLine, check_node
 
 
 @dataclass(frozen=True)
@@ -113,6 +113,9 @@ class Deck:
     ics: Mapping[str, float] = field(default_factory=dict)
     analyses: tuple = (Op(),)
     saves: tuple[str, ...] = ()
+    osdi: tuple[str, ...] = ()
+    """Compiled Verilog-A libraries (absolute ``.osdi`` paths) loaded with ``pre_osdi`` before
+    the circuit is parsed (needed by :class:`~circuitsim.circuit.elements.OsdiDevice`)."""
     solver: str = "klu"
     """ngspice's linear solver: ``"klu"`` (written as ``.options klu``; an ngspice built without
     KLU ignores it and uses Sparse, which the runners detect and record) or ``"sparse"``
@@ -124,7 +127,7 @@ class Deck:
         if self.solver == "sparse" and any(str(k).lower() == "klu" for k in self.options):
             raise ConfigError("Deck options ask for klu while Deck.solver is 'sparse'; set "
                               "solver='klu' instead of a 'klu' option")
-        for k in ("elements", "subcircuits", "models", "includes", "analyses", "saves"):
+        for k in ("elements", "subcircuits", "models", "includes", "analyses", "saves", "osdi"):
             object.__setattr__(self, k, tuple(getattr(self, k)))
         for k in ("options", "params", "ics"):
             object.__setattr__(self, k, dict(getattr(self, k)))
@@ -162,7 +165,7 @@ def _check_scope(where: str, elements: Sequence, models: set[str], subckts: dict
         seen[key] = el
     nodes = _scope_nodes(elements) | {p.lower() for p in ports} | {"0"}
     for el in elements:
-        if isinstance(el, Mosfet) and el.model.lower() not in models:
+        if isinstance(el, Mosfet | OsdiDevice) and el.model.lower() not in models:
             raise ConfigError(f"{where}: {el.name} uses unknown model {el.model!r}; "
                               f"known: {sorted(models) or 'none'}")
         if isinstance(el, Instance):
@@ -255,5 +258,5 @@ def validate_deck(deck: Deck) -> None:
         low = vec.lower()
         if low.startswith("v(") and low.endswith(")"):
             n = low[2:-1]
-            if "." not in n and "," not in n and n not in nodes and not has_raw:
+            if "." not in n and "," not in n and "#" not in n and n not in nodes and not has_raw:
                 raise ConfigError(f"save names unknown node {vec!r}")

@@ -1,0 +1,612 @@
+"""Exact linear (1R) crossbar solves for NEW conductances at the cost of a few sparse passes.
+
+Used when conductances change between calls (Monte-Carlo draws, write-verify, training with
+IR drop in the loop), where building the block transfer map (O(R C^3), :mod:`.blocks`) for
+every draw is too slow.  Same circuit as the netlist (every zero-resistance option included:
+merged rows / columns, known-voltage driver and sense nodes).
+
+Method: the nodal matrix is SPD and splits into the row network (R row-wire chains, each a
+tridiagonal system with its cells' conductances on the diagonal), the column network (C
+tridiagonal chains) and the cell couplings between them.  The column network is eliminated
+exactly (one tridiagonal line solve per application) and conjugate gradients run on the Schur
+complement of the row network, preconditioned by the exact row line solves:
+
+    S = T_r - G T_c^-1 G,   preconditioner T_r,   eigenvalues of T_r^-1 S in (0, 1]
+
+so one CG iteration costs two line solves plus a few elementwise passes over the grid.  Line
+solves are LAPACK ``pttrf``/``pttrs`` (numpy, and torch tensors on the CPU, converted) or
+parallel cyclic reduction (torch on CUDA: log2(n) vectorised steps).
+
+Exactness is decided by a residual criterion, never by an iteration count: after CG the true
+Kirchhoff current-law imbalance is computed at EVERY node from the final voltages, and the
+solve is accepted only when
+
+    max_node |KCL imbalance| <= rtol * i_ref + floor,
+    i_ref = max_j sum_i G_ij |V_i|          (largest ideal column current of |V|)
+    floor = 16 eps * max_node(g_node) * max|V|   (rounding of the KCL sum itself)
+
+for every draw and every vector; otherwise CG restarts from the current voltages, and a
+solve that stops improving raises :class:`~circuitsim.errors.ConvergenceError` naming the
+residual.  The result reports the max and the summed imbalance: ``sum_node |imbalance|`` is
+a rigorous bound on the absolute error of every column current (an injected current splits
+between the terminals with fractions in [0, 1]).
+
+Batched draws: ``G`` may be (K, rows, cols) -- K conductance matrices solved in one call,
+each with B input vectors (``V`` (rows, B) shared or (K, rows, B) per draw).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.linalg import lapack
+
+from ..crossbar.spec import CrossbarSpec
+from ..errors import ConfigError, ConvergenceError
+
+RTOL = 1e-12
+"""Default KCL criterion: max node imbalance / i_ref (see the module docstring)."""
+
+USE_KERNELS = True
+"""Line solves by the compiled kernels of :mod:`.linekernels` (numba) for grids of at least
+:data:`KERNEL_MIN_NODES` nodes when numba is installed, else LAPACK ``dpttrs``; both apply the
+same ``dpttrf`` factors.  False = always LAPACK."""
+
+KERNEL_MIN_NODES = 128 * 128
+"""Smallest line system (nodes) solved by the numba kernels.  Measured here: 1.3-2.2x faster
+one-vector solves from 128x128 to 1024x1024, no gain at 64x64 -- and the first use in a process
+pays numba's import and cache load (1-4 s on this loaded machine), so small arrays never
+import numba."""
+
+
+# ---------------------------------------------------------------------- array helpers
+
+
+def _is_torch(x) -> bool:
+    return type(x).__module__.startswith("torch")
+
+
+def _xp_of(x):
+    if _is_torch(x):
+        import torch
+
+        return torch
+    return np
+
+
+def _shift(x, s: int, axis: int, xp):
+    """y[..., i, ...] = x[..., i - s, ...] along ``axis`` (zeros shifted in); s may be < 0."""
+    n = x.shape[axis]
+    if abs(s) >= n:
+        return xp.zeros_like(x)
+    idx = [slice(None)] * x.ndim
+    pad_shape = list(x.shape)
+    pad_shape[axis] = abs(s)
+    if xp is np:
+        z = np.zeros(pad_shape, dtype=x.dtype)
+        cat = np.concatenate
+        kw = {"axis": axis}
+    else:
+        z = xp.zeros(pad_shape, dtype=x.dtype, device=x.device)
+        cat = xp.cat
+        kw = {"dim": axis}
+    if s > 0:
+        idx[axis] = slice(0, n - s)
+        return cat([z, x[tuple(idx)]], **kw)
+    idx[axis] = slice(-s, n)
+    return cat([x[tuple(idx)], z], **kw)
+
+
+# ---------------------------------------------------------------------- line solvers
+
+
+def _kernels():
+    """:mod:`.linekernels` when numba is installed, else None (imported on first use only:
+    numba's import and first compilation are paid by the first PCG solve, not by every
+    ``import circuitsim``)."""
+    from . import linekernels
+
+    return linekernels if linekernels.AVAILABLE else None
+
+
+class _Lines:
+    """Independent symmetric tridiagonal systems along one axis of (B, K, R, C) arrays.
+
+    ``diag`` (K, n_a, n_b) with the lines along ``axis`` (-1: rows, -2: columns); ``off`` [S]
+    the chain conductance (the off-diagonal is ``-off``) or None for single-node lines;
+    ``fixed`` (K, n_a, n_b) bool: known-voltage nodes (identity rows, decoupled)."""
+
+    def __init__(self, diag, off, fixed, axis: int, xp):
+        self.xp, self.axis = xp, axis
+        self.fixed = fixed
+        one = xp.ones_like(diag)
+        self.diag = xp.where(fixed, one, diag)
+        self.length = diag.shape[axis]
+        self.chain = off is not None and self.length > 1
+        if not self.chain:
+            self.inv = 1.0 / self.diag
+            return
+        # coupling between node m and m+1 along the axis: -off unless either node is fixed
+        nxt = _shift(fixed, -1, axis, xp)
+        last = xp.zeros_like(fixed)
+        idx = [slice(None)] * fixed.ndim
+        idx[axis] = slice(-1, None)
+        last[tuple(idx)] = True
+        cup = xp.where(fixed | nxt | last, xp.zeros_like(diag), -off * one)  # to m+1
+        if xp is np:
+            self._lapack(cup)
+        else:
+            self._pcr(cup)
+
+    # numpy: one long tridiagonal through every line (LAPACK pttrf / pttrs)
+    def _lapack(self, cup):
+        ax = self.axis
+        d = np.ascontiguousarray(self.diag.swapaxes(ax, -1)).ravel()
+        e = np.ascontiguousarray(cup.swapaxes(ax, -1)).ravel()[:-1]
+        d_f, e_f, info = lapack.dpttrf(d, e)
+        if info != 0:
+            raise ConfigError(f"crossbar line system is not positive definite (LAPACK dpttrf "
+                              f"info={info}); are all conductances > 0 and finite?")
+        self.fac = (d_f, e_f)
+        self.kernel = None
+        if USE_KERNELS and d.size >= KERNEL_MIN_NODES and _kernels() is not None:
+            # the same LDL^T factors in the natural layout
+            shape = self.diag.swapaxes(ax, -1).shape
+            dinv = (1.0 / d_f).reshape(shape).swapaxes(ax, -1)
+            l_ = np.append(e_f, 0.0).reshape(shape).swapaxes(ax, -1)
+            self.kernel = (np.ascontiguousarray(l_), np.ascontiguousarray(dinv),
+                           _kernels().solve_last if ax == -1 else _kernels().solve_mid)
+
+    # torch: parallel cyclic reduction with precomputed coefficients
+    def _pcr(self, cup):
+        xp, ax = self.xp, self.axis
+        a = _shift(cup, 1, ax, xp)  # coupling to m-1
+        b = self.diag.clone()
+        c = cup
+        levels = []
+        s = 1
+        while s < self.length:
+            al = -a / _shift(b, s, ax, xp).where(a != 0, xp.ones_like(b))
+            ga = -c / _shift(b, -s, ax, xp).where(c != 0, xp.ones_like(b))
+            b = b + al * _shift(c, s, ax, xp) + ga * _shift(a, -s, ax, xp)
+            a, c = al * _shift(a, s, ax, xp), ga * _shift(c, -s, ax, xp)
+            levels.append((s, al, ga))
+            s *= 2
+        self.levels = levels
+        self.inv = 1.0 / b
+
+    def solve(self, r):
+        """r (B, K, n_r, n_c) -> T^-1 r (values at fixed nodes: r itself)."""
+        if not self.chain:
+            return r * self.inv
+        xp, ax = self.xp, self.axis
+        if xp is np and self.kernel is not None:
+            l_, dinv, f = self.kernel
+            r = np.ascontiguousarray(r)
+            return f(l_, dinv, r, np.empty_like(r))
+        if xp is np:
+            d_f, e_f = self.fac
+            rm = r if ax == -1 else r.swapaxes(-1, -2)
+            shape = rm.shape
+            if shape[0] == 1:  # one right-hand side: a 1-D solve, no layout change
+                x, _ = lapack.dpttrs(d_f, e_f, rm.ravel())
+            else:  # (n, B) Fortran order = (B, n) C order, transposed
+                x, _ = lapack.dpttrs(d_f, e_f, np.ascontiguousarray(rm).reshape(
+                    shape[0], -1).T)
+                x = x.T
+            x = x.reshape(shape)
+            return x if ax == -1 else x.swapaxes(-1, -2)
+        d = r
+        for s, al, ga in self.levels:
+            d = d + al * _shift(d, s, ax, xp) + ga * _shift(d, -s, ax, xp)
+        return d * self.inv
+
+
+# ---------------------------------------------------------------------- the grid
+
+
+@dataclass
+class LinearSolution:
+    """Result of :func:`solve`.  Arrays are (K, ...) with the draw axis first when G was
+    (K, rows, cols), else without it; B = number of input vectors (squeezed when V was a
+    vector)."""
+
+    currents: object
+    """Column currents [A], (cols, B) (sum of the cell currents of each column)."""
+    v_row: object
+    """Row node voltages [V], (rows, cols, B) (merged rows repeat their value)."""
+    v_col: object
+    """Column node voltages [V], (rows, cols, B)."""
+    kcl_max: float
+    """Largest KCL imbalance at any node, over all draws and vectors [A]."""
+    kcl_sum: float
+    """Largest (over draws and vectors) sum over nodes of |KCL imbalance| [A]: bounds the
+    absolute error of every column current."""
+    kcl_rel: float
+    """Largest kcl_max / i_ref over draws and vectors."""
+    kcl_ratio: float
+    """Largest kcl_max / (rtol i_ref + floor) over draws and vectors: <= 1 (accepted)."""
+    iterations: int
+    """CG iterations (all restarts)."""
+
+
+class Grid:
+    """The nodal system of a linear crossbar for K conductance draws (numpy or torch).
+
+    ``G``: (K, rows, cols) conductances [S] in the backend's array type (float64)."""
+
+    def __init__(self, spec: CrossbarSpec, G):
+        xp = self.xp = _xp_of(G)
+        self.spec = spec
+        R, C = spec.shape
+        if G.ndim != 3 or tuple(G.shape[1:]) != (R, C):
+            raise ConfigError(f"G must have shape (K, {R}, {C}) (K conductance draws of the "
+                              f"spec's array), got {tuple(G.shape)}")
+        self.G = G[None]  # (1, K, R, C): broadcast over vectors
+        K = G.shape[0]
+        self.K = K
+        self.row_chain = spec.r_wire_row > 0
+        self.col_chain = spec.r_wire_col > 0
+        self.gr = 1.0 / spec.r_wire_row if self.row_chain else None
+        self.gc = 1.0 / spec.r_wire_col if self.col_chain else None
+        self.gs = 1.0 / spec.r_source if spec.r_source > 0 else None
+        self.gk = 1.0 / spec.r_sense if spec.r_sense > 0 else None
+        Cr = C if self.row_chain else 1
+        Rc = R if self.col_chain else 1
+        kw = {} if xp is np else {"dtype": G.dtype, "device": G.device}
+        bkw = {} if xp is np else {"device": G.device}
+
+        def zeros(shape, boolean=False):
+            if xp is np:
+                return np.zeros(shape, bool if boolean else np.float64)
+            return xp.zeros(shape, dtype=xp.bool if boolean else G.dtype, **bkw)
+
+        # row network diagonal (K, R, Cr) and known nodes
+        dr = self.reduce_r(G[None])[0] + zeros((K, R, Cr))
+        if self.row_chain:
+            deg = zeros((C,)) + 2.0
+            deg[0] -= 1
+            deg[-1] -= 1
+            dr = dr + self.gr * deg
+        fr = zeros((K, R, Cr), True)
+        if self.gs is not None:
+            dr[:, :, 0] += self.gs
+        else:
+            fr[:, :, 0] = True
+        dc = self.reduce_c(G[None])[0] + zeros((K, Rc, C))
+        if self.col_chain:
+            deg = zeros((R,)) + 2.0
+            deg[0] -= 1
+            deg[-1] -= 1
+            dc = dc + self.gc * deg[:, None]
+        fc = zeros((K, Rc, C), True)
+        if self.gk is not None:
+            dc[:, -1, :] += self.gk
+        else:
+            fc[:, -1, :] = True
+        self.dr, self.dc = dr, dc
+        self.fr, self.fc = fr, fc
+        # masks of the free nodes (None: every node free)
+        self.mr = None if self.gs is not None else (
+            xp.where(fr, 0.0, 1.0)[None] if xp is np else (~fr)[None].to(G.dtype))
+        self.mc = None if self.gk is not None else (
+            xp.where(fc, 0.0, 1.0)[None] if xp is np else (~fc)[None].to(G.dtype))
+        self.rows = _Lines(dr, self.gr, fr, -1, xp)
+        self.cols = _Lines(dc, self.gc, fc, -2, xp)
+        self._kw = kw
+        gmax = float(max(float(dr.max()), float(dc.max())))
+        self.g_node_max = gmax
+
+    # reductions from cells (B, K, R, C) onto the networks' nodes
+    def reduce_r(self, a):
+        return a if self.row_chain else _keepsum(a, -1, self.xp)
+
+    def reduce_c(self, a):
+        return a if self.col_chain else _keepsum(a, -2, self.xp)
+
+    def chain_r(self, x):
+        """Row-network matrix times x (free and fixed nodes; diagonal incl. cells)."""
+        y = self.dr * x
+        if self.row_chain and x.shape[-1] > 1:
+            y[..., 1:] -= self.gr * x[..., :-1]
+            y[..., :-1] -= self.gr * x[..., 1:]
+        return y
+
+    def chain_c(self, x):
+        y = self.dc * x
+        if self.col_chain and x.shape[-2] > 1:
+            y[..., 1:, :] -= self.gc * x[..., :-1, :]
+            y[..., :-1, :] -= self.gc * x[..., 1:, :]
+        return y
+
+    def residual(self, V, xr, xc, jr=None, jc=None):
+        """KCL imbalance (currents into each node minus out) at every node; zero at known
+        nodes.  V (B, K, R) inputs, xr/xc full node voltages, jr/jc injected currents."""
+        G = self.G
+        rr = self.reduce_r(G * xc) - self.chain_r(xr)  # b - A x (the nodal equations)
+        rc = self.reduce_c(G * xr) - self.chain_c(xc)
+        if self.gs is not None:  # driver: g_s V_i injected at node (i, 0)
+            rr[..., 0] += self.gs * V
+        if jr is not None:
+            rr = rr + jr
+        if jc is not None:
+            rc = rc + jc
+        return _mask(rr, self.mr), _mask(rc, self.mc)
+
+    def known(self, V):
+        """Full node-voltage arrays holding only the known values (inputs; outputs are 0)."""
+        B = V.shape[0]
+        R, C = self.spec.shape
+        xp = self.xp
+        shape_r = (B, self.K, R, C if self.row_chain else 1)
+        shape_c = (B, self.K, R if self.col_chain else 1, C)
+        if xp is np:
+            xr, xc = np.zeros(shape_r), np.zeros(shape_c)
+        else:
+            xr = xp.zeros(shape_r, **self._kw)
+            xc = xp.zeros(shape_c, **self._kw)
+        if self.gs is None:
+            xr[..., 0] = V
+        return xr, xc
+
+    # ------------------------------------------------------------------ the solve
+
+    def solve(self, V, jr=None, jc=None, *, rtol: float = RTOL, x0=None,
+              max_restarts: int = 8, maxiter: int | None = None, atol=None):
+        """Node voltages (xr, xc) for inputs V (B, K, R) [V] and optional injected currents
+        jr / jc (shaped like xr / xc) [A], plus the KCL report dict.  ``atol`` (B, K) [A]:
+        an absolute max-node criterion replacing rtol i_ref + floor (inexact inner solves)."""
+        xp = self.xp
+        R, C = self.spec.shape
+        if x0 is None:
+            xr, xc = self.known(V)
+        else:
+            xr, xc = (a.clone() if xp is not np else a.copy() for a in x0)
+        # i_ref: largest ideal column current of |V| (and of the injections), per (B, K)
+        absV = xp.abs(V)
+        i_ref = _amax((self.G * absV[..., :, None]).sum(-2), -1, xp)
+        for j in (jr, jc):
+            if j is not None:
+                i_ref = i_ref + xp.abs(j).sum((-2, -1))
+        vmax = float(absV.max()) if absV.shape[-1] else 0.0
+        floor = 16 * np.finfo(np.float64).eps * self.g_node_max * max(vmax, 1e-300)
+        tol = rtol * i_ref + floor if atol is None else atol  # (B, K)
+        maxiter = maxiter or 4 * (R + C) + 200
+        total_it = 0
+        best = float("inf")
+        stall = 0
+        for _ in range(max_restarts + 1):
+            rr, rc = self.residual(V, xr, xc, jr, jc)
+            kmax = _maxabs2(rr, rc, xp)  # (B, K)
+            ok = kmax <= tol
+            worst = float((kmax / xp.where(tol > 0, tol, xp.ones_like(tol))).max())
+            if bool(ok.all()):
+                return xr, xc, self._report(rr, rc, kmax, i_ref, tol, total_it)
+            if worst >= 0.5 * best:
+                stall += 1
+                if stall >= 2:
+                    break
+            best = min(best, worst)
+            dr, dcol, it = self._cg(rr, rc, 0.25 * tol, maxiter)
+            total_it += it
+            xr = xr + dr
+            xc = xc + dcol
+        rr, rc = self.residual(V, xr, xc, jr, jc)
+        kmax = _maxabs2(rr, rc, xp)
+        rel = float((kmax / xp.where(i_ref > 0, i_ref, xp.ones_like(i_ref))).max())
+        raise ConvergenceError(
+            f"crossbar PCG: KCL residual {float(kmax.max()):.3g} A at the worst node "
+            f"({rel:.3g} of the largest ideal column current) is above the criterion "
+            f"rtol={rtol:g} (+ rounding floor {floor:.3g} A) after {total_it} CG iterations "
+            "and restarts; the array is too ill-conditioned for this solver -- use "
+            "CrossbarSolver (block elimination) or method='sparse'")
+
+    def _report(self, rr, rc, kmax, i_ref, tol, it):
+        xp = self.xp
+        ksum = _sumabs2(rr, rc, xp)
+        rel = kmax / xp.where(i_ref > 0, i_ref, xp.ones_like(i_ref))
+        return {"kcl_max": float(kmax.max()), "kcl_sum": float(ksum.max()),
+                "kcl_rel": float(rel.max()), "kcl_ratio": float((kmax / tol).max()),
+                "iterations": it}
+
+    def _cg(self, fr, fc, tol, maxiter):
+        """Solve A (dr, dc) = (fr, fc) on the free nodes to a max-norm KCL residual <= tol
+        (B, K): CG on the row-network Schur complement, row-line preconditioned."""
+        xp = self.xp
+        G, mr, mc = self.G, self.mr, self.mc
+        cols, rows = self.cols, self.rows
+
+        def col_solve(f):  # T_c^-1 f on the free column nodes
+            return cols.solve(_mask(f, mc))  # line solves keep known nodes at 0
+
+        def S(p):
+            u = col_solve(self.reduce_c(G * p))
+            return _mask(self.chain_r(p) - self.reduce_r(G * u), mr)
+
+        # Schur right-hand side
+        wc = col_solve(fc)
+        b = _mask(fr + self.reduce_r(G * wc), mr)
+        x = xp.zeros_like(b)
+        r = b
+        z = rows.solve(r)
+        p = z
+        rz = _dot(r, z, xp)
+        it = 0
+        # the recursive residual is only used to stop; the caller checks the true KCL
+        tol_r = tol[..., None, None]
+        for it in range(1, maxiter + 1):  # noqa: B007 (returned)
+            if bool((xp.abs(r) <= 0.5 * tol_r).all()):
+                it -= 1
+                break
+            q = S(p)
+            pq = _dot(p, q, xp)
+            alpha = _safe_div(rz, pq, xp)
+            x = x + alpha[..., None, None] * p
+            r = r - alpha[..., None, None] * q
+            z = rows.solve(r)
+            rz_new = _dot(r, z, xp)
+            beta = _safe_div(rz_new, rz, xp)
+            rz = rz_new
+            p = z + beta[..., None, None] * p
+        dcol = col_solve(fc + self.reduce_c(G * x))
+        return x, dcol, it
+
+
+def _mask(x, m):
+    return x if m is None else x * m
+
+
+def _dot(a, b, xp):
+    return (a * b).sum((-2, -1))
+
+
+def _keepsum(a, axis, xp):
+    return a.sum(axis, keepdims=True) if xp is np else a.sum(axis, keepdim=True)
+
+
+def _amax(a, axis, xp):
+    return a.max(axis) if xp is np else a.amax(axis)
+
+
+def _safe_div(a, b, xp):
+    if xp is np:
+        return np.divide(a, b, out=np.zeros_like(a), where=b > 0)
+    return xp.where(b > 0, a / xp.where(b > 0, b, xp.ones_like(b)), xp.zeros_like(a))
+
+
+def _maxabs2(a, b, xp):
+    if xp is np:
+        return np.maximum(np.abs(a).max((-2, -1)), np.abs(b).max((-2, -1)))
+    return xp.maximum(a.abs().amax((-2, -1)), b.abs().amax((-2, -1)))
+
+
+def _sumabs2(a, b, xp):
+    return xp.abs(a).sum((-2, -1)) + xp.abs(b).sum((-2, -1))
+
+
+# ---------------------------------------------------------------------- public entry
+
+
+def _as_backend(x, xp, like=None):
+    if xp is np:
+        if _is_torch(x):
+            x = x.detach().cpu().numpy()
+        return np.asarray(x, dtype=np.float64)
+    import torch
+
+    if isinstance(x, torch.Tensor):
+        return x.to(dtype=torch.float64, device=like.device if like is not None else x.device)
+    return torch.as_tensor(np.array(x, dtype=np.float64), dtype=torch.float64,
+                           device=like.device if like is not None else None)
+
+
+def prepare(spec: CrossbarSpec, V, G=None, *, backend: str | None = None, device=None):
+    """Validate and lay out inputs: returns (xp, G (K, R, C), V (B, K, R), batched, vector).
+
+    ``G``: None (the spec's), (rows, cols) or (K, rows, cols) [S]; ``V``: (rows,), (rows, B)
+    or, with batched G, (K, rows, B) [V].  ``backend`` None: torch if G or V is a tensor."""
+    if not isinstance(spec, CrossbarSpec):
+        raise ConfigError(f"needs a CrossbarSpec, got {type(spec).__name__}")
+    if not spec.is_linear:
+        raise ConfigError("the PCG solver is for linear 1R arrays (no access transistor, no "
+                          "sinh_v0); use CrossbarSolver for nonlinear cells")
+    if backend is None:
+        backend = "torch" if (_is_torch(G) or _is_torch(V)) else "numpy"
+    if backend not in ("numpy", "torch"):
+        raise ConfigError(f"backend must be 'numpy' or 'torch', got {backend!r}")
+    if backend == "torch":
+        import torch
+
+        from .solver import _torch_device
+
+        xp = torch
+        dev = _torch_device(device) if device is not None or not (
+            _is_torch(G) or _is_torch(V)) else (G.device if _is_torch(G) else V.device)
+        ref = torch.zeros((), dtype=torch.float64, device=dev)
+    else:
+        xp, ref = np, None
+    R, C = spec.shape
+    g = _as_backend(spec.conductance if G is None else G, xp, ref)
+    batched = g.ndim == 3
+    if g.ndim == 2:
+        g = g[None]
+    if g.ndim != 3 or tuple(g.shape[1:]) != (R, C):
+        raise ConfigError(f"G must have shape ({R}, {C}) or (K, {R}, {C}) (the spec's array, "
+                          f"K draws), got {tuple(g.shape)}")
+    if not bool((g > 0).all()) or not bool(xp.isfinite(g).all()):
+        raise ConfigError("G must be finite and > 0 [S] (use a tiny g_min for an 'off' cell)")
+    v = _as_backend(V, xp, g)
+    vector = v.ndim == 1
+    if v.ndim == 1:
+        v = v[:, None]
+    if v.ndim == 2:
+        if v.shape[0] != R:
+            raise ConfigError(f"V must have shape (rows,) or (rows, B) with rows = {R}, got "
+                              f"{tuple(v.shape)}")
+        v = v.T[:, None, :]  # (B, 1, R): shared by every draw
+        v = v.expand(-1, g.shape[0], -1) if xp is not np else np.broadcast_to(
+            v, (v.shape[0], g.shape[0], R))
+    elif v.ndim == 3:
+        if not batched or tuple(v.shape[:2]) != (g.shape[0], R):
+            raise ConfigError(f"V of shape (K, rows, B) needs G of shape (K, rows, cols) with "
+                              f"the same K and rows = {R}; got V {tuple(v.shape)}, G "
+                              f"{tuple(g.shape)}")
+        v = v.permute(2, 0, 1) if xp is not np else v.transpose(2, 0, 1)
+    else:
+        raise ConfigError(f"V must be (rows,), (rows, B) or (K, rows, B), got {tuple(v.shape)}")
+    if v.shape[0] < 1:
+        raise ConfigError("V has no input vectors")
+    if not bool(xp.isfinite(v).all()):
+        raise ConfigError("V must be finite; it holds NaN or inf values")
+    v = v.contiguous() if xp is not np else np.ascontiguousarray(v)
+    return xp, g, v, batched, vector
+
+
+def currents_layout(I, batched: bool, vector: bool):
+    """(B, K, C) column currents -> the caller's layout ((K,) (cols,) (, B))."""
+    I = I.permute(1, 2, 0) if _is_torch(I) else I.transpose(1, 2, 0)  # (K, C, B)
+    if vector:
+        I = I[..., 0]
+    return I if batched else I[0]
+
+
+def _outputs(grid: Grid, xr, xc, batched: bool, vector: bool):
+    """Column currents and full (K, R, C, B) node voltages from (B, K, ...) arrays."""
+    xp = grid.xp
+    I = currents_layout((grid.G * (xr - xc)).sum(-2), batched, vector)
+    R, C = grid.spec.shape
+    shape = (xr.shape[0], grid.K, R, C)
+    perm4 = (1, 2, 3, 0)
+    if xp is np:
+        vr = np.ascontiguousarray(np.broadcast_to(xr, shape).transpose(perm4))
+        vc = np.ascontiguousarray(np.broadcast_to(xc, shape).transpose(perm4))
+    else:
+        vr = xr.expand(shape).permute(*perm4).contiguous()
+        vc = xc.expand(shape).permute(*perm4).contiguous()
+    if vector:
+        vr, vc = vr[..., 0], vc[..., 0]
+    if not batched:
+        vr, vc = vr[0], vc[0]
+    return I, vr, vc
+
+
+def solve(spec: CrossbarSpec, V, G=None, *, rtol: float = RTOL, backend: str | None = None,
+          device=None, maxiter: int | None = None) -> LinearSolution:
+    """Exact column currents and node voltages of a linear 1R crossbar with conductances
+    ``G`` (default the spec's; (K, rows, cols) = K draws in one call), inputs ``V`` (rows,),
+    (rows, B) or (K, rows, B).  Wire, driver and sense resistances from ``spec`` (zeros
+    included).  Raises ConvergenceError when the KCL criterion cannot be met.  ``maxiter``:
+    CG iterations per restart (default 4 (rows + cols) + 200; a safety cap, never the
+    acceptance test)."""
+    xp, g, v, batched, vector = prepare(spec, V, G, backend=backend, device=device)
+    on_cpu = xp is not np and g.device.type == "cpu"
+    if on_cpu:  # LAPACK line solves beat cyclic reduction on a CPU: same equations in numpy
+        g, v = g.detach().numpy(), v.detach().numpy()
+    grid = Grid(spec, g)
+    xr, xc, rep = grid.solve(v, rtol=rtol, maxiter=maxiter)
+    I, vr, vc = _outputs(grid, xr, xc, batched, vector)
+    if on_cpu:
+        I, vr, vc = (xp.from_numpy(np.array(a)) for a in (I, vr, vc))
+    return LinearSolution(I, vr, vc, rep["kcl_max"], rep["kcl_sum"], rep["kcl_rel"],
+                          rep["kcl_ratio"], rep["iterations"])

@@ -1,0 +1,308 @@
+"""The new-conductance solver (Schur-complement PCG, :mod:`circuitsim.behavioral.pcg`), its
+batched draws and its adjoint gradients, against the sparse nodal reference and ngspice.
+
+Tolerances: 1e-10 relative vs the sparse nodal LU (measured ~1e-14), 1e-9 vs ngspice for 1R
+(measured ~1e-13); gradients vs finite differences (torch.autograd.gradcheck).
+"""
+
+from __future__ import annotations
+
+import itertools
+import zlib
+
+import numpy as np
+import pytest
+import torch
+
+from circuitsim import behavioral, spice
+from circuitsim.behavioral import newton, pcg
+from circuitsim.behavioral.autograd import crossbar_currents
+from circuitsim.behavioral.nodal import NodalSolver
+from circuitsim.cards import ACCESS_018UM, AccessTransistor, Nmos1Card
+from circuitsim.crossbar import CrossbarSpec
+from circuitsim.errors import ConfigError, ConvergenceError
+
+PATTERNS = list(itertools.product([0, 1.5], [0, 2.5], [0, 5.0], [0, 3.0]))
+
+
+def _close(a, ref, rtol):
+    a, ref = np.asarray(a), np.asarray(ref)
+    assert a.shape == ref.shape
+    scale = np.abs(ref).max()
+    err = np.abs(a - ref).max() / scale
+    assert err <= rtol, f"max error {err:.3g} of the largest value > {rtol}"
+
+
+@pytest.mark.parametrize("backend", ["numpy", "torch"])
+@pytest.mark.parametrize("shape", [(1, 1), (1, 4), (4, 1), (6, 5), (13, 8)])
+def test_pcg_equals_nodal_for_every_zero_pattern(shape, backend):
+    rng = np.random.default_rng(shape[0] * 31 + shape[1])
+    G = rng.uniform(1e-6, 1e-4, shape)
+    V = rng.uniform(-0.3, 0.3, (shape[0], 3))
+    for rr, rc, rs, rk in PATTERNS:
+        s = CrossbarSpec(G, rr, rc, rs, rk)
+        vr, vc, I = NodalSolver(s).solve(V)
+        out = pcg.solve(s, V, backend=backend)
+        _close(out.currents, I, 1e-10)
+        assert np.abs(np.asarray(out.v_row) - vr).max() < 1e-12
+        assert np.abs(np.asarray(out.v_col) - vc).max() < 1e-12
+        assert out.kcl_ratio <= 1.0  # the KCL criterion (rtol i_ref + rounding floor)
+        assert out.kcl_sum >= out.kcl_max
+
+
+def test_kcl_report_bounds_the_column_current_error():
+    rng = np.random.default_rng(5)
+    s = CrossbarSpec(rng.uniform(1e-6, 1e-4, (40, 30)), 1.0, 1.0, 1.0, 1.0)
+    V = rng.uniform(0, 0.2, 40)
+    I = NodalSolver(s).solve(V[:, None])[2][:, 0]
+    for rtol in (1e-6, 1e-9, 1e-12):
+        out = pcg.solve(s, V, rtol=rtol)
+        assert out.kcl_ratio <= 1.0 and out.kcl_rel <= rtol + 1e-13
+        assert np.abs(out.currents - I).max() <= out.kcl_sum * (1 + 1e-6) + 1e-18
+
+
+def test_ill_conditioned_array_meets_the_criterion_or_names_the_residual():
+    rng = np.random.default_rng(9)
+    G = 10 ** rng.uniform(-9, -3, (48, 40))  # 1 nS .. 1 mS, 10 ohm wires
+    s = CrossbarSpec(G, 10.0, 10.0, 10.0, 10.0)
+    V = rng.uniform(-0.2, 0.3, (48, 2))
+    out = pcg.solve(s, V)
+    assert out.kcl_ratio <= 1.0
+    _close(out.currents, NodalSolver(s).solve(V)[2], 1e-10)
+    with pytest.raises(ConvergenceError, match=r"KCL residual .* A at the worst node"):
+        pcg.solve(s, V, maxiter=1)  # capped iterations: the criterion decides, and fails
+
+
+@pytest.mark.parametrize("backend", ["numpy", "torch"])
+def test_batched_draws_equal_one_by_one(backend):
+    rng = np.random.default_rng(17)
+    s = CrossbarSpec(np.full((11, 7), 5e-5), 1.0, 2.0, 3.0, 0.0)
+    Gk = rng.uniform(1e-6, 1e-4, (5, 11, 7))
+    V = rng.uniform(0, 0.2, (11, 4))
+    Vk = rng.uniform(0, 0.2, (5, 11, 4))
+    shared = pcg.solve(s, V, Gk, backend=backend)
+    own = pcg.solve(s, Vk, Gk, backend=backend)
+    assert tuple(shared.currents.shape) == (5, 7, 4)
+    for k in range(5):
+        sk = CrossbarSpec(Gk[k], 1.0, 2.0, 3.0, 0.0)
+        _close(shared.currents[k], NodalSolver(sk).solve(V)[2], 1e-10)
+        one = pcg.solve(sk, V[:, 0], backend=backend)
+        np.testing.assert_allclose(np.asarray(shared.currents[k][:, 0]),
+                                   np.asarray(one.currents), rtol=1e-11, atol=0)
+        _close(own.currents[k], NodalSolver(sk).solve(Vk[k])[2], 1e-10)
+        vr, vc, _ = NodalSolver(sk).solve(Vk[k])
+        assert np.abs(np.asarray(own.v_row[k]) - vr).max() < 1e-12
+
+
+def test_auto_method_uses_pcg_for_few_vectors():
+    from circuitsim.behavioral.solver import _pick_method
+
+    s = CrossbarSpec(np.full((64, 64), 5e-5))
+    assert _pick_method(s, np.zeros(64)) == "pcg"
+    assert _pick_method(s, np.zeros((64, 16))) == "pcg"
+    assert _pick_method(s, np.zeros((64, 17))) == "map"
+    assert _pick_method(CrossbarSpec(np.full((4, 4), 5e-5), 0, 0, 0, 0), np.zeros(4)) == "map"
+    V = np.random.default_rng(0).uniform(0, 0.2, 64)
+    np.testing.assert_allclose(behavioral.column_currents(s, V),
+                               behavioral.column_currents(s, V, method="map"), rtol=1e-11)
+    t = behavioral.column_currents(s, V, backend="torch")
+    assert isinstance(t, torch.Tensor)
+    np.testing.assert_allclose(t.numpy(), behavioral.column_currents(s, V, method="map"),
+                               rtol=1e-11)
+
+
+def test_bad_inputs():
+    s = CrossbarSpec(np.full((4, 3), 5e-5))
+    with pytest.raises(ConfigError, match=r"\(K, 4, 3\)"):
+        pcg.solve(s, np.zeros(4), np.ones((2, 3, 3)))
+    with pytest.raises(ConfigError, match="rows = 4"):
+        pcg.solve(s, np.zeros(5))
+    with pytest.raises(ConfigError, match="finite and > 0"):
+        pcg.solve(s, np.zeros(4), -np.ones((4, 3)))
+    with pytest.raises(ConfigError, match="same K"):
+        pcg.solve(s, np.zeros((3, 4, 2)), np.full((2, 4, 3), 1e-5))
+    with pytest.raises(ConfigError, match="linear 1R"):
+        pcg.solve(s.replace(access=ACCESS_018UM), np.zeros(4))
+
+
+# ------------------------------------------------------------------ gradients
+
+
+@pytest.mark.parametrize("pattern", [(1.5, 2.5, 5.0, 3.0), (0, 2.5, 0, 3.0), (1.5, 0, 5.0, 0),
+                                     (1.5, 2.5, 0, 0), (0, 0, 5.0, 3.0)])
+def test_adjoint_gradient_equals_finite_differences(pattern):
+    rng = np.random.default_rng(4)
+    s = CrossbarSpec(np.full((5, 3), 5e-5), *pattern)
+    g = torch.tensor(rng.uniform(0.1, 1.0, (5, 3)), requires_grad=True)  # [100 uS]
+    v = torch.tensor(rng.uniform(-0.3, 0.3, (5, 2)), requires_grad=True)
+
+    def f(g, v):
+        return crossbar_currents(s, v, g * 1e-4) * 1e4
+
+    assert torch.autograd.gradcheck(f, (g, v), eps=1e-6, atol=1e-8, rtol=1e-6)
+
+
+def test_adjoint_gradient_of_batched_draws():
+    rng = np.random.default_rng(6)
+    s = CrossbarSpec(np.full((4, 3), 5e-5), 1.0, 2.0, 0.0, 3.0)
+    g = torch.tensor(rng.uniform(0.1, 1.0, (3, 4, 3)), requires_grad=True)
+    v = torch.tensor(rng.uniform(-0.3, 0.3, (3, 4, 2)), requires_grad=True)
+    assert torch.autograd.gradcheck(lambda g, v: crossbar_currents(s, v, g * 1e-4) * 1e4,
+                                    (g, v), eps=1e-6, atol=1e-8, rtol=1e-6)
+
+
+def test_gradient_through_the_default_conductances_is_constant():
+    s = CrossbarSpec(np.full((4, 3), 5e-5), 1.0, 1.0)
+    v = torch.full((4,), 0.1, dtype=torch.float64, requires_grad=True)
+    I = crossbar_currents(s, v)
+    I.sum().backward()
+    # dI_total / dV_i > 0 and below the ideal sum_j G_ij
+    assert (v.grad > 0).all() and (v.grad < 3 * 5e-5).all()
+
+
+# ------------------------------------------------------------------ ngspice
+
+
+@pytest.mark.ngspice
+@pytest.mark.parametrize("zero", [(), ("r_source", "r_sense"), ("r_wire_row",),
+                                  ("r_wire_col", "r_sense"), ("r_wire_row", "r_wire_col")])
+def test_pcg_matches_ngspice(batch_runner, zero):
+    rng = np.random.default_rng(zlib.crc32(repr(zero).encode()))
+    r = {"r_wire_row": 1.0, "r_wire_col": 2.0, "r_source": 5.0, "r_sense": 3.0}
+    r.update({k: 0.0 for k in zero})
+    s = CrossbarSpec(rng.uniform(1e-6, 1e-4, (14, 9)), **r)
+    V = rng.uniform(-0.3, 0.3, (14, 2))
+    ref = spice.column_currents(s, V, runner=batch_runner)
+    err = np.abs(pcg.solve(s, V).currents - ref) / np.abs(ref)
+    assert err.max() <= 1e-9
+
+
+@pytest.mark.parametrize("backend", ["numpy", "torch"])
+def test_column_currents_draws_both_methods(backend):
+    rng = np.random.default_rng(21)
+    s = CrossbarSpec(np.full((9, 6), 5e-5), 1.0, 2.0, 3.0, 4.0)
+    Gk = rng.uniform(1e-6, 1e-4, (3, 9, 6))
+    V = rng.uniform(0, 0.2, (9, 5))
+    ref = np.stack([NodalSolver(s.replace(conductance=g)).solve(V)[2] for g in Gk])
+    for method in ("pcg", "map", "auto"):
+        out = behavioral.column_currents_draws(s, Gk, V, backend=backend, method=method)
+        _close(out, ref, 1e-10)
+    one = behavioral.column_currents_draws(s, Gk, V[:, 0], backend=backend, method="map")
+    _close(one, ref[..., 0], 1e-10)
+
+
+# ------------------------------------------------------------------ 1T1R cells
+
+
+@pytest.mark.parametrize("vwl", [0.3, 0.6, 0.9, 1.8])
+@pytest.mark.parametrize("lam, v0", [(0.0, None), (0.07, None), (0.0, 0.2)])
+def test_1t1r_cell_root_satisfies_kcl_in_every_region(vwl, lam, v0):
+    """The closed-form root (lambda = 0, ohmic) and its Newton refinement (lambda > 0 or sinh)
+    make the memristor current equal the level-1 drain current at the internal node, on a grid
+    covering forward triode / saturation / off and reverse bias; numpy = torch."""
+    from circuitsim.behavioral import cells
+
+    s = CrossbarSpec(np.full((1, 1), 1e-4), sinh_v0=v0,
+                     access=AccessTransistor(Nmos1Card(lambda_=lam), vwl))
+    vr, vc = np.meshgrid(np.linspace(-1.0, 1.5, 51), np.linspace(-0.4, 0.6, 21))
+    g = 10 ** np.linspace(-6, -3, vr.size).reshape(vr.shape)
+    i, _, _, vm = cells.cell_current(s, g, vr, vc)
+    assert ((vm >= np.minimum(vr, vc) - 1e-15) & (vm <= np.maximum(vr, vc) + 1e-15)).all()
+    it, _, _ = s.access.nmos.drain_current(vwl - vc, vm - vc)
+    assert np.abs(i - it).max() <= 1e-12 * np.abs(i).max()
+    ti, tdr, tdc, tvm = cells.cell_current(s, torch.tensor(g), torch.tensor(vr),
+                                           torch.tensor(vc))
+    np.testing.assert_allclose(ti.numpy(), i, rtol=1e-12, atol=1e-20)
+    np.testing.assert_allclose(tvm.numpy(), vm, rtol=0, atol=1e-14)
+
+
+# ------------------------------------------------------------------ nonlinear: Newton + PCG
+
+NONLINEAR = [dict(access=ACCESS_018UM), dict(sinh_v0=0.2),
+             dict(access=AccessTransistor(Nmos1Card(lambda_=0.1), 0.8), sinh_v0=0.3)]
+
+
+@pytest.mark.parametrize("backend", ["numpy", "torch"])
+@pytest.mark.parametrize("extra", NONLINEAR)
+def test_newton_pcg_equals_nodal_for_every_zero_pattern(extra, backend):
+    rng = np.random.default_rng(2)
+    for rr, rc, rs, rk in PATTERNS:
+        s = CrossbarSpec(rng.uniform(1e-6, 1e-4, (7, 5)), rr, rc, rs, rk, **extra)
+        V = rng.uniform(-0.4, 0.4, (7, 3))
+        vr, vc, I = NodalSolver(s).solve(V)
+        out = newton.solve(s, V, backend=backend)
+        _close(out.currents, I, 1e-10)
+        assert np.abs(np.asarray(out.v_row) - vr).max() < 1e-12
+        assert np.abs(np.asarray(out.v_col) - vc).max() < 1e-12
+        assert out.kcl_ratio <= 1.0
+
+
+def test_newton_pcg_batched_draws_equal_one_by_one():
+    rng = np.random.default_rng(8)
+    s = CrossbarSpec(np.full((8, 6), 5e-5), 1.0, 2.0, 3.0, 4.0, access=ACCESS_018UM)
+    Gk = rng.uniform(1e-6, 1e-4, (3, 8, 6))
+    V = rng.uniform(-0.2, 0.4, (8, 2))
+    out = newton.solve(s, V, Gk)
+    for k in range(3):
+        sk = s.replace(conductance=Gk[k])
+        _close(out.currents[k], NodalSolver(sk).solve(V)[2], 1e-10)
+        np.testing.assert_allclose(out.currents[k][:, 1], newton.solve(sk, V[:, 1]).currents,
+                                   rtol=1e-10, atol=0)
+
+
+@pytest.mark.ngspice
+@pytest.mark.parametrize("zero, vwl", [((), 1.8), (("r_source", "r_sense"), 0.9),
+                                       (("r_wire_col",), 1.8), (("r_wire_row",), 1.2)])
+def test_newton_pcg_matches_ngspice_1t1r(batch_runner, zero, vwl):
+    rng = np.random.default_rng(zlib.crc32(repr((zero, vwl)).encode()))
+    r = {"r_wire_row": 1.0, "r_wire_col": 2.0, "r_source": 5.0, "r_sense": 3.0}
+    r.update({k: 0.0 for k in zero})
+    s = CrossbarSpec(rng.uniform(1e-6, 1e-4, (12, 7)), **r,
+                     access=AccessTransistor(Nmos1Card(lambda_=0.05), vwl))
+    V = rng.uniform(-0.3, 0.4, (12, 2))
+    ref = spice.column_currents(s, V, runner=batch_runner)
+    err = np.abs(newton.solve(s, V).currents - ref) / np.abs(ref)
+    assert err.max() <= 1e-6
+
+
+def test_cyclic_reduction_path_equals_lapack_path():
+    """The CUDA code path (torch Grid: parallel cyclic reduction line solves) run on the CPU
+    gives the numpy (LAPACK) answer for every zero pattern, batched draws included."""
+    rng = np.random.default_rng(12)
+    Gk = rng.uniform(1e-6, 1e-4, (2, 9, 13))
+    V = rng.uniform(-0.3, 0.3, (3, 2, 9))  # (B, K, rows)
+    for pattern in PATTERNS:
+        s = CrossbarSpec(Gk[0], *pattern)
+        xr, xc, _ = pcg.Grid(s, Gk).solve(V)
+        tr, tc, rep = pcg.Grid(s, torch.tensor(Gk)).solve(torch.tensor(V))
+        assert np.abs(tr.numpy() - xr).max() < 1e-13
+        assert np.abs(tc.numpy() - xc).max() < 1e-13
+        assert rep["kcl_ratio"] <= 1.0
+
+
+def test_compiled_line_kernels_equal_lapack(monkeypatch):
+    """numba line kernels (when installed) and LAPACK dpttrs give the same solve."""
+    from circuitsim.behavioral import linekernels
+
+    rng = np.random.default_rng(13)
+    Gk = rng.uniform(1e-6, 1e-4, (2, 10, 12))
+    V = rng.uniform(-0.3, 0.3, (10, 3))
+    monkeypatch.setattr(pcg, "KERNEL_MIN_NODES", 0)
+    for pattern in PATTERNS:
+        s = CrossbarSpec(Gk[0], *pattern)
+        monkeypatch.setattr(pcg, "USE_KERNELS", True)
+        a = pcg.solve(s, V, Gk)
+        monkeypatch.setattr(pcg, "USE_KERNELS", False)
+        b = pcg.solve(s, V, Gk)
+        np.testing.assert_allclose(a.currents, b.currents, rtol=1e-12, atol=0)
+        np.testing.assert_allclose(a.v_col, b.v_col, rtol=0, atol=1e-15)
+    assert linekernels.AVAILABLE  # numba is in setup.cfg: the fast path must be testable
+
+
+def test_list_inputs_are_accepted():
+    s = CrossbarSpec(np.full((2, 3), 5e-5), 1.0, 1.0)
+    ref = behavioral.column_currents(s, np.array([0.1, 0.2]), method="map")
+    np.testing.assert_allclose(behavioral.column_currents(s, [0.1, 0.2]), ref, rtol=1e-12)
+    np.testing.assert_allclose(behavioral.column_currents_draws(s, np.full((1, 2, 3), 5e-5),
+                                                                [[0.1], [0.2]])[0][:, 0],
+                               ref, rtol=1e-12)
