@@ -37,24 +37,43 @@ def build_parser() -> argparse.ArgumentParser:
     for mod in _commands():
         p = sub.add_parser(mod.NAME, help=mod.HELP, description=mod.HELP)
         mod.add_arguments(p)
-        p.set_defaults(_run=mod.run)
+        p.set_defaults(_run=mod.run, _parser=p)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    if extra:  # reported by the subcommand's parser: its usage line and name
+        (getattr(args, "_parser", None) or parser).error(
+            f"unrecognized arguments: {' '.join(extra)}")
     if not getattr(args, "_run", None):
         parser.print_help()
         return 2
     try:
         return int(args._run(args) or 0)
     except CircuitsimError as exc:
-        print(f"circuitsim {args.command}: error: {exc}", file=sys.stderr)
+        _error(args.command, str(exc))
+        return 1
+    except OSError as exc:
+        if exc.filename is None:  # not about a path the user named: a bug, show it all
+            raise
+        where = exc.filename if exc.filename2 is None else f"{exc.filename} -> {exc.filename2}"
+        _error(args.command, f"{where}: {exc.strerror or exc}; check the path and its "
+                             "permissions")
         return 1
     except KeyboardInterrupt:
         print(f"circuitsim {args.command}: interrupted", file=sys.stderr)
         return 130
+
+
+def _error(command: str, message: str) -> None:
+    """One line ``circuitsim CMD: error: ...``; details a message carries on further lines
+    (a simulation error's run directory and log tail) follow, indented."""
+    first, *rest = message.strip().splitlines() or [""]
+    print(f"circuitsim {command}: error: {first}", file=sys.stderr)
+    for line in rest:
+        print(f"  {line}" if line.strip() else "", file=sys.stderr)
 
 
 if __name__ == "__main__":

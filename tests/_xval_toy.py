@@ -50,7 +50,7 @@ class ToyNet:
         self.r = float(cfg.circuit.get("r_wire", 0.0))
         self.fail = cfg.circuit.get("fail")
 
-    def behavioral_forward(self, X, ideal=False):
+    def behavioral_forward(self, X, ideal=False, timeout_s=None):
         layers = [0.1 * a for a in self._sw(X)]
         if not ideal:
             layers = [a * (1 - 0.01 * self.r) for a in layers]

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..crossbar.spec import CrossbarSpec
+from ..crossbar.spec import CrossbarSpec, check_memory
 from ..errors import ConfigError, ConvergenceError
 from . import cells as cells_np
 from . import pcg
@@ -84,6 +84,7 @@ class CrossbarSolver:
         if not isinstance(spec, CrossbarSpec):
             raise ConfigError(f"CrossbarSolver needs a CrossbarSpec, got {type(spec).__name__}")
         _check_backend(backend, device)
+        check_memory(spec.rows, spec.cols, "map")  # issue 12: refuse before allocating
         self.spec = spec
         self.backend = backend
         self.tol, self.max_iter = tol, max_iter
@@ -131,6 +132,8 @@ class CrossbarSolver:
                     raise ConfigError(f"V must have shape (rows,) or (rows, K) with rows = "
                                       f"{R} (one input voltage per crossbar row), got shape "
                                       f"{tuple(V.shape)}")
+                if V.is_complex():
+                    raise ConfigError("V must be real [V]; got a complex tensor")
                 if not bool(torch.isfinite(V).all()):
                     raise ConfigError("V must be finite; it holds NaN or inf values")
                 Vt = V.to(device=self.device, dtype=self.dtype)
@@ -337,6 +340,8 @@ def column_currents(spec: CrossbarSpec, V, backend: str = "numpy", device=None,
         raise ConfigError(f"column_currents needs a CrossbarSpec, got {type(spec).__name__}")
     if method == "auto":
         method = _pick_method(spec, V)
+    check_memory(spec.rows, spec.cols, method,  # issue 12: refuse before allocating
+                 int(np.shape(V)[1]) if np.ndim(V) == 2 else 1)
     if method == "map":
         return CrossbarSolver(spec, backend=backend, device=device).column_currents(V)
     is_t = backend == "torch"

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..circuit.elements import Model
+from ..errors import ConfigError
 from ..units import require_finite, require_nonnegative, require_positive
 
 
@@ -92,6 +93,11 @@ class Nmos1Card:
         return float("inf") if vov <= 0 else 1.0 / (self.beta * vov)
 
 
+V_WORDLINE_MAX = 5.0
+"""Highest word-line (gate) voltage [V] accepted: above the 3.3 V of 0.18 um I/O devices with
+margin; beyond it the gate oxide breaks down."""
+
+
 @dataclass(frozen=True)
 class AccessTransistor:
     """A 1T1R access device: the NMOS card plus the word-line (gate) voltage."""
@@ -103,6 +109,12 @@ class AccessTransistor:
 
     def __post_init__(self):
         require_finite("AccessTransistor.v_wordline", self.v_wordline)
+        if not 0 < self.v_wordline <= V_WORDLINE_MAX:
+            raise ConfigError(
+                f"AccessTransistor.v_wordline {self.v_wordline!r} V: a word line drives an NMOS "
+                f"gate, so it must be above 0 V (the cells are off otherwise) and at most "
+                f"{V_WORDLINE_MAX} V (gate-oxide limit of 0.18 um devices: 1.8 V core, 3.3 V "
+                "I/O); e.g. 1.8 V")
 
 
 ACCESS_018UM = AccessTransistor(Nmos1Card(), 1.8)

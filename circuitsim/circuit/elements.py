@@ -18,10 +18,48 @@ from ..units import require_finite, require_nonnegative, require_positive
 
 _NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_.]*$")
 _NODE_RE = re.compile(r"^[A-Za-z0-9_.]+$")
+_IDENT_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_WORD_RE = re.compile(r"^[A-Za-z0-9_.+\-]+$")
+_CONTROL_RE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f\x85\u2028\u2029]")
+"""Characters that would end a SPICE line or corrupt it (all but tab of C0, DEL, NEL and the
+Unicode line/paragraph separators)."""
+
+
+def check_text(text: str, what: str) -> str:
+    """``text`` if it is one line of SPICE text (no newline or control character), else a
+    :class:`ConfigError`: a string that reaches the deck can never start a line of its own."""
+    if not isinstance(text, str) or _CONTROL_RE.search(text):
+        raise ConfigError(f"{what} {text!r} must be one line of text without control "
+                          "characters (a newline would start a SPICE line of its own)")
+    return text
+
+
+def check_ref_name(name: str, what: str) -> str:
+    """A model or subcircuit name: letters, digits, '_' and '.', starting with a letter."""
+    if not isinstance(name, str) or not _NAME_RE.fullmatch(name):
+        raise ConfigError(f"{what} {name!r} is invalid (letters, digits, '_' and '.', starting "
+                          "with a letter)")
+    return name
+
+
+def check_ident(name: str, what: str) -> str:
+    """A parameter or option name: a letter or '_' then letters, digits, '_'."""
+    if not isinstance(name, str) or not _IDENT_RE.fullmatch(name):
+        raise ConfigError(f"{what} {name!r} is not a valid name (letters, digits and '_', "
+                          "starting with a letter)")
+    return name
+
+
+def check_word(value: str, what: str) -> str:
+    """A bare SPICE token (an option value such as ``gear``): letters, digits, ``_.+-``."""
+    if not isinstance(value, str) or not _WORD_RE.fullmatch(value):
+        raise ConfigError(f"{what} {value!r} must be one word (letters, digits, '_', '.', '+', "
+                          "'-')")
+    return value
 
 
 def check_name(name: str, letter: str) -> None:
-    if not isinstance(name, str) or not _NAME_RE.match(name):
+    if not isinstance(name, str) or not _NAME_RE.fullmatch(name):
         raise ConfigError(f"element name {name!r} is not a valid SPICE name "
                           "(letters, digits, '_' and '.', starting with a letter)")
     if name[0].upper() != letter:
@@ -30,7 +68,7 @@ def check_name(name: str, letter: str) -> None:
 
 
 def check_node(node: str, owner: str) -> None:
-    if not isinstance(node, str) or not _NODE_RE.match(node):
+    if not isinstance(node, str) or not _NODE_RE.fullmatch(node):
         raise ConfigError(f"{owner}: node name {node!r} is invalid "
                           "(use letters, digits, '_' and '.'; '0' is ground)")
 
@@ -305,8 +343,9 @@ class BSource(Element):
         self._check()
         if self.kind not in ("V", "I"):
             raise ConfigError(f"{self.name}: BSource kind must be 'V' or 'I', got {self.kind!r}")
-        if not isinstance(self.expr, str) or not self.expr.strip() or "\n" in self.expr:
+        if not isinstance(self.expr, str) or not self.expr.strip():
             raise ConfigError(f"{self.name}: expression must be one non-empty line")
+        check_text(self.expr, f"{self.name}: expression")
 
     def referenced_nodes(self) -> tuple[str, ...]:
         """Nodes named inside ``v(...)`` in the expression (for validation)."""
@@ -356,7 +395,9 @@ class Instance(Element):
         object.__setattr__(self, "ports", tuple(self.ports))
         object.__setattr__(self, "params", dict(sorted(self.params.items())))
         self._check()
+        check_ref_name(self.subckt, f"{self.name}: subcircuit name")
         for k, v in self.params.items():
+            check_ident(k, f"{self.name}: parameter")
             require_finite(f"{self.name}: parameter {k}", v)
 
     def __hash__(self):
@@ -379,6 +420,7 @@ class OsdiDevice(Element):
     def __post_init__(self):
         object.__setattr__(self, "terminals", tuple(self.terminals))
         self._check()
+        check_ref_name(self.model, f"{self.name}: model name")
 
 
 @dataclass(frozen=True)
@@ -390,10 +432,11 @@ class Model:
     params: Mapping[str, float] = field(default_factory=dict)
 
     def __post_init__(self):
-        if not _NAME_RE.match(self.name):
-            raise ConfigError(f"model name {self.name!r} is invalid")
+        check_ref_name(self.name, "model name")
+        check_ident(self.kind, f"model {self.name}: kind")
         object.__setattr__(self, "params", dict(self.params))
         for k, v in self.params.items():
+            check_ident(k, f"model {self.name}: parameter")
             require_finite(f"model {self.name}: {k}", v)
 
     def __hash__(self):
@@ -409,6 +452,12 @@ class RawLine:
     text: str
     declared_nodes: tuple[str, ...] = ()
     comment: str = field(default="", kw_only=True)
+
+    def __post_init__(self):
+        check_text(self.name, "RawLine name")
+        check_text(self.text, f"RawLine {self.name}: text")
+        for n in self.declared_nodes:
+            check_node(n, f"RawLine {self.name}")
 
     def nodes(self):
         return tuple(self.declared_nodes)

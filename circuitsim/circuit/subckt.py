@@ -9,7 +9,19 @@ from pathlib import Path
 
 from ..errors import ConfigError
 from ..units import require_finite, require_nonnegative, require_positive
-from .elements import BSource, Instance, Model, Mosfet, OsdiDevice, RawLine, check_node
+from .elements import (
+    BSource,
+    Instance,
+    Model,
+    Mosfet,
+    OsdiDevice,
+    RawLine,
+    check_ident,
+    check_node,
+    check_ref_name,
+    check_text,
+    check_word,
+)
 
 
 @dataclass(frozen=True)
@@ -29,6 +41,7 @@ class Subcircuit:
         object.__setattr__(self, "elements", tuple(self.elements))
         object.__setattr__(self, "models", tuple(self.models))
         object.__setattr__(self, "params", dict(self.params))
+        check_ref_name(self.name, "subcircuit name")
         for p in self.ports:
             check_node(p, f"subcircuit {self.name}")
         if "0" in self.ports:
@@ -36,6 +49,7 @@ class Subcircuit:
         if len(set(self.ports)) != len(self.ports):
             raise ConfigError(f"subcircuit {self.name}: duplicate port names {self.ports}")
         for k, v in self.params.items():
+            check_ident(k, f"subcircuit {self.name}: parameter")
             require_finite(f"subcircuit {self.name}: parameter {k}", v)
 
     def __hash__(self):
@@ -131,9 +145,26 @@ class Deck:
             object.__setattr__(self, k, tuple(getattr(self, k)))
         for k in ("options", "params", "ics"):
             object.__setattr__(self, k, dict(getattr(self, k)))
-        if "\n" in self.title:
-            raise ConfigError("deck title must be one line")
+        check_text(self.title, "deck title")
+        for k, v in self.options.items():
+            check_ident(k, ".options name")
+            if isinstance(v, str):
+                check_word(v, f".options {k}: value")
+            elif v is not None and not isinstance(v, bool):
+                require_finite(f".options {k}", v)
+        for k, v in self.params.items():
+            check_ident(k, ".param name")
+            require_finite(f".param {k}", v)
+        for inc in self.includes:
+            check_text(str(inc), ".include path")
+        for lib in self.osdi:
+            check_text(str(lib), "pre_osdi path")
+        for sv in self.saves:
+            if not isinstance(sv, str) or not sv.strip() or any(c.isspace() for c in sv):
+                raise ConfigError(f".save vector {sv!r} must be one word, e.g. v(out)")
+            check_text(sv, ".save vector")
         for k, v in self.ics.items():
+            check_node(k, ".ic")
             require_finite(f".ic {k}", v)
 
     def __hash__(self):

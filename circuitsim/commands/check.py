@@ -13,7 +13,9 @@ def add_arguments(p) -> None:
 def run(args) -> int:
     from ..circuit import Deck, Op, Resistor, VoltageSource
     from ..spice import BatchRunner, SharedRunner, find_libngspice, find_ngspice, ngspice_features
+    from ..units import require_positive
 
+    require_positive("--timeout", args.timeout, "[s] (a finite number of seconds)")
     exe = find_ngspice()
     feats = ngspice_features(exe, timeout_s=args.timeout)
     print(f"ngspice executable: {exe}")

@@ -60,13 +60,15 @@ def install_sigterm() -> None:
 def run(args) -> int:
     from ..xval.demo import DEMO_CONFIG, run_demo
     from ..xval.report import fmt_pct, fmt_s
+    from ..xval.store import out_lock
 
     install_sigterm()
     cfg = load_config(args, DEMO_CONFIG)
-    r = run_demo(args.out, config=cfg, quick=args.quick, model_path=args.model,
-                 executor=args.executor, scheduler=args.scheduler, workers=args.workers,
-                 resume=args.resume, progress=False if args.no_progress else None,
-                 full_spice_images=args.full_spice_images)
+    with out_lock(args.out):
+        r = run_demo(args.out, config=cfg, quick=args.quick, model_path=args.model,
+                     executor=args.executor, scheduler=args.scheduler, workers=args.workers,
+                     resume=args.resume, progress=False if args.no_progress else None,
+                     full_spice_images=args.full_spice_images)
     acc, ag, t = r["accuracy"], r["agreement"], r["timing_s"]
     print(f"{r['dataset']}: {r['n_test']} test images, {r['n_spice']} through ngspice")
     print("accuracy: " + ", ".join(f"{k} {fmt_pct(v)}" for k, v in acc.items()))

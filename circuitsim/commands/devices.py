@@ -92,11 +92,17 @@ def run(args) -> int:
             print(f"{name:26s} {type(r.card).__name__:15s} {r.waveform}")
         return 0
     if args.write_golden is not None:
+        from ..xval.store import check_writable
+
+        if args.write_golden:
+            check_writable(args.write_golden, "--write-golden")
         paths = write_golden_decks(args.write_golden) if args.write_golden else \
             write_golden_decks()
         for p in paths:
             print(f"wrote {p}")
         return 0
+    if not args.timeout > 0 or args.timeout == float("inf"):
+        raise ConfigError(f"--timeout {args.timeout:g}: give a finite number of seconds > 0")
     names = args.runs or list(runs)
     unknown = [n for n in names if n not in runs]
     if unknown:

@@ -34,32 +34,33 @@ def add_arguments(p) -> None:
                    help="neuron input volts per unit pre-activation [0.25 V]")
     p.add_argument("--check", action="store_true",
                    help="run the written deck in plain `ngspice -b` and report")
+    p.add_argument("--check-timeout", type=float, default=600.0,
+                   help="seconds the --check run may take [600]")
+
+
+_STEM = r"^[A-Za-z0-9][A-Za-z0-9_.+-]{0,99}$"
+
+
+def check_deck_name(name: str) -> str:
+    """``--name``: one plain file name stem (the deck goes to ``--out/<name>.cir``): no path
+    separators, no leading dot, nothing that leaves ``--out``."""
+    import re
+
+    from ..errors import ConfigError
+
+    if not re.fullmatch(_STEM, name or "") or ".." in name:
+        raise ConfigError(f"--name {name!r}: give a plain deck name (letters, digits, '_', '.', "
+                          "'+', '-'; starting with a letter or digit; no '/' or '..'), e.g. "
+                          "--name network; choose the folder with --out")
+    return name
 
 
 def load_model(path):
     """(nn.Sequential, checkpoint config or {}) from a circuitsim checkpoint or a torch.save'd
-    Sequential."""
-    from pathlib import Path
+    Sequential; no code from the file is run (see :func:`circuitsim.nn.load_model_file`)."""
+    from ..nn.train import load_model_file
 
-    import torch
-
-    from ..errors import ConfigError
-
-    p = Path(path)
-    if not p.is_file():
-        raise ConfigError(f"--model {path}: no such file")
-    try:
-        obj = torch.load(p, map_location="cpu", weights_only=False)
-    except Exception as exc:  # torch raises many types for unreadable files
-        raise ConfigError(f"--model {path}: not a readable torch file ({exc})") from exc
-    if isinstance(obj, torch.nn.Module):
-        return obj.eval(), {}
-    if isinstance(obj, dict) and "state_dict" in obj and "model" in obj:
-        from ..nn.train import load_checkpoint
-
-        return load_checkpoint(p)
-    raise ConfigError(f"--model {path}: expected a circuitsim checkpoint or a torch.save'd "
-                      f"nn.Sequential, found a {type(obj).__name__}")
+    return load_model_file(path, "--model")
 
 
 def run(args) -> int:
@@ -68,10 +69,24 @@ def run(args) -> int:
     import numpy as np
 
     from ..cards import AccessTransistor, Nmos1Card
+    from ..errors import ConfigError
     from ..mapping import MappingConfig
     from ..network import CircuitConfig, build_network
+    from ..xval.store import check_writable
 
+    check_deck_name(args.name)
+    if not 0 < args.check_timeout < float("inf"):
+        raise ConfigError(f"--check-timeout {args.check_timeout:g}: give a finite number of "
+                          "seconds > 0")
+    if args.inputs < 1:
+        raise ConfigError(f"--inputs {args.inputs}: the deck needs at least 1 test input")
+    AccessTransistor(Nmos1Card(), args.v_wordline)  # its bounds, with --access or not
+    if args.v_wordline <= Nmos1Card().vto:
+        raise ConfigError(f"--v-wordline {args.v_wordline:g} V: at or below the access NMOS "
+                          f"threshold ({Nmos1Card().vto:g} V) the transistors are off and no "
+                          "current is read; use e.g. 1.8 V")
     model, ck = load_model(args.model)
+    check_writable(args.out)
     g_max = args.g_max
     if g_max is None:
         g_max = float((ck.get("mapping") or {}).get("g_max") or 100e-6)
@@ -88,20 +103,33 @@ def run(args) -> int:
         from ..nn import get_dataset
 
         ds = get_dataset(data, args.data_path or ck.get("data_path"))
-        X = np.asarray(ds.x_test[:max(args.inputs, 1)], dtype=float)
+        X = np.asarray(ds.x_test[:args.inputs], dtype=float)
         calib = np.asarray(ds.x_train, dtype=float)
     net = build_network(model, circuit, mapping, calibration=calib, name=args.name)
     paths = net.write(args.out, X)
     for p in paths:
         print(p)
     if args.check:
+        import tempfile
+
+        from ..errors import SimulationTimeoutError
         from ..spice import find_ngspice
+        from ..spice.runner import run_in_group
 
         deck = paths[0]
-        proc = subprocess.run([find_ngspice(), "-b", deck.name], cwd=deck.parent,
-                              capture_output=True, text=True, timeout=600)
+        with tempfile.TemporaryFile("w+") as log:
+            try:
+                proc = run_in_group([find_ngspice(), "-b", deck.name], args.check_timeout,
+                                    cwd=deck.parent, stdout=log, stderr=subprocess.STDOUT,
+                                    stdin=subprocess.DEVNULL)
+            except subprocess.TimeoutExpired:
+                raise SimulationTimeoutError(f"ngspice -b {deck} ran past --check-timeout "
+                                             f"{args.check_timeout:g} s and was killed",
+                                             run_dir=deck.parent) from None
+            log.seek(0)
+            text = log.read()
         print(f"ngspice -b {deck.name}: exit status {proc.returncode}")
         if proc.returncode != 0:
-            print(proc.stdout[-3000:])
+            print(text[-3000:])
             return 1
     return 0

@@ -32,17 +32,19 @@ def add_arguments(p) -> None:
 def run(args) -> int:
     from ..xval.config import parse_value
     from ..xval.report import fmt_pct
+    from ..xval.store import out_lock
     from ..xval.sweep import run_sweep
 
     install_sigterm()
     cfg = load_config(args)
     if args.n_images is not None:
         cfg = cfg.with_value("n_images", args.n_images)
-    r = run_sweep(args.out, args.param, [parse_value(v) for v in args.values], config=cfg,
-                  seeds=args.seeds, spice=args.spice, spice_images=args.spice_images,
-                  model_path=args.model, executor=args.executor, scheduler=args.scheduler,
-                  workers=args.workers, resume=args.resume,
-                  progress=False if args.no_progress else None)
+    with out_lock(args.out):
+        r = run_sweep(args.out, args.param, [parse_value(v) for v in args.values], config=cfg,
+                      seeds=args.seeds, spice=args.spice, spice_images=args.spice_images,
+                      model_path=args.model, executor=args.executor, scheduler=args.scheduler,
+                      workers=args.workers, resume=args.resume,
+                      progress=False if args.no_progress else None)
     for row in r["rows"]:
         print(f"{args.param}={row['value']}: " + ", ".join(
             f"{k} {fmt_pct(row[k])}" for k in ("software", "behavioral_circuit", "spice")))

@@ -39,6 +39,10 @@ def add_arguments(p) -> None:
     p.add_argument("--out", required=True, help="checkpoint file to write (.pt)")
 
 
+NETLISTABLE = ("sigmoid", "relu")
+"""Hidden activations the circuit network realises (circuitsim.network)."""
+
+
 def parse_hidden(text: str) -> tuple[int, ...]:
     """``--hidden "64,32"`` -> (64, 32); a :class:`ConfigError` for anything else."""
     from ..errors import ConfigError
@@ -47,18 +51,23 @@ def parse_hidden(text: str) -> tuple[int, ...]:
         hidden = tuple(int(h) for h in str(text).split(",") if h.strip())
     except ValueError:
         hidden = (0,)
-    if any(h < 1 for h in hidden):
+    if not hidden or any(h < 1 for h in hidden):
         raise ConfigError(f"--hidden {text!r}: expected positive integers separated by commas, "
                           "e.g. --hidden 32 or --hidden 64,32")
     return hidden
 
 
 def check_checkpoint_path(out: str):
-    """Prove the checkpoint's folder is writable before any training runs."""
+    """Prove the checkpoint can be written (a file path in a writable folder) before any
+    training runs."""
     from pathlib import Path
 
+    from ..errors import ConfigError
     from ..xval.store import check_writable
 
+    if Path(out).is_dir() or str(out).endswith(("/", "\\")):
+        raise ConfigError(f"--out {out}: is a directory; give the checkpoint file to write, "
+                          f"e.g. --out {Path(out) / 'model.pt'}")
     check_writable(Path(out).parent, what=f"--out {out}: folder")
 
 
@@ -68,7 +77,14 @@ def run(args) -> int:
     from ..nn import TrainConfig, accuracy, get_dataset, make_model, save_checkpoint, train
 
     hidden = parse_hidden(args.hidden)
+    if args.model == "mlp" and args.activation not in NETLISTABLE:
+        raise ConfigError(f"--activation {args.activation}: the circuit network has no "
+                          f"{args.activation} neuron (it realises {', '.join(NETLISTABLE)}), "
+                          "so this model could never be netlisted or cross-validated; choose "
+                          "--activation sigmoid or relu")
     check_checkpoint_path(args.out)
+    if args.epochs < 1:
+        raise ConfigError(f"--epochs {args.epochs}: training needs at least 1 epoch")
     mcfg = MappingConfig(g_max=args.g_max)  # a bad --g-max fails before training
     ds = get_dataset(args.data, args.data_path)
     model = make_model(args.model, ds.n_features, ds.n_classes, ds.image_shape, hidden,

@@ -33,14 +33,17 @@ def add_arguments(p) -> None:
 
 def run(args) -> int:
     from ..bptrain.report import run_training
-    from ..xval.store import check_writable
+    from ..errors import ConfigError
+    from ..xval.store import out_lock
 
-    check_writable(args.out)
-    result = run_training(task=args.task, epochs=args.epochs, out=args.out,
-                          hidden=args.hidden, seed=args.seed, init_scale=args.init_scale,
-                          dx_max=args.dx_max, train_per_class=args.train_per_class,
-                          test_per_class=args.test_per_class, timeout_s=args.timeout,
-                          t_edge=args.t_edge)
+    if args.seed < 0:
+        raise ConfigError(f"--seed {args.seed}: seeds are integers >= 0")
+    with out_lock(args.out):
+        result = run_training(task=args.task, epochs=args.epochs, out=args.out,
+                              hidden=args.hidden, seed=args.seed, init_scale=args.init_scale,
+                              dx_max=args.dx_max, train_per_class=args.train_per_class,
+                              test_per_class=args.test_per_class, timeout_s=args.timeout,
+                              t_edge=args.t_edge)
     print(f"task {result['task']}: accuracy SPICE {result['accuracy_spice']:.3f}, twin "
           f"{result['accuracy_behavioral']:.3f}; max conductance deviation "
           f"{result['max_conductance_deviation_rel']:.2e} of the range; wall SPICE "

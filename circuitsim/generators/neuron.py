@@ -246,13 +246,19 @@ def _sweep_range(card: NeuronCard) -> tuple[float, float]:
     return min(float(card.opamp.v_neg), -span), max(float(card.opamp.v_pos), span)
 
 
+CHARACTERISATION_TIMEOUT_S = 60.0
+"""Default ngspice timeout [s] of a neuron characterisation (callers pass the user's)."""
+
+
 @functools.lru_cache(maxsize=64)
-def characterise_neuron(card: NeuronCard, step: float = 1e-3,
-                        runner: str = "batch") -> tuple[np.ndarray, np.ndarray]:
-    """One ngspice ``.dc`` sweep of the neuron: ``(v_in, v_out)`` arrays [V] (cached)."""
+def characterise_neuron(card: NeuronCard, step: float = 1e-3, runner: str = "batch",
+                        timeout_s: float = CHARACTERISATION_TIMEOUT_S
+                        ) -> tuple[np.ndarray, np.ndarray]:
+    """One ngspice ``.dc`` sweep of the neuron: ``(v_in, v_out)`` arrays [V] (cached);
+    ``timeout_s`` [s] for the ngspice run."""
     from ..spice import simulate
 
-    res = simulate(characterisation_deck(card, step), runner=runner, timeout_s=60)
+    res = simulate(characterisation_deck(card, step), runner=runner, timeout_s=timeout_s)
     v_in = np.asarray(res.axis, dtype=float)
     v_out = np.asarray(res["v(out)"], dtype=float)
     v_in.setflags(write=False)
@@ -260,12 +266,14 @@ def characterise_neuron(card: NeuronCard, step: float = 1e-3,
     return v_in, v_out
 
 
-def neuron_transfer(card: NeuronCard, v_in):
+def neuron_transfer(card: NeuronCard, v_in, timeout_s: float | None = None):
     """The neuron's DC transfer [V]: exact for ``ideal``; for ``circuit`` linear interpolation
-    in the ngspice characterisation, extrapolated beyond it along the end slopes."""
+    in the ngspice characterisation (run with ``timeout_s`` [s], default
+    :data:`CHARACTERISATION_TIMEOUT_S`), extrapolated beyond it along the end slopes."""
     if card.flavour == "ideal":
         return card.ideal_transfer(v_in)
-    grid, out = characterise_neuron(card)
+    grid, out = characterise_neuron(
+        card, timeout_s=CHARACTERISATION_TIMEOUT_S if timeout_s is None else timeout_s)
     v = np.asarray(v_in, dtype=float)
     y = np.interp(v, grid, out)
     lo_slope = (out[1] - out[0]) / (grid[1] - grid[0])

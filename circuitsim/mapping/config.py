@@ -18,6 +18,12 @@ def _opt_int(name: str, value, lo: int) -> None:
                           f"{value!r}")
 
 
+V_READ_MAX = 1.0
+"""Highest read voltage [V] accepted: reads are 0.1-0.5 V (NeuroSim 0.5 V, the seed studies
+0.2 V); above ~1 V typical RRAM cells start to switch, so a "read" would rewrite the
+weights (read disturb).  The vmax study sweeps up to this value."""
+
+
 @dataclass(frozen=True)
 class MappingConfig:
     """Weights → differential conductances, and the read path's converters.
@@ -59,6 +65,12 @@ class MappingConfig:
             raise ConfigError(f"MappingConfig: g_min ({self.g_min!r} S) must be below g_max "
                               f"({self.g_max!r} S)")
         require_positive("MappingConfig.v_read", self.v_read, "[V]")
+        if self.v_read > V_READ_MAX:
+            raise ConfigError(
+                f"MappingConfig.v_read {self.v_read!r} V is above {V_READ_MAX} V: a read that "
+                "strong would disturb (switch) the cells it reads — RRAM SET/RESET thresholds "
+                "are about 0.5-2 V and reads use 0.1-0.5 V (DESIGN.md §3); choose v_read <= "
+                f"{V_READ_MAX} V")
         _opt_int("levels", self.levels, 2)
         _opt_int("tile_size", self.tile_size, 1)
         _opt_int("dac_bits", self.dac_bits, 1)

@@ -294,7 +294,8 @@ class Network:
 
     # ------------------------------------------------------------------ twin
 
-    def behavioral_forward(self, X, ideal: bool = False, backend: str = "numpy") -> NetOutputs:
+    def behavioral_forward(self, X, ideal: bool = False, backend: str = "numpy",
+                           timeout_s: float | None = None) -> NetOutputs:
         """The same circuit through the behavioral engine.
 
         ``ideal=False``: each crossbar solved exactly (wires, drivers, access transistors)
@@ -303,7 +304,9 @@ class Network:
         stage and neurons through their DC twins (exact also when a saturating difference
         amplifier clips: the column TIAs are sized by ``tia_swing`` to stay off their clamps,
         so every column keeps its linear virtual ground).  ``ideal=True``: ideal MVM, infinite-gain
-        sense stage, ideal neuron formula: what the circuit is designed to compute."""
+        sense stage, ideal neuron formula: what the circuit is designed to compute.
+        ``timeout_s``: of the ngspice characterisation of circuit neurons (see
+        :func:`~circuitsim.generators.neuron.neuron_transfer`)."""
         x = self.check_inputs(X)
         t0 = time.perf_counter()
         v_rows = x * self.v_read
@@ -323,7 +326,7 @@ class Network:
             elif ideal:
                 h = p.neuron.ideal_transfer(z)
             else:
-                h = neuron_transfer(p.neuron, z)
+                h = neuron_transfer(p.neuron, z, timeout_s)
             pre.append(z)
             layers.append(h)
             cur.append(I)
@@ -413,8 +416,11 @@ class Network:
         from ..emit import emit_deck
 
         out = Path(out_dir)
-        out.mkdir(parents=True, exist_ok=True)
         name = name or self.name
+        if Path(name).name != name or name.startswith(".") or "\\" in name:
+            raise ConfigError(f"deck name {name!r}: a plain file name is needed (no '/', no "
+                              "leading '.'); the folder is out_dir")
+        out.mkdir(parents=True, exist_ok=True)
         X = np.full((1, self.n_in), 0.5) if X is None else X
         deck_path = out / f"{name}.cir"
         deck_path.write_text(emit_deck(self.deck(X, print_outputs=True)))

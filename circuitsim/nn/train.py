@@ -13,6 +13,8 @@ pass, then removed before the optimiser step, so the clean weights learn to be r
 from __future__ import annotations
 
 import json
+import pickle
+import re
 import sys
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -25,8 +27,8 @@ from ..errors import ConfigError
 from .data import Dataset
 from .models import build_model, describe_model
 
-__all__ = ["TrainConfig", "accuracy", "load_checkpoint", "pick_device", "predict",
-           "save_checkpoint", "train", "CHECKPOINT_FORMAT"]
+__all__ = ["TrainConfig", "accuracy", "load_checkpoint", "load_model_file", "pick_device",
+           "predict", "save_checkpoint", "train", "CHECKPOINT_FORMAT"]
 
 CHECKPOINT_FORMAT = "circuitsim-checkpoint-1"
 
@@ -205,20 +207,101 @@ def save_checkpoint(path: str | Path, model: nn.Module, config: dict) -> Path:
     return path
 
 
-def load_checkpoint(path: str | Path, device: str | None = "cpu"
+SAFE_LAYERS = (nn.Sequential, nn.Linear, nn.Conv2d, nn.Flatten, nn.Unflatten, nn.Identity,
+               nn.Sigmoid, nn.ReLU, nn.Tanh)
+"""Module classes a model file may name.  Files are read with ``torch.load(weights_only=True)``,
+which runs no code from the file; these classes (plain containers of tensors) are the only
+Python objects beyond tensors and dicts it may rebuild, so a plain ``torch.save``d
+``nn.Sequential`` of them loads safely."""
+
+CONVERT_HINT = ("re-save it as a circuitsim checkpoint from a Python session you trust: python -c "
+                "\"import torch, circuitsim.nn as c; c.save_checkpoint('OUT.pt', "
+                "torch.load('IN.pt', weights_only=False), {})\"")
+
+
+def _safe_torch_load(path: Path, what: str):
+    """``torch.load`` that never executes code from the file; one-line ConfigErrors."""
+    import collections
+
+    try:
+        with torch.serialization.safe_globals([*SAFE_LAYERS, collections.OrderedDict]):
+            return torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as exc:
+        m = re.search(r"GLOBAL ([\w.]+)", str(exc))
+        if m is None:
+            raise ConfigError(f"{what} {path}: not a readable torch checkpoint (damaged pickle); "
+                              "give a checkpoint written by `circuitsim train`") from None
+        needs = f" (it asks for the Python object {m.group(1)})"
+        raise ConfigError(f"{what} {path}: refused to load — the file holds pickled Python "
+                          f"objects beyond tensors and the layers {_layer_names()}{needs}, and "
+                          f"loading them could run code; {CONVERT_HINT}") from None
+    except Exception as exc:  # torch raises many types for files that are not torch files
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ConfigError(f"{what} {path}: not a readable torch checkpoint ({first}); give a "
+                          "checkpoint written by `circuitsim train`") from None
+
+
+def _layer_names() -> str:
+    return ", ".join(c.__name__ for c in SAFE_LAYERS)
+
+
+def load_checkpoint(path: str | Path, device: str | None = "cpu", *, what: str = "checkpoint"
                     ) -> tuple[nn.Sequential, dict]:
-    """(model in eval mode, config dict) from :func:`save_checkpoint`."""
+    """(model in eval mode, config dict) from :func:`save_checkpoint`.  The file is read
+    without running any code from it; a damaged checkpoint is a :class:`ConfigError`."""
     path = Path(path)
     if not path.is_file():
-        raise ConfigError(f"checkpoint not found: {path} (write one with `circuitsim train`)")
-    try:
-        ck = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # torch raises several types for non-checkpoint files
-        raise ConfigError(f"{path}: not a readable torch checkpoint ({exc})") from exc
+        raise ConfigError(f"{what} not found: {path} (write one with `circuitsim train`)")
+    ck = _safe_torch_load(path, what)
+    return _from_checkpoint(ck, path, what, device)
+
+
+def _from_checkpoint(ck, path: Path, what: str, device) -> tuple[nn.Sequential, dict]:
     if not isinstance(ck, dict) or ck.get("format") != CHECKPOINT_FORMAT:
-        raise ConfigError(f"{path}: not a circuitsim checkpoint (expected format "
+        raise ConfigError(f"{what} {path}: not a circuitsim checkpoint (expected format "
                           f"{CHECKPOINT_FORMAT!r})")
-    model = build_model(ck["model"])
-    model.load_state_dict(ck["state_dict"])
+    bad = f"{what} {path}: damaged circuitsim checkpoint"
+    missing = [k for k in ("model", "state_dict", "config") if k not in ck]
+    if missing:
+        raise ConfigError(f"{bad} (no {', '.join(missing)} entry); write it again with "
+                          "`circuitsim train`")
+    if not isinstance(ck["config"], dict) or not isinstance(ck["state_dict"], dict):
+        raise ConfigError(f"{bad} (config or state_dict is not a mapping); write it again "
+                          "with `circuitsim train`")
+    try:
+        model = build_model(ck["model"])
+    except ConfigError as exc:
+        raise ConfigError(f"{bad}: {exc}") from None
+    except (TypeError, KeyError, ValueError, AttributeError, RuntimeError) as exc:
+        raise ConfigError(f"{bad} (its model description is not valid: "
+                          f"{type(exc).__name__}: {exc}); write it again with "
+                          "`circuitsim train`") from None
+    try:
+        model.load_state_dict(ck["state_dict"])
+    except (RuntimeError, TypeError, KeyError, AttributeError) as exc:
+        first = str(exc).strip().splitlines()
+        detail = " ".join(x.strip() for x in first[:3]) if first else type(exc).__name__
+        raise ConfigError(f"{bad} (its weights do not fit its model description: "
+                          f"{detail}); write it again with `circuitsim train`") from None
     model.to(pick_device(device)).eval()
     return model, ck["config"]
+
+
+def load_model_file(path: str | Path, what: str = "--model") -> tuple[nn.Sequential, dict]:
+    """(model, checkpoint config or ``{}``) from a circuitsim checkpoint or a plain
+    ``torch.save``d ``nn.Sequential`` of :data:`SAFE_LAYERS`.  Runs no code from the file:
+    anything else is refused with a :class:`ConfigError` that says how to convert it."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"{what} {path}: no such file")
+    obj = _safe_torch_load(path, what)
+    if isinstance(obj, nn.Module):
+        if not isinstance(obj, nn.Sequential):
+            raise ConfigError(f"{what} {path}: a {type(obj).__name__}, not an nn.Sequential; "
+                              f"{CONVERT_HINT}")
+        try:
+            describe_model(obj)
+        except ConfigError as exc:
+            raise ConfigError(f"{what} {path}: {exc}") from None
+        return obj.cpu().eval(), {}
+    return _from_checkpoint(obj, path, what, "cpu")

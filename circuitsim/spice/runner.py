@@ -21,6 +21,7 @@ import pickle
 import re
 import select
 import shutil
+import signal
 import struct
 import subprocess
 import sys
@@ -243,9 +244,9 @@ class BatchRunner(Runner):
         t0 = time.perf_counter()
         with open(log_path, "w") as log_f:
             try:
-                proc = subprocess.run([self.exe, "-b", "-r", raw_path.name, deck_path.name],
-                                      cwd=rdir, stdout=log_f, stderr=subprocess.STDOUT,
-                                      stdin=subprocess.DEVNULL, timeout=timeout_s, env=env)
+                proc = run_in_group([self.exe, "-b", "-r", raw_path.name, deck_path.name],
+                                    timeout_s, cwd=rdir, stdout=log_f,
+                                    stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env)
             except subprocess.TimeoutExpired:
                 log = log_path.read_text(errors="replace")
                 raise _fail(f"ngspice ran past its {timeout_s:g} s timeout and was killed",
@@ -267,6 +268,33 @@ class BatchRunner(Runner):
         elif tmp:
             result.run_dir = rdir
         return result
+
+
+def run_in_group(cmd: list[str], timeout_s: float, **popen) -> subprocess.CompletedProcess:
+    """``subprocess.run`` in a new session: on timeout, Ctrl-C or any error the whole process
+    group is killed (a wrapper script's children too), then ``TimeoutExpired`` re-raised."""
+    proc = subprocess.Popen(cmd, start_new_session=True, **popen)
+    try:
+        code = proc.wait(timeout=timeout_s)
+    except BaseException:
+        _kill_group(proc)
+        raise
+    return subprocess.CompletedProcess(cmd, code)
+
+
+def _kill_group(proc: subprocess.Popen) -> None:
+    """SIGKILL the process group led by ``proc`` (started with ``start_new_session``) and
+    reap ``proc``.  Nothing is signalled once ``proc`` has been reaped (its id may be reused)."""
+    if proc.poll() is not None:
+        return
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        proc.kill()
+    try:
+        proc.wait(5)
+    except subprocess.TimeoutExpired:
+        pass
 
 
 # ------------------------------------------------------------------ shared-library runner
@@ -291,8 +319,12 @@ class SharedRunner(Runner):
     def _start(self):
         self._proc = subprocess.Popen(
             [sys.executable, "-m", "circuitsim.spice._worker", self.lib_path],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
-        status = self._recv(self.start_timeout_s)
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+            start_new_session=True)
+        try:
+            status = self._recv(self.start_timeout_s)
+        except (EOFError, OSError, pickle.UnpicklingError):  # the worker died while starting
+            status = None
         if status is None or status[0] != "ready":
             self._kill()
             raise SimulationError("the PySpice/ngspice worker failed to start (is PySpice "
@@ -325,11 +357,7 @@ class SharedRunner(Runner):
 
     def _kill(self):
         if self._proc is not None:
-            try:
-                self._proc.kill()
-                self._proc.wait(5)
-            except (OSError, subprocess.TimeoutExpired):
-                pass
+            _kill_group(self._proc)
         self._proc = None
 
     def close(self) -> None:

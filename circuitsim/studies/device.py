@@ -248,8 +248,9 @@ def scenario(ctx: StudyContext, scenario=None, draws: int = 20) -> StudyResult:
             raise ConfigError(f"scenario file not found: {path}")
         try:
             scenario = json.loads(path.read_text())
-        except json.JSONDecodeError as exc:
-            raise ConfigError(f"{path}: not valid JSON ({exc})") from exc
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"{path}: not a JSON scenario file ({exc}); write one with "
+                              "NonIdealityConfig.save") from None
     ni = scenario if isinstance(scenario, NonIdealityConfig) else \
         NonIdealityConfig.from_dict(scenario)
     row = _acc_row(ni, ctx.layers(), ctx.dataset, draws, scenario=ni.describe())

@@ -16,6 +16,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -100,8 +101,11 @@ class XvalConfig:
         if self.spice_runner not in ("batch", "shared"):
             raise ConfigError(f"spice_runner must be 'batch' or 'shared', got "
                               f"{self.spice_runner!r}")
-        if not isinstance(self.spice_timeout_s, (int, float)) or not self.spice_timeout_s > 0:
-            raise ConfigError(f"spice_timeout_s must be > 0, got {self.spice_timeout_s}")
+        t = self.spice_timeout_s
+        if (isinstance(t, bool) or not isinstance(t, (int, float)) or not math.isfinite(t)
+                or not t > 0):
+            raise ConfigError(f"spice_timeout_s must be a finite number of seconds > 0, got "
+                              f"{t!r}")
 
     # ------------------------------------------------------------------ conversion
     def to_dict(self) -> dict:
@@ -201,9 +205,41 @@ def build_section(cls, overrides: dict, section: str, **fixed):
     if unknown:
         raise ConfigError(f"{section}: unknown key(s) {', '.join(unknown)}; valid keys of "
                           f"{cls.__name__}: {', '.join(sorted(names))}")
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    for key, value in overrides.items():
+        check_type(f"{section}.{key}", fields[key].type, value)
     try:
         return cls(**{**fixed, **overrides})
     except ConfigError:
         raise
     except (TypeError, ValueError) as exc:
         raise ConfigError(f"{section}: {exc}") from None
+
+
+_SCALARS = {"float", "int", "str", "bool", "None"}
+
+
+def check_type(name: str, annotation, value) -> None:
+    """Refuse ``value`` for a field annotated with scalar types (``float``, ``int | None``,
+    ``str``, ``bool``...): a string where a number belongs, a bool where a number belongs, a
+    non-finite number.  Other annotations (cards, tuples) are left to the dataclass."""
+    tokens = {t.strip() for t in str(getattr(annotation, "__name__", annotation)).split("|")}
+    if not tokens <= _SCALARS:
+        return
+    if value is None:
+        if "None" in tokens:
+            return
+        raise ConfigError(f"{name}: a value is required, got null")
+    if "bool" in tokens and isinstance(value, bool):
+        return
+    number = not isinstance(value, bool) and isinstance(value, (int, float))
+    if number and ("float" in tokens or ("int" in tokens and isinstance(value, int))):
+        if not math.isfinite(value):
+            raise ConfigError(f"{name}: must be a finite number, got {value!r}")
+        return
+    if "str" in tokens and isinstance(value, str):
+        return
+    want = " or ".join(sorted(t if t != "None" else "null" for t in tokens))
+    raise ConfigError(f"{name}: expected {want}, got {type(value).__name__} {value!r}"
+                      + ("; write numbers without quotes, e.g. --set mapping.v_read=0.2"
+                         if isinstance(value, str) else ""))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import shutil
 import time
 from pathlib import Path
 
@@ -111,11 +112,12 @@ def run_demo(out: str | Path, *, config: XvalConfig | None = None, quick: bool =
         log(f"model: {model_info['architecture']} ({model_info['source']}, torch test "
             f"accuracy {model_info['test_accuracy_torch']:.4f})")
         net = make_network(factory, model, cfg, calibration_inputs(cfg, ds))
-        decks = _write_netlists(net, out / "netlists", out)
         variants = [Variant("demo", cfg, model)]
         if full_cfg is not None:  # the costliest chunks first: better packing on workers
             variants.insert(0, Variant("full", full_cfg, model))
         run = XvalRun(variants, ds, out, factory=factory)
+        run.begin(resume=resume)  # a refused --resume leaves netlists/ as it was
+        decks = _write_netlists(net, out / "netlists", out)
         n = run.n_images["demo"]
         X = ds.x_test[:n]
         beh = _time_behavioral(net, X)
@@ -161,6 +163,8 @@ def _write_netlists(net, where: Path, out: Path) -> list[str]:
     """The network's decks + manifest, as paths relative to ``out``."""
     if not hasattr(net, "write"):
         return []
+    if where.is_dir():  # the decks of an earlier run never sit next to this run's
+        shutil.rmtree(where)
     return [str(Path(p).resolve().relative_to(out.resolve())) for p in net.write(where)]
 
 

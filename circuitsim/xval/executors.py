@@ -121,10 +121,11 @@ class DaskExecutor(Executor):
         if scheduler:
             try:
                 self.client = Client(scheduler, timeout=10)
-            except (OSError, TimeoutError) as exc:
-                raise ConfigError(f"--scheduler {scheduler}: cannot connect ({exc}); start a "
-                                  "scheduler there (`dask scheduler`) or leave --scheduler "
-                                  "out for a local cluster") from None
+            except (OSError, TimeoutError, ValueError) as exc:  # ValueError: not an address
+                raise ConfigError(f"--scheduler {scheduler}: cannot connect ({exc}); give the "
+                                  "address of a running scheduler, e.g. tcp://HOST:8786 "
+                                  "(`dask scheduler`), or leave --scheduler out for a local "
+                                  "cluster") from None
         else:
             self._cluster = LocalCluster(n_workers=self.workers, threads_per_worker=1,
                                          processes=processes, dashboard_address=None,

@@ -265,7 +265,7 @@ def _evaluate_chunk(task: Task, chunk: Chunk, X: np.ndarray, y: np.ndarray) -> d
     timing["software"] = time.perf_counter() - t0
     for name, ideal in (("behavioral_ideal", True), ("behavioral_circuit", False)):
         t0 = time.perf_counter()
-        o = net.behavioral_forward(X, ideal=ideal)
+        o = net.behavioral_forward(X, ideal=ideal, timeout_s=cfg.spice_timeout_s)
         timing[name] = time.perf_counter() - t0
         levels[name], currents[name] = _layers(o), _currents(o)
     if chunk.spice:
@@ -321,6 +321,7 @@ class XvalRun:
         self.dataset = dataset
         self.out_dir = Path(out_dir)
         self.factory = factory
+        self._store: ChunkStore | None = None
         n_test = len(dataset.x_test)
         self.n_images = {}
         self.chunks = []
@@ -350,14 +351,22 @@ class XvalRun:
             desc: str = "xval") -> dict:
         """Evaluate every chunk not done yet; returns the run statistics (see
         :func:`circuitsim.xval.run.run_chunks`) plus ``wall_s``."""
-        store = ChunkStore(self.out_dir).begin(self.fingerprint(), resume=resume)
+        store = self.begin(resume=resume)
         t0 = time.perf_counter()
         stats = run_chunks(executor, evaluate_chunk, self.chunks, self._args, store,
                            progress=progress, desc=desc)
         stats["wall_s"] = time.perf_counter() - t0
         return stats
 
+    def begin(self, *, resume: bool = False) -> ChunkStore:
+        """Claim ``out_dir`` for this run (see :meth:`ChunkStore.begin`): a refused
+        ``--resume`` raises here, before the caller writes anything else."""
+        if self._store is None:
+            self._store = ChunkStore(self.out_dir).begin(self.fingerprint(), resume=resume)
+        return self._store
+
     def records(self, variant: str) -> list[dict]:
-        """The stored records of one variant's chunks, in image order."""
-        store = ChunkStore(self.out_dir)
+        """The stored records of one variant's chunks, in image order (each verified to be
+        this run's)."""
+        store = ChunkStore(self.out_dir, self.fingerprint())
         return [store.load(c.id) for c in self.chunks if c.variant == variant]

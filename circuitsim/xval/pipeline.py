@@ -38,12 +38,10 @@ def train_config(cfg: XvalConfig):
 
 def load_given_model(model_path: str | Path) -> tuple:
     """``(model, path)`` from a checkpoint the user named; ConfigError if it is not one."""
-    from ..nn.train import load_checkpoint
+    from ..nn.train import load_model_file
 
     p = Path(model_path)
-    if not p.is_file():
-        raise ConfigError(f"--model {p}: no such file")
-    model, _ = load_checkpoint(p)
+    model, _ = load_model_file(p, "--model")
     return model, p
 
 
@@ -66,8 +64,9 @@ def get_model(cfg: XvalConfig, dataset, cache_dir: Path, *, given: tuple | None 
         path = Path(cache_dir) / f"model-{model_key(cfg, dataset)}.pt"
         tcfg = train_config(cfg)
         repo = repo_checkpoint(cfg, dataset)
-        if path.exists():
-            model, meta = load_checkpoint(path)
+        cached = _cached_model(path, cfg, dataset, tcfg)
+        if cached is not None:
+            model = cached
             info = {"checkpoint": str(path), "trained_now": False, "source": "cache"}
         elif repo is not None:
             model, _ = load_checkpoint(repo)
@@ -92,6 +91,30 @@ def get_model(cfg: XvalConfig, dataset, cache_dir: Path, *, given: tuple | None 
     info["architecture"] = describe(model)
     info["test_accuracy_torch"] = float(accuracy(model, dataset.x_test, dataset.y_test))
     return model, info
+
+
+def _cached_model(path: Path, cfg: XvalConfig, dataset, tcfg):
+    """The model cached at ``path`` if the file is a readable checkpoint recording exactly
+    this run's data set, sizes, activation, seed and training; else None (retrained and
+    overwritten): a cache file copied from another run is never used."""
+    from ..nn.train import load_checkpoint
+
+    if not path.is_file():
+        return None
+    try:
+        model, meta = load_checkpoint(path)
+    except ConfigError:
+        return None
+    def norm(d: dict) -> dict:  # as JSON (tuples = lists); progress bars change no figure
+        d = json.loads(json.dumps(d, default=str))
+        if isinstance(d.get("train"), dict):
+            d["train"].pop("progress", None)
+        return d
+
+    want = {"dataset": dataset.name, "sizes": model_sizes(cfg, dataset),
+            "activation": cfg.activation, "model_seed": cfg.model_seed,
+            "train": tcfg.to_dict()}
+    return model if norm({k: meta.get(k) for k in want}) == norm(want) else None
 
 
 REPO_CHECKPOINT = "netlists/demo/digits_mlp.pt"

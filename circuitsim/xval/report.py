@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..errors import SimulationError
 from .harness import LEVELS
 from .store import atomic_write_text
 
@@ -96,7 +97,22 @@ def _diffs(a: list[np.ndarray], b: list[np.ndarray]) -> list[dict]:
 
 def summarise(records: list[dict]) -> dict:
     """Accuracies, agreement and timings of one variant from its chunk records (in image
-    order).  Also returns the stacked arrays under ``"_arrays"`` (for plots; not JSON)."""
+    order).  Also returns the stacked arrays under ``"_arrays"`` (for plots; not JSON).
+
+    A chunk whose task raised before producing any arrays (e.g. the circuit neurons could not
+    be characterised in ngspice) is listed under ``failed_chunks`` and its images are left
+    out of every figure; if no chunk produced arrays, :class:`SimulationError` lists them."""
+    failed = [{k: r["meta"].get(k) for k in ("chunk", "start", "stop", "error", "deck_path",
+                                             "log_path")}
+              for r in records if r["meta"].get("status") != "ok"]
+    records = [r for r in records if "y" in r]
+    if not records:
+        first = (failed[0]["error"] or "").strip().splitlines() if failed else []
+        raise SimulationError(
+            f"all {len(failed)} chunk(s) failed, nothing to report "
+            f"({first[0] if first else 'no error recorded'}); failed chunks: "
+            f"{', '.join(str(f['chunk']) for f in failed)}; their errors, decks and logs are "
+            "under failed/ in the output directory: fix the cause and rerun with --resume")
     y = np.concatenate([r["y"] for r in records])
     stacks = {lvl: _stack(records, lvl) for lvl in LEVELS}
     acc: dict = {}
@@ -138,10 +154,7 @@ def summarise(records: list[dict]) -> dict:
             if k in timing:
                 timing[k] += float(v)
     out["timing_s"] = {"chunks_sum": timing}
-    out["failed_chunks"] = [
-        {k: r["meta"].get(k) for k in ("chunk", "start", "stop", "error", "deck_path",
-                                       "log_path")}
-        for r in records if r["meta"].get("status") != "ok"]
+    out["failed_chunks"] = failed
     out["_arrays"] = {"y": y, **{lvl: s for lvl, s in stacks.items()}}
     return out
 

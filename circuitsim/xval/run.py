@@ -8,6 +8,7 @@ never dropped.  ``--resume`` tries failed chunks again.
 
 from __future__ import annotations
 
+import shutil
 import traceback
 from collections.abc import Callable
 from pathlib import Path
@@ -21,7 +22,8 @@ from .store import ChunkStore, atomic_write_text
 
 def failure_record(chunk: Chunk, exc: BaseException) -> dict:
     """The stored record of a chunk whose task raised ``exc``."""
-    meta = {"status": "failed", "chunk": chunk.id, "error": f"{type(exc).__name__}: {exc}",
+    meta = {"status": "failed", "chunk": chunk.id, "start": chunk.start, "stop": chunk.stop,
+            "spice": chunk.spice, "error": f"{type(exc).__name__}: {exc}",
             "traceback": "".join(traceback.format_exception(exc))[-4000:]}
     deck = getattr(exc, "deck", "") or ""
     log = getattr(exc, "log", "") or ""
@@ -56,6 +58,8 @@ def run_chunks(executor: Executor, fn: Callable, chunks: list[Chunk],
                 if result["meta"].get("status") != "ok":
                     stats["failed"].append(c.id)
                     _keep_failure(store.run_dir, c.id, result["meta"])
+                else:  # a failure record of an earlier try never sits next to a success
+                    shutil.rmtree(Path(store.run_dir) / "failed" / c.id, ignore_errors=True)
                 store.save(c.id, result)
                 bar.update(1)
             pending = again
