@@ -41,6 +41,8 @@ def add_arguments(p) -> None:
 
 
 def run(args) -> int:
+    import math
+
     from ..errors import ConfigError
     from ..program import ProgramConfig
     from ..program.run import run_program
@@ -50,6 +52,15 @@ def run(args) -> int:
         check_writable(args.out)
     if args.spice_block < 0 or args.spice_test < 0:
         raise ConfigError("--spice-block and --spice-test must be >= 0")
+    if args.seed < 0:
+        raise ConfigError(f"--seed {args.seed}: give an integer >= 0")
+    if args.hidden < 1:
+        raise ConfigError(f"--hidden {args.hidden}: give a width >= 1")
+    if not (args.d2d_sigma >= 0 and args.c2c_sigma >= 0) or not all(
+            map(math.isfinite, (args.d2d_sigma, args.c2c_sigma))):
+        raise ConfigError("--d2d-sigma and --c2c-sigma must be finite and >= 0")
+    if args.prune_table and not args.out:
+        raise ConfigError("--prune-table writes DIR/prune_table.json: give --out DIR")
     cfg = ProgramConfig(scheme=args.scheme, v_pulse=args.v_pulse, tolerance=args.tolerance,
                         max_pulses=args.max_pulses)
     if args.prune_table:
@@ -58,8 +69,6 @@ def run(args) -> int:
 
         from ..program.run import prune_table
 
-        if not args.out:
-            raise ConfigError("--prune-table writes DIR/prune_table.json: give --out DIR")
         rows = prune_table(cfg, seed=args.seed)
         Path(args.out).mkdir(parents=True, exist_ok=True)
         (Path(args.out) / "prune_table.json").write_text(json.dumps(rows, indent=1))
