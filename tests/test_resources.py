@@ -29,17 +29,18 @@ def test_huge_spec_is_refused_before_its_copy_is_made(one_gib):
 def test_large_solve_is_refused_with_the_estimate(monkeypatch):
     monkeypatch.setattr(spec_mod, "available_memory_bytes", lambda: 256 << 20)
     s = CrossbarSpec(np.full((2000, 2000), 5e-5), r_wire_row=1.0, r_wire_col=1.0)
-    with pytest.raises(ConfigError, match=r"a cg solve of 1 vector\(s\) needs about .* GiB"):
+    with pytest.raises(ConfigError, match=r"a pcg solve of 1 vector\(s\) needs about .* GiB"):
         column_currents(s, np.full(2000, 0.1))
     with pytest.raises(ConfigError, match="sparse solve"):
         column_currents(s, np.full(2000, 0.1), method="sparse")
 
 
 @pytest.mark.parametrize("method, shape", [("map", (200, 200)), ("map", (64, 256)),
-                                           ("cg", (400, 400))])
+                                           ("pcg", (400, 400)), ("pcg", (64, 256))])
 def test_estimate_bounds_the_measured_peak(method, shape):
     s = CrossbarSpec(np.full(shape, 5e-5), r_wire_row=1.0, r_wire_col=1.0)
     V = np.full(shape[0], 0.1)
+    column_currents(s, V, method=method)  # once first: numba kernels load (fixed, not per cell)
     tracemalloc.start()
     column_currents(s, V, method=method)
     _, peak = tracemalloc.get_traced_memory()

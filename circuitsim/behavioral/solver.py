@@ -307,6 +307,14 @@ def _n_vectors(V) -> int:
     return int(shape[1]) if len(shape) == 2 else 1
 
 
+def _require_real(V) -> None:
+    """A :class:`ConfigError` for complex input voltages (numpy or torch), on every path."""
+    is_complex = getattr(V, "is_complex", None)
+    if (is_complex() if callable(is_complex) else np.iscomplexobj(V)):
+        raise ConfigError("V must be real [V]; got complex values (take the real part "
+                          "explicitly if that is what you mean)")
+
+
 def _pick_method(spec: CrossbarSpec, V) -> str:
     k = _n_vectors(V)
     if spec.is_linear:
@@ -342,6 +350,7 @@ def column_currents(spec: CrossbarSpec, V, backend: str = "numpy", device=None,
         method = _pick_method(spec, V)
     check_memory(spec.rows, spec.cols, method,  # issue 12: refuse before allocating
                  int(np.shape(V)[1]) if np.ndim(V) == 2 else 1)
+    _require_real(V)
     if method == "map":
         return CrossbarSolver(spec, backend=backend, device=device).column_currents(V)
     is_t = backend == "torch"

@@ -81,8 +81,10 @@ def solve_memory_estimate(rows: int, cols: int, method: str, k: int = 1) -> int:
     * ``spec``: the CrossbarSpec's own float64 copy plus the checks' temporaries, 10 B/cell;
     * ``map`` (block elimination to the transfer map): 8·(12·R·C + 4·C²) (measured 66-186
       B/cell for 128-512 lines);
-    * ``cg`` (line-preconditioned CG): 8·R·C·(20·k + 12) (measured 247 B/cell at k = 1,
-      1261 at k = 8, 1000×1000);
+    * ``pcg`` (alias ``cg``; Schur-complement CG, :mod:`circuitsim.behavioral.pcg`):
+      8·R·C·(16·k + 16) (measured 227-235 B/cell at k = 1 for 64×256 to 800×800, 563 at
+      k = 4, 400×400; the first call in a process also loads the numba line kernels, a fixed
+      ~30 MB not counted here);
     * ``sparse`` (nodal LU of the 2·R·C nodes, fill-in grows as log N): 200·log2(R·C) B/cell
       + 16·R·C·k (measured 2.8 kB/cell at 400×400, 3.3 kB at 800×800).
     """
@@ -91,8 +93,8 @@ def solve_memory_estimate(rows: int, cols: int, method: str, k: int = 1) -> int:
         return int(10 * cells)
     if method == "map":
         return int(8 * (12 * cells + 4 * float(cols) ** 2))
-    if method == "cg":
-        return int(8 * cells * (20 * k + 12))
+    if method in ("pcg", "cg"):
+        return int(8 * cells * (16 * k + 16))
     if method == "sparse":
         return int(cells * (200 * np.log2(max(cells, 2.0)) + 16 * k))
     raise ConfigError(f"no memory estimate for method {method!r}")
