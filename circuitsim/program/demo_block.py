@@ -10,18 +10,20 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import ConfigError
+from ..errors import ConfigError, SimulationError
 from .config import ProgramConfig
 from .probe import half_select_probe
 from .writeverify import divergence, program_array
 
 
 def programming_section(targets, out_dir, *, cfg: ProgramConfig | None = None,
-                        block: int = 16, spice_block: int = 4, runner=None
-                        ) -> tuple[str, dict]:
+                        block: int = 16, spice_block: int = 4, runner=None,
+                        timeout_s: float = 600.0) -> tuple[str, dict]:
     """Program ``targets[:block, :block]`` (clipped into the device window) in the twin and
     its ``spice_block`` corner in SPICE and the twin; write ``programming.png`` to
-    ``out_dir``; return (markdown, summary)."""
+    ``out_dir``; return (markdown, summary).  ``timeout_s`` per ngspice run; a failed
+    ngspice run does not end the section: its error is recorded (``spice_error``) and the
+    twin's figures stand alone."""
     cfg = ProgramConfig() if cfg is None else cfg
     t = np.asarray(targets, dtype=float)
     if t.ndim != 2 or min(t.shape) < 1:
@@ -36,31 +38,43 @@ def programming_section(targets, out_dir, *, cfg: ProgramConfig | None = None,
     tw = program_array(cfg, t, world="twin")
     wall_tw = time.perf_counter() - t0
     ts = t[:spice_block, :spice_block]
-    sp = program_array(cfg, ts, world="spice", runner=runner)
     tws = program_array(cfg, ts, world="twin")
-    probe = half_select_probe(cfg, (3, 3), runner=runner)
-    dg = float(np.max(np.abs(sp.g - tws.g)) / cfg.g_range)
-    div = divergence(sp, tws)
+    try:
+        sp = program_array(cfg, ts, world="spice", runner=runner, timeout_s=timeout_s)
+        probe = half_select_probe(cfg, (3, 3), runner=runner, timeout_s=timeout_s)
+        error = None
+    except SimulationError as exc:
+        sp, error = None, str(exc).splitlines()[0]
+        probe = half_select_probe(cfg, (3, 3), worlds=("twin",))
+    dg = float(np.max(np.abs(sp.g - tws.g)) / cfg.g_range) if sp else None
+    div = divergence(sp, tws) if sp else {"first_divergent_iteration": None}
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     png = out / "programming.png"
-    _plot(png, sp, tws, cfg)
+    _plot(png, sp or tws, tws, cfg)
     s = {"block": list(t.shape), "spice_block": list(ts.shape), "targets_clipped": clipped,
          "scheme": cfg.scheme, "v_pulse": cfg.v_pulse, "w0": cfg.w0, "growth": cfg.growth,
          "tolerance": cfg.tolerance, "max_pulses": cfg.max_pulses,
          "g_window": [cfg.g_min, cfg.g_max],
-         "converged": {"twin_block": tw.converged_fraction, "spice": sp.converged_fraction,
+         "spice_error": error,
+         "converged": {"twin_block": tw.converged_fraction,
+                       "spice": sp.converged_fraction if sp else None,
                        "twin": tws.converged_fraction},
          "pulses_mean": {"twin_block": float(tw.pulses.mean()),
-                         "spice": float(sp.pulses.mean()), "twin": float(tws.pulses.mean())},
-         "pulses_max": {"twin_block": int(tw.pulses.max()), "spice": int(sp.pulses.max()),
+                         "spice": float(sp.pulses.mean()) if sp else None,
+                         "twin": float(tws.pulses.mean())},
+         "pulses_max": {"twin_block": int(tw.pulses.max()),
+                        "spice": int(sp.pulses.max()) if sp else None,
                         "twin": int(tws.pulses.max())},
-         "energy_j": {"twin_block": tw.energy_j, "spice": sp.energy_j, "twin": tws.energy_j},
-         "time_s": {"twin_block": tw.time_s, "spice": sp.time_s, "twin": tws.time_s},
+         "energy_j": {"twin_block": tw.energy_j, "spice": sp.energy_j if sp else None,
+                      "twin": tws.energy_j},
+         "time_s": {"twin_block": tw.time_s, "spice": sp.time_s if sp else None,
+                    "twin": tws.time_s},
          "max_g_error_spice_vs_twin": dg,
          "first_divergent_iteration": div["first_divergent_iteration"],
          "half_select_max_dg": probe, "plot": png.name,
-         "timing_s": {"twin_block": wall_tw, "spice": sp.wall_s, "twin": tws.wall_s}}
+         "timing_s": {"twin_block": wall_tw, "spice": sp.wall_s if sp else None,
+                      "twin": tws.wall_s}}
     return programming_markdown(s), s
 
 
@@ -69,8 +83,8 @@ def programming_markdown(s: dict) -> str:
     (br, bc), (sr, sc) = s["block"], s["spice_block"]
     lo, hi = s["g_window"]
     cols = ("twin_block", "spice", "twin")
-    row = lambda name, d, f: (f"| {name} | " + " | ".join(f(d[c]) for c in cols)  # noqa: E731
-                              + " |")
+    row = lambda name, d, f: (f"| {name} | " + " | ".join(  # noqa: E731
+        "—" if d[c] is None else f(d[c]) for c in cols) + " |")
     lines = [
         "## Programming", "",
         f"Write-verify ({s['scheme']} half-select, {s['v_pulse']:.3g} V pulses, widths "
@@ -87,12 +101,13 @@ def programming_markdown(s: dict) -> str:
         row("pulses / cell, max", s["pulses_max"], str),
         row("energy [J]", s["energy_j"], lambda v: f"{v:.3g}"),
         row("programming time [s]", s["time_s"], lambda v: f"{v:.3g}"), "",
-        f"SPICE vs twin final conductance: max {s['max_g_error_spice_vs_twin']:.2%} of the "
-        f"range (first differing verify decision at iteration "
-        f"{s['first_divergent_iteration']}).  Half-select disturb (largest |dG| of an "
+        (f"SPICE failed: {s['spice_error']}." if s["spice_error"] else
+         f"SPICE vs twin final conductance: max {s['max_g_error_spice_vs_twin']:.2%} of the "
+         f"range (first differing verify decision at iteration "
+         f"{s['first_divergent_iteration']}).") + "  Half-select disturb (largest |dG| of an "
         "unselected cell, fraction of the range, one long RESET + SET pulse on the centre "
         "cell of a 3x3 array): " + ", ".join(
-            f"{k} SPICE {v['spice']:.2g} / twin {v['twin']:.2g}"
+            f"{k} " + " / ".join(f"{w} {x:.2g}" for w, x in v.items())
             for k, v in s["half_select_max_dg"].items()) + ".", "",
         f"![write-verify trajectories]({s['plot']})", ""]
     return "\n".join(lines)

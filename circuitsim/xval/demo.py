@@ -142,7 +142,8 @@ def run_demo(out: str | Path, *, config: XvalConfig | None = None, quick: bool =
             report["plots"].append(Path(plots.plot_scatter(
                 sp[0], cir_on, out / "spice_vs_behavioral_full_circuit.png")).name)
     report["ir_drop"] = summary.get("ir_drop")
-    report["programming"] = programming_section(net.plans[0].conductance, out)[1]
+    report["programming"] = programming_section(net.plans[0].conductance, out,
+                                                timeout_s=cfg.spice_timeout_s)[1]
     run_info["total_wall_s"] = time.perf_counter() - t_start
     write_json(out / "report.json", report)
     atomic_write_text(out / "report.md", render_markdown(report))
