@@ -10,6 +10,7 @@ benchmarks/results/studies/.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 import time
 from pathlib import Path
@@ -19,9 +20,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import torch  # noqa: E402
 from _table import RESULTS, write_table  # noqa: E402
 
-from circuitsim.mapping import MappingConfig, map_model, mapped_accuracy  # noqa: E402
+from circuitsim.mapping import CAT_STUDY, map_model, mapped_accuracy  # noqa: E402
 from circuitsim.nn import TrainConfig, accuracy, load_digits, make_model, train  # noqa: E402
 from circuitsim.studies import STUDIES, StudyContext, run_study  # noqa: E402
+from circuitsim.studies.readpath import CALIBRATION_IMAGES  # noqa: E402
 
 PUBLISHED = {
     "variability": "cat study: 74% -> 74% after mapping; ~1-2% spread under sigma(G)",
@@ -47,14 +49,16 @@ def main() -> int:
         t0 = time.perf_counter()
         m = make_model(kind, ds.n_features, ds.n_classes, ds.image_shape, activation=act)
         train(m, ds, TrainConfig(epochs=5 if args.quick else 40, progress=False, device="cpu"))
-        for name, cfg in (("analog", MappingConfig()),
+        for name, cfg in (("analog", CAT_STUDY),
                           ("8-bit ADC/DAC, 64x64 tiles, 256 levels",
-                           MappingConfig(levels=256, tile_size=64, adc_bits=8, dac_bits=8))):
+                           dataclasses.replace(CAT_STUDY, levels=256, tile_size=64, adc_bits=8,
+                                               dac_bits=8))):
             models.append({"model": f"{kind}-{act}" if kind == "mlp" else kind,
                            "mapping": name,
                            "software_acc": accuracy(m, ds.x_test, ds.y_test),
-                           "mapped_acc": mapped_accuracy(map_model(m, cfg), ds.x_test,
-                                                         ds.y_test),
+                           "mapped_acc": mapped_accuracy(
+                               map_model(m, cfg), ds.x_test, ds.y_test,
+                               calibration=ds.x_train[:CALIBRATION_IMAGES]),
                            "train_s": round(time.perf_counter() - t0, 1)})
     ctx = StudyContext(quick=args.quick, progress=False)
     rows = []

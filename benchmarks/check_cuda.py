@@ -30,7 +30,8 @@ def _spec(n: int, seed: int):
     from circuitsim.crossbar import CrossbarSpec
 
     rng = np.random.default_rng(seed)
-    return CrossbarSpec(rng.uniform(1e-6, 1e-4, (n, n)), 1.0, 1.0, 1.0, 1.0), rng
+    return CrossbarSpec(rng.uniform(1e-6, 1e-4, (n, n)), r_wire_row=1.0, r_wire_col=1.0,
+                        r_source=1.0, r_sense=1.0), rng
 
 
 def _sync(dev):

@@ -3,7 +3,7 @@
 * ``golden/``: the standard blocks (2x2 differential 1T1R crossbar, TIA and differential sense
   stage per op-amp kind, each neuron); byte-deterministic, compared by the tests;
 * ``demo/``: the demo network, a digits MLP 64-16-10 (sigmoid) trained here with a fixed seed
-  (``demo/digits_mlp.pt``), written by ``circuitsim netlist`` as ``demo/ideal/`` (no
+  (package data ``circuitsim/data/digits_mlp.pt``), written by ``circuitsim netlist`` as ``demo/ideal/`` (no
   parasitics, ideal neurons) and ``demo/parasitic/`` (wire 1 ohm per segment, 10 ohm drivers
   and sense resistors, 1T1R cells, circuit neurons), each with its first 10 test images.
 
@@ -35,7 +35,7 @@ def write_demo() -> list[Path]:
     from circuitsim.nn import accuracy, load_digits
     from circuitsim.nn.train import save_checkpoint
 
-    ck = HERE / "demo" / "digits_mlp.pt"
+    ck = HERE.parent / "circuitsim" / "data" / "digits_mlp.pt"
     if not ck.exists():
         model = train_demo_model()
         ds = load_digits()

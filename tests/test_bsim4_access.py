@@ -31,7 +31,8 @@ def test_card_is_the_published_text():
 
 
 def test_deck_writes_the_bsim4_model():
-    spec = CrossbarSpec(np.full((2, 2), 5e-5), access=ACCESS_BSIM4_PTM45HP)
+    spec = CrossbarSpec(np.full((2, 2), 5e-5), r_wire_row=1.0, r_wire_col=1.0,
+                        access=ACCESS_BSIM4_PTM45HP)
     text = emit_deck(crossbar_deck(spec, [0.1, 0.2]))
     model = next(line for line in text.splitlines() if line.startswith(".model nacc"))
     assert "level=54 version=4.0 " in model and "vth0=0.46893" in model

@@ -27,7 +27,7 @@ def test_spec_stores_readonly_copy_and_shape():
     with pytest.raises(ValueError):
         s.conductance[0, 0] = 3.0
     assert s.is_linear and not s.is_ideal
-    assert CrossbarSpec(G, 0, 0, 0, 0).is_ideal
+    assert CrossbarSpec(G).is_ideal
 
 
 @pytest.mark.parametrize("bad, words", [
@@ -106,7 +106,7 @@ def test_zero_resistances_merge_nodes():
 
 
 def test_1t1r_subckt_orientation_and_model():
-    s = CrossbarSpec(G, 1.0, 1.0, access=ACCESS_018UM)
+    s = CrossbarSpec(G, r_wire_row=1.0, r_wire_col=1.0, access=ACCESS_018UM)
     sub = crossbar_subckt(s)
     assert sub.ports[-1] == "wl"
     m = {e.name: e for e in sub.elements}["Mt0_1"]
@@ -117,7 +117,8 @@ def test_1t1r_subckt_orientation_and_model():
 
 
 def test_deck_is_deterministic_and_measures_columns():
-    s = CrossbarSpec(G, 1.0, 2.0, 5.0, 3.0, access=ACCESS_018UM)
+    s = CrossbarSpec(G, r_wire_row=1.0, r_wire_col=2.0, r_source=5.0, r_sense=3.0,
+                     access=ACCESS_018UM)
     V = np.array([0.1, -0.2])
     a, b = emit_deck(crossbar_deck(s, V)), emit_deck(crossbar_deck(s, V))
     assert a == b

@@ -24,6 +24,14 @@ from circuitsim.errors import ConfigError, ConvergenceError
 
 PATTERNS = list(itertools.product([0, 1.5], [0, 2.5], [0, 5.0], [0, 3.0]))
 
+W1 = {"r_wire_row": 1.0, "r_wire_col": 1.0}
+"""The wires CrossbarSpec defaulted to before Wires (whose default is the ideal wire)."""
+
+
+def wires(pattern) -> dict:
+    """(r_wire_row, r_wire_col, r_source, r_sense) as CrossbarSpec keywords."""
+    return dict(zip(("r_wire_row", "r_wire_col", "r_source", "r_sense"), pattern, strict=False))
+
 
 def _close(a, ref, rtol):
     a, ref = np.asarray(a), np.asarray(ref)
@@ -40,7 +48,7 @@ def test_pcg_equals_nodal_for_every_zero_pattern(shape, backend):
     G = rng.uniform(1e-6, 1e-4, shape)
     V = rng.uniform(-0.3, 0.3, (shape[0], 3))
     for rr, rc, rs, rk in PATTERNS:
-        s = CrossbarSpec(G, rr, rc, rs, rk)
+        s = CrossbarSpec(G, r_wire_row=rr, r_wire_col=rc, r_source=rs, r_sense=rk)
         vr, vc, I = NodalSolver(s).solve(V)
         out = pcg.solve(s, V, backend=backend)
         _close(out.currents, I, 1e-10)
@@ -52,7 +60,8 @@ def test_pcg_equals_nodal_for_every_zero_pattern(shape, backend):
 
 def test_kcl_report_bounds_the_column_current_error():
     rng = np.random.default_rng(5)
-    s = CrossbarSpec(rng.uniform(1e-6, 1e-4, (40, 30)), 1.0, 1.0, 1.0, 1.0)
+    s = CrossbarSpec(rng.uniform(1e-6, 1e-4, (40, 30)), r_wire_row=1.0,
+                     r_wire_col=1.0, r_source=1.0, r_sense=1.0)
     V = rng.uniform(0, 0.2, 40)
     I = NodalSolver(s).solve(V[:, None])[2][:, 0]
     for rtol in (1e-6, 1e-9, 1e-12):
@@ -64,7 +73,7 @@ def test_kcl_report_bounds_the_column_current_error():
 def test_ill_conditioned_array_meets_the_criterion_or_names_the_residual():
     rng = np.random.default_rng(9)
     G = 10 ** rng.uniform(-9, -3, (48, 40))  # 1 nS .. 1 mS, 10 ohm wires
-    s = CrossbarSpec(G, 10.0, 10.0, 10.0, 10.0)
+    s = CrossbarSpec(G, r_wire_row=10.0, r_wire_col=10.0, r_source=10.0, r_sense=10.0)
     V = rng.uniform(-0.2, 0.3, (48, 2))
     out = pcg.solve(s, V)
     assert out.kcl_ratio <= 1.0
@@ -76,7 +85,8 @@ def test_ill_conditioned_array_meets_the_criterion_or_names_the_residual():
 @pytest.mark.parametrize("backend", ["numpy", "torch"])
 def test_batched_draws_equal_one_by_one(backend):
     rng = np.random.default_rng(17)
-    s = CrossbarSpec(np.full((11, 7), 5e-5), 1.0, 2.0, 3.0, 0.0)
+    s = CrossbarSpec(np.full((11, 7), 5e-5), r_wire_row=1.0,
+                     r_wire_col=2.0, r_source=3.0, r_sense=0.0)
     Gk = rng.uniform(1e-6, 1e-4, (5, 11, 7))
     V = rng.uniform(0, 0.2, (11, 4))
     Vk = rng.uniform(0, 0.2, (5, 11, 4))
@@ -84,7 +94,7 @@ def test_batched_draws_equal_one_by_one(backend):
     own = pcg.solve(s, Vk, Gk, backend=backend)
     assert tuple(shared.currents.shape) == (5, 7, 4)
     for k in range(5):
-        sk = CrossbarSpec(Gk[k], 1.0, 2.0, 3.0, 0.0)
+        sk = CrossbarSpec(Gk[k], r_wire_row=1.0, r_wire_col=2.0, r_source=3.0, r_sense=0.0)
         _close(shared.currents[k], NodalSolver(sk).solve(V)[2], 1e-10)
         one = pcg.solve(sk, V[:, 0], backend=backend)
         np.testing.assert_allclose(np.asarray(shared.currents[k][:, 0]),
@@ -97,11 +107,12 @@ def test_batched_draws_equal_one_by_one(backend):
 def test_auto_method_uses_pcg_for_few_vectors():
     from circuitsim.behavioral.solver import _pick_method
 
-    s = CrossbarSpec(np.full((64, 64), 5e-5))
+    s = CrossbarSpec(np.full((64, 64), 5e-5), **W1)
     assert _pick_method(s, np.zeros(64)) == "pcg"
     assert _pick_method(s, np.zeros((64, 16))) == "pcg"
     assert _pick_method(s, np.zeros((64, 17))) == "map"
-    assert _pick_method(CrossbarSpec(np.full((4, 4), 5e-5), 0, 0, 0, 0), np.zeros(4)) == "map"
+    assert _pick_method(CrossbarSpec(np.full((4, 4), 5e-5), r_wire_row=0,
+                                     r_wire_col=0, r_source=0, r_sense=0), np.zeros(4)) == "map"
     V = np.random.default_rng(0).uniform(0, 0.2, 64)
     np.testing.assert_allclose(behavioral.column_currents(s, V),
                                behavioral.column_currents(s, V, method="map"), rtol=1e-11)
@@ -112,7 +123,7 @@ def test_auto_method_uses_pcg_for_few_vectors():
 
 
 def test_bad_inputs():
-    s = CrossbarSpec(np.full((4, 3), 5e-5))
+    s = CrossbarSpec(np.full((4, 3), 5e-5), **W1)
     with pytest.raises(ConfigError, match=r"\(K, 4, 3\)"):
         pcg.solve(s, np.zeros(4), np.ones((2, 3, 3)))
     with pytest.raises(ConfigError, match="rows = 4"):
@@ -132,7 +143,7 @@ def test_bad_inputs():
                                      (1.5, 2.5, 0, 0), (0, 0, 5.0, 3.0)])
 def test_adjoint_gradient_equals_finite_differences(pattern):
     rng = np.random.default_rng(4)
-    s = CrossbarSpec(np.full((5, 3), 5e-5), *pattern)
+    s = CrossbarSpec(np.full((5, 3), 5e-5), **wires(pattern))
     g = torch.tensor(rng.uniform(0.1, 1.0, (5, 3)), requires_grad=True)  # [100 uS]
     v = torch.tensor(rng.uniform(-0.3, 0.3, (5, 2)), requires_grad=True)
 
@@ -144,7 +155,8 @@ def test_adjoint_gradient_equals_finite_differences(pattern):
 
 def test_adjoint_gradient_of_batched_draws():
     rng = np.random.default_rng(6)
-    s = CrossbarSpec(np.full((4, 3), 5e-5), 1.0, 2.0, 0.0, 3.0)
+    s = CrossbarSpec(np.full((4, 3), 5e-5), r_wire_row=1.0,
+                     r_wire_col=2.0, r_source=0.0, r_sense=3.0)
     g = torch.tensor(rng.uniform(0.1, 1.0, (3, 4, 3)), requires_grad=True)
     v = torch.tensor(rng.uniform(-0.3, 0.3, (3, 4, 2)), requires_grad=True)
     assert torch.autograd.gradcheck(lambda g, v: crossbar_currents(s, v, g * 1e-4) * 1e4,
@@ -152,7 +164,7 @@ def test_adjoint_gradient_of_batched_draws():
 
 
 def test_gradient_through_the_default_conductances_is_constant():
-    s = CrossbarSpec(np.full((4, 3), 5e-5), 1.0, 1.0)
+    s = CrossbarSpec(np.full((4, 3), 5e-5), r_wire_row=1.0, r_wire_col=1.0)
     v = torch.full((4,), 0.1, dtype=torch.float64, requires_grad=True)
     I = crossbar_currents(s, v)
     I.sum().backward()
@@ -180,7 +192,8 @@ def test_pcg_matches_ngspice(batch_runner, zero):
 @pytest.mark.parametrize("backend", ["numpy", "torch"])
 def test_column_currents_draws_both_methods(backend):
     rng = np.random.default_rng(21)
-    s = CrossbarSpec(np.full((9, 6), 5e-5), 1.0, 2.0, 3.0, 4.0)
+    s = CrossbarSpec(np.full((9, 6), 5e-5), r_wire_row=1.0,
+                     r_wire_col=2.0, r_source=3.0, r_sense=4.0)
     Gk = rng.uniform(1e-6, 1e-4, (3, 9, 6))
     V = rng.uniform(0, 0.2, (9, 5))
     ref = np.stack([NodalSolver(s.replace(conductance=g)).solve(V)[2] for g in Gk])
@@ -203,7 +216,7 @@ def test_1t1r_cell_root_satisfies_kcl_in_every_region(vwl, lam, v0):
     from circuitsim.behavioral import cells
 
     s = CrossbarSpec(np.full((1, 1), 1e-4), sinh_v0=v0,
-                     access=AccessTransistor(Nmos1Card(lambda_=lam), vwl))
+                     access=AccessTransistor(Nmos1Card(lambda_=lam), vwl), **W1)
     vr, vc = np.meshgrid(np.linspace(-1.0, 1.5, 51), np.linspace(-0.4, 0.6, 21))
     g = 10 ** np.linspace(-6, -3, vr.size).reshape(vr.shape)
     i, _, _, vm = cells.cell_current(s, g, vr, vc)
@@ -227,7 +240,8 @@ NONLINEAR = [dict(access=ACCESS_018UM), dict(sinh_v0=0.2),
 def test_newton_pcg_equals_nodal_for_every_zero_pattern(extra, backend):
     rng = np.random.default_rng(2)
     for rr, rc, rs, rk in PATTERNS:
-        s = CrossbarSpec(rng.uniform(1e-6, 1e-4, (7, 5)), rr, rc, rs, rk, **extra)
+        s = CrossbarSpec(rng.uniform(1e-6, 1e-4, (7, 5)), r_wire_row=rr,
+                         r_wire_col=rc, r_source=rs, r_sense=rk, **extra)
         V = rng.uniform(-0.4, 0.4, (7, 3))
         vr, vc, I = NodalSolver(s).solve(V)
         out = newton.solve(s, V, backend=backend)
@@ -239,7 +253,8 @@ def test_newton_pcg_equals_nodal_for_every_zero_pattern(extra, backend):
 
 def test_newton_pcg_batched_draws_equal_one_by_one():
     rng = np.random.default_rng(8)
-    s = CrossbarSpec(np.full((8, 6), 5e-5), 1.0, 2.0, 3.0, 4.0, access=ACCESS_018UM)
+    s = CrossbarSpec(np.full((8, 6), 5e-5), r_wire_row=1.0,
+                     r_wire_col=2.0, r_source=3.0, r_sense=4.0, access=ACCESS_018UM)
     Gk = rng.uniform(1e-6, 1e-4, (3, 8, 6))
     V = rng.uniform(-0.2, 0.4, (8, 2))
     out = newton.solve(s, V, Gk)
@@ -272,7 +287,7 @@ def test_cyclic_reduction_path_equals_lapack_path():
     Gk = rng.uniform(1e-6, 1e-4, (2, 9, 13))
     V = rng.uniform(-0.3, 0.3, (3, 2, 9))  # (B, K, rows)
     for pattern in PATTERNS:
-        s = CrossbarSpec(Gk[0], *pattern)
+        s = CrossbarSpec(Gk[0], **wires(pattern))
         xr, xc, _ = pcg.Grid(s, Gk).solve(V)
         tr, tc, rep = pcg.Grid(s, torch.tensor(Gk)).solve(torch.tensor(V))
         assert np.abs(tr.numpy() - xr).max() < 1e-13
@@ -289,7 +304,7 @@ def test_compiled_line_kernels_equal_lapack(monkeypatch):
     V = rng.uniform(-0.3, 0.3, (10, 3))
     monkeypatch.setattr(pcg, "KERNEL_MIN_NODES", 0)
     for pattern in PATTERNS:
-        s = CrossbarSpec(Gk[0], *pattern)
+        s = CrossbarSpec(Gk[0], **wires(pattern))
         monkeypatch.setattr(pcg, "USE_KERNELS", True)
         a = pcg.solve(s, V, Gk)
         monkeypatch.setattr(pcg, "USE_KERNELS", False)
@@ -300,7 +315,7 @@ def test_compiled_line_kernels_equal_lapack(monkeypatch):
 
 
 def test_list_inputs_are_accepted():
-    s = CrossbarSpec(np.full((2, 3), 5e-5), 1.0, 1.0)
+    s = CrossbarSpec(np.full((2, 3), 5e-5), r_wire_row=1.0, r_wire_col=1.0)
     ref = behavioral.column_currents(s, np.array([0.1, 0.2]), method="map")
     np.testing.assert_allclose(behavioral.column_currents(s, [0.1, 0.2]), ref, rtol=1e-12)
     np.testing.assert_allclose(behavioral.column_currents_draws(s, np.full((1, 2, 3), 5e-5),

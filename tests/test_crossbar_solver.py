@@ -37,7 +37,7 @@ def test_block_solver_equals_nodal_for_every_zero_pattern(shape):
     G = rng.uniform(1e-6, 1e-4, shape)
     V = rng.uniform(-0.3, 0.3, (shape[0], 3))
     for rr, rc, rs, rk in itertools.product([0, 1.5], [0, 2.5], [0, 5.0], [0, 3.0]):
-        s = CrossbarSpec(G, rr, rc, rs, rk)
+        s = CrossbarSpec(G, r_wire_row=rr, r_wire_col=rc, r_source=rs, r_sense=rk)
         vr, vc, I = NodalSolver(s).solve(V)
         b = BlockSolver(s)
         np.testing.assert_allclose(b.transfer_matrix().T @ V, I, rtol=1e-11,
@@ -150,8 +150,8 @@ def test_differential_pair():
     d = behavioral.differential_currents(sp, sn, V)
     np.testing.assert_allclose(d, behavioral.column_currents(sp, V)
                                - behavioral.column_currents(sn, V), rtol=1e-13)
-    ip = CrossbarSpec(G0, 0, 0, 0, 0)
-    im = CrossbarSpec(Gn, 0, 0, 0, 0)
+    ip = CrossbarSpec(G0)
+    im = CrossbarSpec(Gn)
     np.testing.assert_allclose(behavioral.differential_currents(ip, im, V),
                                (G0 - Gn).T @ V, rtol=1e-13, atol=1e-20)
 
@@ -256,7 +256,8 @@ def test_nonlinear_without_stored_factors_uses_full_newton(monkeypatch):
 @pytest.mark.parametrize("rs, rk", [(0, 0), (0, 3.0), (5.0, 0), (5.0, 3.0)])
 def test_pcg_method_equals_map(shape, rs, rk):
     rng = np.random.default_rng(shape[0] * 100 + shape[1])
-    s = CrossbarSpec(rng.uniform(1e-6, 1e-4, shape), 1.5, 2.5, rs, rk)
+    s = CrossbarSpec(rng.uniform(1e-6, 1e-4, shape), r_wire_row=1.5, r_wire_col=2.5,
+                     r_source=rs, r_sense=rk)
     V = rng.uniform(-0.2, 0.3, (shape[0], 3))
     ref = CrossbarSolver(s).column_currents(V)
     for method in ("pcg", "cg"):
@@ -268,14 +269,15 @@ def test_auto_method_choice():
     from circuitsim.behavioral.solver import _pick_method
 
     big = np.full((301, 301), 5e-5)
-    assert _pick_method(CrossbarSpec(G0), np.zeros(9)) == "pcg"
-    assert _pick_method(CrossbarSpec(G0), np.zeros((9, 5))) == "map"
-    assert _pick_method(CrossbarSpec(big), np.zeros(301)) == "pcg"
-    assert _pick_method(CrossbarSpec(big), np.zeros((301, 64))) == "pcg"
-    assert _pick_method(CrossbarSpec(big), np.zeros((301, 76))) == "map"
-    assert _pick_method(CrossbarSpec(big, r_wire_row=0), np.zeros(301)) == "pcg"
-    assert _pick_method(CrossbarSpec(big, access=ACCESS_018UM), np.zeros(301)) == "pcg"
-    assert _pick_method(CrossbarSpec(big, access=ACCESS_018UM), np.zeros((301, 38))) == "map"
+    w1 = {"r_wire_row": 1.0, "r_wire_col": 1.0}  # the old CrossbarSpec default
+    assert _pick_method(CrossbarSpec(G0, **w1), np.zeros(9)) == "pcg"
+    assert _pick_method(CrossbarSpec(G0, **w1), np.zeros((9, 5))) == "map"
+    assert _pick_method(CrossbarSpec(big, **w1), np.zeros(301)) == "pcg"
+    assert _pick_method(CrossbarSpec(big, **w1), np.zeros((301, 64))) == "pcg"
+    assert _pick_method(CrossbarSpec(big, **w1), np.zeros((301, 76))) == "map"
+    assert _pick_method(CrossbarSpec(big, **{**w1, "r_wire_row": 0}), np.zeros(301)) == "pcg"
+    assert _pick_method(CrossbarSpec(big, **w1, access=ACCESS_018UM), np.zeros(301)) == "pcg"
+    assert _pick_method(CrossbarSpec(big, **w1, access=ACCESS_018UM), np.zeros((301, 38))) == "map"
 
 
 @pytest.mark.parametrize("kw", [{}, dict(r_wire_row=0)])

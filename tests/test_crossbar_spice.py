@@ -122,7 +122,8 @@ def test_per_column_monotonicity_counterexample(batch_runner):
     rng = np.random.default_rng(1234)
     G = rng.uniform(1e-6, 1e-4, (9, 6))
     V = rng.uniform(0, 0.3, (9, 3))[:, 0]
-    lo, hi = (CrossbarSpec(G, r, 3.0, 10.0, 20.0) for r in (0.0, 0.5))
+    lo, hi = (CrossbarSpec(G, r_wire_row=r, r_wire_col=3.0, r_source=10.0,
+                                 r_sense=20.0) for r in (0.0, 0.5))
     s_lo = spice.column_currents(lo, V, runner=batch_runner)
     s_hi = spice.column_currents(hi, V, runner=batch_runner)
     assert s_hi[0] > s_lo[0] * (1 + 1e-7)  # real, well above solver precision

@@ -13,17 +13,12 @@ from pathlib import Path
 
 import pytest
 
-# The real pipeline: skipped only while the network builder / nn are not merged yet.
-pytest.importorskip("circuitsim.nn.train")
-pytest.importorskip("circuitsim.network")
-pytest.importorskip("circuitsim.behavioral")
-
-from circuitsim.cli import main as cli_main  # noqa: E402
-from circuitsim.errors import ConfigError  # noqa: E402
-from circuitsim.xval.config import XvalConfig  # noqa: E402
-from circuitsim.xval.demo import DEMO_CONFIG, QUICK_IMAGES, run_demo  # noqa: E402
-from circuitsim.xval.report import comparable  # noqa: E402
-from circuitsim.xval.sweep import run_sweep  # noqa: E402
+from circuitsim.cli import main as cli_main
+from circuitsim.errors import ConfigError
+from circuitsim.xval.config import XvalConfig
+from circuitsim.xval.demo import DEMO_CONFIG, QUICK_IMAGES, run_demo
+from circuitsim.xval.report import comparable
+from circuitsim.xval.sweep import run_sweep
 
 pytestmark = pytest.mark.ngspice
 ROOT = Path(__file__).resolve().parents[1]
@@ -89,6 +84,44 @@ def test_quick_demo_agrees_with_spice(tmp_path, small_model):
     assert fc["agreement"]["argmax_spice_vs_behavioral"] == 1.0
     assert fc["agreement"]["max_abs_output_diff_V"] < 1e-3
     assert "spice_vs_behavioral_full_circuit.png" in r["plots"]
+
+
+def test_tiled_demo_with_converters(tmp_path, small_model):
+    """``--set mapping.tile_size=16`` etc.: tiles, DAC and ADC in both worlds; the report has
+    every image's prediction per level, the per-tile agreement and the calibration set."""
+    cfg = SMALL.replace(n_images=8, chunk_size=4, calibration_images=100,
+                        mapping={**SMALL.mapping, "tile_size": 16, "dac_bits": 6,
+                                 "adc_bits": 8})
+    r = run_demo(tmp_path, config=cfg, model_path=small_model, workers=1, progress=False,
+                 log=_quiet, full_spice_images=1)
+    assert r["calibration"]["first_n"] == 100
+    pred = r["predictions"]
+    assert len(pred["software"]) == len(pred["spice"]) == len(pred["labels"]) == 8
+    assert pred["spice"] == pred["behavioral_circuit"]
+    tiles = r["agreement"]["tiles_spice_vs_behavioral"]
+    assert [t["row_tiles"] for t in tiles] == [5, 1]
+    for t in tiles:
+        assert t["max_rel_to_adc_full_scale"] <= 1e-6
+        assert t["adc_codes_differing"] <= t["adc_codes_near_boundary"]
+    assert r["full_circuit"]["agreement"]["argmax_spice_vs_behavioral"] == 1.0
+    assert "ADC codes differ" in (tmp_path / "report.md").read_text()
+
+
+def test_cnn_demo_through_software_twin_and_spice(tmp_path):
+    """``{"model": "cnn"}``: a CNN through every level (conv layers by unfolding)."""
+    from test_network_cnn import small_cnn
+
+    from circuitsim.nn.data import load_digits
+    from circuitsim.nn.train import save_checkpoint
+
+    ck = save_checkpoint(tmp_path / "cnn.pt", small_cnn(load_digits()), {})
+    cfg = SMALL.replace(model="cnn", n_images=8, chunk_size=4, calibration_images=200)
+    r = run_demo(tmp_path / "out", config=cfg, model_path=ck, workers=1, progress=False,
+                 log=_quiet, full_spice_images=0)
+    assert r["agreement"]["argmax_spice_vs_behavioral"] == 1.0
+    assert r["predictions"]["spice"] == r["predictions"]["behavioral_circuit"]
+    assert r["accuracy"]["software"] == r["accuracy"]["behavioral_ideal"]
+    assert all(t["max_abs_diff_V"] < 1e-6 for t in r["agreement"]["tiles_spice_vs_behavioral"])
 
 
 def test_dask_local_cluster_gives_the_same_report_as_local(tmp_path, small_model):

@@ -121,7 +121,6 @@ def test_relu_circuit_gain_above_one(batch_runner):
 def test_crossbar_2x2_golden_matches_engine(batch_runner):
     """The golden 2x2 differential 1T1R crossbar (wire, driver, sense R): ngspice column
     currents vs the behavioral engine within 1e-4 relative."""
-    pytest.importorskip("circuitsim.crossbar")
     from circuitsim.behavioral import column_currents
     from circuitsim.generators.golden import CROSSBAR_2X2_V, crossbar_2x2_spec
 

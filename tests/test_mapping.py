@@ -124,10 +124,25 @@ def test_tiling_without_converters_is_exact(trained, digits):
 def test_converters_cost_accuracy_monotonically(trained, digits):
     m = trained["mlp-sigmoid"]
     sw = accuracy(m, digits.x_test, digits.y_test)
+    cal = digits.x_train[:200]
     acc = {b: mapped_accuracy(map_model(m, MappingConfig(adc_bits=b, dac_bits=b, tile_size=32)),
-                              digits.x_test, digits.y_test) for b in (2, 8)}
+                              digits.x_test, digits.y_test, calibration=cal) for b in (2, 8)}
     assert acc[8] >= sw - 0.02  # 8-bit converters lose at most a couple of images
     assert acc[2] < acc[8]
+
+
+def test_adc_calibrated_on_calibration_data_is_batch_independent(trained, digits):
+    """ADC full scales come from the calibration inputs, never from the evaluated batch: the
+    first images give the same logits alone and inside the whole test set; without
+    calibration inputs a calibrated ADC is refused."""
+    m = trained["mlp-relu"]
+    layers = map_model(m, MappingConfig(adc_bits=5, dac_bits=6, tile_size=16))
+    cal = digits.x_train[:200]
+    whole = crossbar_forward(layers, digits.x_test, calibration=cal)
+    alone = crossbar_forward(layers, digits.x_test[:3], calibration=cal)
+    np.testing.assert_array_equal(alone, whole[:3])
+    with pytest.raises(ConfigError, match="calibration"):
+        crossbar_forward(layers, digits.x_test)
 
 
 def test_conv_unfolding_with_padding_and_stride_matches_torch():

@@ -9,18 +9,15 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
-pytest.importorskip("circuitsim.crossbar", reason="needs the crossbar generator (issue 3)")
-pytest.importorskip("circuitsim.mapping", reason="needs the mapping module (issue 5)")
-torch = pytest.importorskip("torch")
-
-from circuitsim.cards import ACCESS_018UM  # noqa: E402
-from circuitsim.emit import emit_deck  # noqa: E402
-from circuitsim.errors import ConfigError  # noqa: E402
-from circuitsim.generators import OpAmpCard  # noqa: E402
-from circuitsim.mapping import MappingConfig  # noqa: E402
-from circuitsim.network import CircuitConfig, NetOutputs, build_network  # noqa: E402
-from circuitsim.spice import find_ngspice  # noqa: E402
+from circuitsim.cards import ACCESS_018UM
+from circuitsim.emit import emit_deck
+from circuitsim.errors import ConfigError
+from circuitsim.generators import OpAmpCard
+from circuitsim.mapping import MappingConfig
+from circuitsim.network import CircuitConfig, NetOutputs, build_network
+from circuitsim.spice import find_ngspice
 
 NETLISTS = Path(__file__).resolve().parents[1] / "netlists"
 MAPPING = MappingConfig(g_min=1e-6, g_max=100e-6, v_read=0.2)
@@ -188,8 +185,11 @@ def test_conductances_outside_the_device_range():
         build_network(small_model(), PARASITIC.replace(device_range=(2e-6, 80e-6)), MAPPING)
     with pytest.raises(ConfigError, match="g_min must be > 0"):
         build_network(small_model(), PARASITIC, MappingConfig(g_min=0.0, g_max=100e-6))
-    with pytest.raises(ConfigError, match="tile_size"):
-        build_network(small_model(), PARASITIC, MappingConfig(g_min=1e-6, tile_size=4))
+    with pytest.raises(ConfigError, match="neuron_flavour must be 'ideal' with tiles"):
+        build_network(small_model(), PARASITIC.replace(neuron_flavour="circuit"),
+                      MappingConfig(g_min=1e-6, tile_size=4))
+    with pytest.raises(ConfigError, match="calibration"):
+        build_network(small_model(), PARASITIC, MappingConfig(g_min=1e-6, adc_bits=8))
 
 
 def test_bad_inputs_and_configs():
@@ -281,7 +281,7 @@ def test_nonideal_read_path_parts_are_refused():
 
     with pytest.raises(ConfigError, match="r_wire_row"):
         build_network(small_model(), PARASITIC, MAPPING,
-                      nonideal=NonIdealityConfig(ir_drop=IRDrop(1.0)))
+                      nonideal=NonIdealityConfig(ir_drop=IRDrop(r_wire_row=1.0)))
     with pytest.raises(ConfigError, match="read noise"):
         build_network(small_model(), PARASITIC, MAPPING,
                       nonideal=NonIdealityConfig(read_noise=ReadNoise(relative=0.01)))
@@ -316,3 +316,31 @@ def test_transient_slots_settle_to_the_dc_twin(batch_runner, inputs):
     _compare(slow, twin, 1e-3)
     fast = net.spice_forward(x, runner=batch_runner, slot_s=0.2e-6)
     assert np.abs(fast.layers[-1] - twin.layers[-1]).max() > 10e-3
+
+
+@pytest.mark.ngspice
+def test_every_conductance_field_runs_through_both_worlds(batch_runner, inputs):
+    """Mapping levels (log spacing), column scaling, and every conductance transform of
+    NonIdealityConfig (pulse nonlinearity, programming noise, endurance, stuck-at, drift):
+    one seeded draw programs the arrays that ngspice and the twin both read."""
+    from circuitsim.nonideal import (
+        Drift,
+        Endurance,
+        NonIdealityConfig,
+        ProgrammingNoise,
+        PulseNonlinearity,
+        StuckAt,
+    )
+
+    mapping = MappingConfig(g_min=1e-6, g_max=100e-6, levels=16, level_spacing="log",
+                            scaling="column")
+    ni = NonIdealityConfig(pulse=PulseNonlinearity(nl=2.0, p_max=64),
+                           programming=ProgrammingNoise(1e-6),
+                           endurance=Endurance(cycles=1e7), stuck_at=StuckAt(p_hrs=0.02),
+                           drift=Drift(t=1e4), seed=5)
+    circuit = CircuitConfig(r_wire_row=1.0, r_wire_col=2.0)
+    net = build_network(small_model(), circuit, mapping, nonideal=ni)
+    x = inputs[:10]
+    _compare(net.spice_forward(x, runner=batch_runner), net.behavioral_forward(x), 1e-3)
+    plain = build_network(small_model(), circuit, mapping)
+    assert np.abs(net.plans[0].conductance - plain.plans[0].conductance).max() > 1e-6

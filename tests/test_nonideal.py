@@ -179,7 +179,7 @@ def test_seeds_reproduce_and_differ():
 def test_config_round_trip(tmp_path):
     ni = NonIdealityConfig(programming=ProgrammingNoise(5e-6, write_verify=WriteVerify(1e-6, 4)),
                            endurance=Endurance(1e7), pulse=PulseNonlinearity(2, 64),
-                           ir_drop=IRDrop(2.0, 2.0), seed=3)
+                           ir_drop=IRDrop(r_wire_row=2.0, r_wire_col=2.0), seed=3)
     d = json.loads(ni.save(tmp_path / "ni.json").read_text())
     assert NonIdealityConfig.from_dict(d) == ni
 
@@ -188,8 +188,8 @@ def test_config_round_trip(tmp_path):
     lambda: ProgrammingNoise(-1e-6), lambda: StuckAt(-0.1), lambda: StuckAt(1.1),
     lambda: StuckAt(0.6, 0.6), lambda: Drift(-1), lambda: Endurance(rate=-1),
     lambda: PulseNonlinearity(7), lambda: PulseNonlinearity(1, p_max=0),
-    lambda: ReadNoise(-0.1), lambda: WriteVerify(max_attempts=0), lambda: IRDrop(-1.0),
-    lambda: IRDrop(g_off=0.0), lambda: IVNonlinearity(0.0),
+    lambda: ReadNoise(-0.1), lambda: WriteVerify(max_attempts=0), lambda: IRDrop(r_wire_row=-1.0),
+    lambda: IRDrop(g_open=0.0), lambda: IVNonlinearity(0.0),
     lambda: NonIdealityConfig(stuck_at=0.1), lambda: ProgrammingNoise(1e-6, "gauss"),
     lambda: NonIdealityConfig(seed=-1), lambda: NonIdealityConfig.from_dict({"seed": "a"}),
     lambda: NonIdealityConfig.from_dict({"nope": 1})])
@@ -212,27 +212,28 @@ def test_weight_noise_for_training():
 
 
 def test_ir_drop_through_the_engine():
-    pytest.importorskip("circuitsim.behavioral")
     ls = layers()
     x = rng(10).random((15, 9))
     ideal = crossbar_forward(ls, x)
     errs = []
     for r in (0.5, 5.0, 50.0):
-        ir = IRDrop(r, r)
+        ir = IRDrop(r_wire_row=r, r_wire_col=r)
         out = crossbar_forward(ls, x, mvm=ir.mvm())
         # a resistive network is linear: the effective-conductance layer reproduces it exactly
         eff = crossbar_forward([ir.effective_layer(la) for la in ls], x)
         np.testing.assert_allclose(out, eff, rtol=1e-9, atol=1e-12 * np.abs(out).max())
         errs.append(np.abs(out - ideal).max())
     assert errs[0] < errs[1] < errs[2]  # more wire resistance, larger error
-    # zero resistance through the engine: the ideal MVM (0 S cells become g_off = 1 pS)
-    np.testing.assert_allclose(crossbar_forward(ls, x, mvm=IRDrop(0, 0).mvm()), ideal,
+    # zero resistance through the engine: the ideal MVM (0 S cells become g_open = 1 pS)
+    np.testing.assert_allclose(crossbar_forward(ls, x, mvm=IRDrop().mvm()), ideal,
                                rtol=1e-6, atol=1e-9)
     # IR drop with a sinh cell I-V runs the engine's Newton solve
-    both = NonIdealityConfig(iv=IVNonlinearity(0.25), ir_drop=IRDrop(1.0, 1.0)).forward(ls, x)
+    both = NonIdealityConfig(iv=IVNonlinearity(0.25),
+                             ir_drop=IRDrop(r_wire_row=1.0, r_wire_col=1.0)).forward(ls, x)
     assert np.all(np.isfinite(both)) and not np.allclose(both, ideal)
     from circuitsim.nonideal import IRDropAware
 
-    dw, db = IRDropAware(IRDrop(5.0, 5.0), MappingConfig(g_max=G_MAX)).layer_noise(
+    ir5 = IRDrop(r_wire_row=5.0, r_wire_col=5.0)
+    dw, db = IRDropAware(ir5, MappingConfig(g_max=G_MAX)).layer_noise(
         torch.ones(4, 3), torch.zeros(4))
     assert dw.shape == (4, 3) and db.shape == (4,) and torch.all(dw < 0)  # IR drop shrinks

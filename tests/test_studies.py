@@ -100,7 +100,6 @@ def test_cli_seed_seeds_the_draws(tmp_path):
 
 
 def test_ir_drop_study(ctx, out):
-    pytest.importorskip("circuitsim.behavioral")
     res = run_study("ir-drop", ctx, out)
     _files_ok(res, out)
     rows = {(r["r_wire"], r["training"]): r for r in res.rows}

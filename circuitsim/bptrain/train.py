@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .. import readout
 from ..errors import ConfigError
 from .circuit import TrainingCircuit
 from .twin import SampleRecord, TrainingTwin
@@ -43,8 +44,8 @@ def cross_entropy(o, t) -> float:
 
 
 def predict_labels(outputs) -> np.ndarray:
-    o = np.asarray(outputs)
-    return (o[:, 0] > 0.5).astype(int) if o.shape[1] == 1 else np.argmax(o, axis=1)
+    """Class per row of sigmoid outputs (the package's one rule, boundary 0.5)."""
+    return readout.predict_labels(outputs, boundary=0.5)
 
 
 def spice_step(circuit: TrainingCircuit, u, target, x1, x2, *, runner=None,

@@ -24,11 +24,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..readout import sigmoid
 from .circuit import Slot, TrainingCircuit
 
-
-def _sigmoid(z):
-    return 1.0 / (1.0 + np.exp(-z))
+_sigmoid = sigmoid
 
 
 @dataclass

@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from ..errors import ConfigError
 from ..units import require_finite, require_nonnegative, require_positive
@@ -22,6 +21,7 @@ from .elements import (
     check_text,
     check_word,
 )
+from .library import library_path
 
 
 @dataclass(frozen=True)
@@ -228,11 +228,9 @@ def library_subckts(includes: Sequence[str]) -> dict[str, Subcircuit]:
     or absolute paths), as port/parameter skeletons (no elements) keyed by lower-case name, so
     that instances of library subcircuits are checked like deck-local ones (port count,
     parameter names).  Missing files are skipped here (the emitter reports them)."""
-    from ..emit.ngspice import MODELS_DIR  # lazy: emit imports circuit
-
     found: dict[str, Subcircuit] = {}
     for inc in includes:
-        path = Path(inc) if Path(inc).is_absolute() else MODELS_DIR / inc
+        path = library_path(inc)
         if not path.is_file():
             continue
         lines: list[str] = []

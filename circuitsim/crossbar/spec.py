@@ -41,7 +41,8 @@ import numpy as np
 
 from ..cards.transistor import AccessTransistor
 from ..errors import ConfigError
-from ..units import require_nonnegative, require_positive
+from ..units import require_positive
+from .wires import Wires
 
 
 def available_memory_bytes() -> int | None:
@@ -128,42 +129,26 @@ def _plain_array(a, name: str, unit: str):
     return a
 
 
-def _resistance(name: str, value) -> float:
-    if isinstance(value, bool) or np.ndim(value) != 0:
-        raise ConfigError(f"CrossbarSpec.{name} must be one number [ohm] (the same for every "
-                          f"segment), got {value!r}")
-    return require_nonnegative(f"CrossbarSpec.{name}", value, "[ohm] (0 = ideal wire)")
-
-
 @dataclass(frozen=True, eq=False)
-class CrossbarSpec:
-    """A rows x cols crossbar (1R or 1T1R) with wire, driver and sense resistances.
+class CrossbarSpec(Wires):
+    """A rows x cols crossbar (1R or 1T1R) with wire, driver and sense resistances (the
+    keyword-only fields of :class:`~circuitsim.crossbar.wires.Wires`: ``r_wire_row``,
+    ``r_wire_col``, ``r_source``, ``r_sense``, ``c_wire_row``, ``c_wire_col``; default the
+    ideal wire).
 
     Frozen; ``conductance`` is stored as a read-only float64 copy.  Equality is identity
     (arrays make value equality ambiguous)."""
 
     conductance: np.ndarray
     """(rows, cols) cell (memristor) conductances [S]; every value finite and > 0."""
-    r_wire_row: float = 1.0
-    """Row wire resistance per segment between adjacent cells [ohm]; 0 = ideal wire."""
-    r_wire_col: float = 1.0
-    """Column wire resistance per segment between adjacent cells [ohm]; 0 = ideal wire."""
-    r_source: float = 0.0
-    """Driver resistance at each row input [ohm]; 0 = ideal driver."""
-    r_sense: float = 0.0
-    """Resistance from each column end to the virtual ground [ohm]; 0 = ideal."""
     access: AccessTransistor | None = None
     """None = 1R; an :class:`~circuitsim.cards.AccessTransistor` = 1T1R (gate at its
     ``v_wordline``)."""
-    c_wire_row: float = 0.0
-    """Row wire capacitance per segment [F], lumped at each row cell node to ground (0 = none;
-    transients only)."""
-    c_wire_col: float = 0.0
-    """Column wire capacitance per segment [F], lumped at each column cell node to ground."""
     sinh_v0: float | None = field(default=None)
     """Read nonlinearity [V]: cell memristor current G·v0·sinh(v/v0); None = linear (ohmic)."""
 
     def __post_init__(self):
+        super().__post_init__()
         g = _plain_array(self.conductance, "CrossbarSpec.conductance", "[S]")
         if isinstance(g, np.ndarray) and g.ndim == 2:
             check_memory(g.shape[0], g.shape[1], "spec")  # before the float64 copy
@@ -188,11 +173,6 @@ class CrossbarSpec:
                               f"{g[i, j]!r}")
         g.setflags(write=False)
         object.__setattr__(self, "conductance", g)
-        for name in ("r_wire_row", "r_wire_col", "r_source", "r_sense"):
-            object.__setattr__(self, name, _resistance(name, getattr(self, name)))
-        for name in ("c_wire_row", "c_wire_col"):
-            object.__setattr__(self, name, require_nonnegative(
-                f"CrossbarSpec.{name}", getattr(self, name), "[F]"))
         if self.access is not None and not isinstance(self.access, AccessTransistor):
             raise ConfigError("CrossbarSpec.access must be None (1R) or a "
                               "circuitsim.cards.AccessTransistor (1T1R), got "
@@ -223,8 +203,7 @@ class CrossbarSpec:
     @property
     def is_ideal(self) -> bool:
         """True when every series resistance is zero: the outputs are exactly the ideal MVM."""
-        return (self.r_wire_row == 0 and self.r_wire_col == 0 and self.r_source == 0
-                and self.r_sense == 0)
+        return not self.has_wire_resistance
 
     def replace(self, **changes) -> CrossbarSpec:
         from dataclasses import replace

@@ -15,7 +15,8 @@ import numpy as np
 from ..cards.memristor import HP_BIOLEK, HP_JOGLEKAR, VTEAM_CROSSBAR, VTEAM_MEMTORCH
 from ..circuit import Deck, Tran, VoltageSource
 from ..circuit.elements import Pulse, Pwl, Sin
-from ..emit import MODELS_DIR, emit_deck
+from ..circuit.library import library_dir
+from ..emit import emit_deck
 
 DEVICE_OPTIONS = {"method": "gear", "reltol": 1e-4, "abstol": 1e-12, "vntol": 1e-6}
 """ngspice options of the device decks (../shared/DESIGN.md §4): gear integration, reltol 1e-4
@@ -135,10 +136,12 @@ GOLDEN = ("vteam_crossbar_sine", "vteam_crossbar_pulses", "hp_biolek_sine", "hp_
 
 
 def golden_text(deck: Deck, deck_dir: Path = GOLDEN_DIR) -> str:
-    """Deck text with the ``.include`` of ``models/`` written relative to ``deck_dir``, so the
-    file is the same in every checkout (and runs with ngspice from ``deck_dir``)."""
-    rel = Path(os.path.relpath(MODELS_DIR, deck_dir)).as_posix()
-    return emit_deck(deck).replace(f".include {MODELS_DIR}/", f".include {rel}/")
+    """Deck text with the ``.include`` of the device libraries written relative to
+    ``deck_dir``, so the file is the same in every checkout (and runs with ngspice from
+    ``deck_dir``)."""
+    lib = library_dir()
+    rel = Path(os.path.relpath(lib, deck_dir)).as_posix()
+    return emit_deck(deck).replace(f".include {lib}/", f".include {rel}/")
 
 
 def write_golden_decks(out_dir: Path | str = GOLDEN_DIR) -> list[Path]:

@@ -27,12 +27,10 @@ from ..circuit.elements import (
     Vcvs,
     VoltageSource,
 )
+from ..circuit.library import library_path
 from ..circuit.subckt import Dc, Deck, Op, Subcircuit, Tran, validate_deck
 from ..errors import NetlistError
 from ..units import spice_number
-
-MODELS_DIR = Path(__file__).resolve().parents[2] / "models"
-
 
 BUILTIN_MODEL_KINDS = frozenset(
     "r c l sw csw urc ltra d npn pnp njf pjf nmos pmos nmf pmf nhfet phfet vdmos".split())
@@ -93,9 +91,7 @@ class NgspiceEmitter:
         return [".control", "set num_threads=1", *(f"pre_osdi {p}" for p in paths), ".endc"]
 
     def include_path(self, inc: str) -> str:
-        p = Path(inc)
-        if not p.is_absolute():
-            p = MODELS_DIR / inc
+        p = library_path(inc)
         if not p.exists():
             raise NetlistError(f"include file {inc!r} not found (looked at {p})")
         return str(p)

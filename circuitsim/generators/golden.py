@@ -5,6 +5,7 @@ the blocks the tests simulate against their twins.  Every deck runs in plain ``n
 from __future__ import annotations
 
 from ..circuit import CurrentSource, Dc, Deck, Instance, RawLine
+from ..crossbar import CrossbarSpec, crossbar_deck
 from .neuron import NeuronCard, characterisation_deck
 from .opamp import PRECISE_DC, OpAmpCard
 from .sense_amp import DiffSenseCard, TiaCard, diff_sense_subckt, tia_subckt
@@ -67,8 +68,6 @@ def crossbar_2x2_spec():
     """The golden 2x2 differential 1T1R crossbar: wire 2 ohm/segment, 10 ohm driver and sense
     resistances, access NMOS at V_WL 1.8 V."""
     from ..cards import ACCESS_018UM
-    from ..crossbar import CrossbarSpec
-
     return CrossbarSpec(CROSSBAR_2X2_G, r_wire_row=2.0, r_wire_col=2.0, r_source=10.0,
                         r_sense=10.0, access=ACCESS_018UM)
 
@@ -76,12 +75,7 @@ def crossbar_2x2_spec():
 def block_decks() -> dict[str, Deck]:
     """Name -> deck for every standard block (the golden set), in a fixed order."""
     decks: dict[str, Deck] = {}
-    try:
-        from ..crossbar import crossbar_deck
-    except ImportError:  # the crossbar generator is a separate piece of work
-        crossbar_deck = None
-    if crossbar_deck is not None:
-        decks["crossbar_2x2_diff_1t1r"] = crossbar_deck(crossbar_2x2_spec(), CROSSBAR_2X2_V)
+    decks["crossbar_2x2_diff_1t1r"] = crossbar_deck(crossbar_2x2_spec(), CROSSBAR_2X2_V)
     for kind, oa in OPAMPS.items():
         decks[f"tia_{kind}"] = tia_deck(TiaCard(r_f=1e4, opamp=oa))
     for kind, oa in OPAMPS.items():

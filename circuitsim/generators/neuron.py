@@ -52,6 +52,7 @@ from ..circuit import (
     VoltageSource,
 )
 from ..errors import ConfigError
+from ..readout import relu, sigmoid
 from ..units import require_finite, require_positive, spice_number
 from .opamp import PRECISE_DC, OpAmpCard, opamp_elements, opamp_models
 
@@ -132,16 +133,15 @@ class NeuronCard:
         """What the neuron is meant to compute [V] (the ideal flavour's exact transfer)."""
         x = (np.asarray(v_in, dtype=float) - self.v_offset) / self.v_per_unit
         if self.activation == "sigmoid":
-            a = 0.5 * (1.0 + np.tanh(0.5 * x))  # = 1/(1+exp(-x)), without overflow
+            a = sigmoid(x)
         else:
-            a = np.maximum(x, 0.0)
+            a = relu(x)
         return self.v_full_scale / self.act_full_scale * a
 
     def activation_of(self, z):
         """The trained activation a(z) of a pre-activation ``z`` (no scaling) [1]."""
         z = np.asarray(z, dtype=float)
-        return 0.5 * (1.0 + np.tanh(0.5 * z)) if self.activation == "sigmoid" \
-            else np.maximum(z, 0.0)
+        return sigmoid(z) if self.activation == "sigmoid" else relu(z)
 
 
 def neuron_subckt(card: NeuronCard, name: str | None = None) -> Subcircuit:

@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass
 from ..errors import ConfigError
 from ..units import require_nonnegative, require_positive
 
-__all__ = ["MappingConfig", "CAT_STUDY"]
+__all__ = ["CAT_STUDY", "DEFAULT_MAPPING", "MappingConfig"]
 
 
 def _opt_int(name: str, value, lo: int) -> None:
@@ -35,10 +35,12 @@ class MappingConfig:
     positive ``g_min`` gives the on/off ratio ``g_max/g_min``.
     """
 
-    g_min: float = 0.0
-    """Lowest programmed conductance (HRS) [S]; 0 = unprogrammed devices hold zero weights."""
-    g_max: float = 110e-6
-    """Highest programmed conductance (LRS) [S] (cat study: 110 µS)."""
+    g_min: float = 1e-6
+    """Lowest programmed conductance (HRS) [S]; 0 = unprogrammed devices hold zero weights
+    (the cat study, :data:`CAT_STUDY`).  Default 1 µS: a 1 MΩ memristor (DESIGN.md §3)."""
+    g_max: float = 100e-6
+    """Highest programmed conductance (LRS) [S]; default 100 µS, a 10 kΩ memristor (cat
+    study: 110 µS)."""
     v_read: float = 0.2
     """Maximum input (row) voltage [V]: feature x ∈ [0, 1] ↦ row voltage x·v_read."""
     levels: int | None = None
@@ -54,9 +56,10 @@ class MappingConfig:
     """Input DAC resolution [bits]; None = ideal."""
     adc_bits: int | None = None
     """Column ADC resolution [bits] (one per differential output per row tile); None = ideal."""
-    adc_range: str = "batch"
-    """ADC full scale: ``batch`` = max |I| of the batch per layer and row tile (calibrated);
-    ``full-scale`` = v_read·(rows in the tile)·(g_max − g_min), the worst case."""
+    adc_range: str = "calibrated"
+    """ADC full scale: ``calibrated`` = the largest |partial sum| per layer and row tile over
+    calibration inputs (a training subset, never the evaluated images); ``full-scale`` =
+    the worst case (every row of the tile at v_read, every cell at g_max − g_min)."""
 
     def __post_init__(self):
         require_nonnegative("MappingConfig.g_min", self.g_min, "[S]")
@@ -83,9 +86,10 @@ class MappingConfig:
         if self.scaling not in ("layer", "column"):
             raise ConfigError(f"MappingConfig.scaling must be 'layer' or 'column', got "
                               f"{self.scaling!r}")
-        if self.adc_range not in ("batch", "full-scale"):
-            raise ConfigError(f"MappingConfig.adc_range must be 'batch' or 'full-scale', got "
-                              f"{self.adc_range!r}")
+        if self.adc_range not in ("calibrated", "full-scale"):
+            raise ConfigError(f"MappingConfig.adc_range must be 'calibrated' or 'full-scale', "
+                              f"got {self.adc_range!r} (the former 'batch' calibrated on the "
+                              "evaluated images; calibrate on a training subset instead)")
 
     @property
     def on_off_ratio(self) -> float:
@@ -107,6 +111,10 @@ class MappingConfig:
     def from_dict(cls, d: dict) -> MappingConfig:
         return cls(**d)
 
+
+DEFAULT_MAPPING = MappingConfig()
+"""The package's one default: device window 1–100 µS (10 kΩ–1 MΩ) read at 0.2 V; used by the
+circuit network, the cross-validation harness and ``map_layer``/``map_model``."""
 
 CAT_STUDY = MappingConfig(g_min=0.0, g_max=110e-6)
 """The cat-detector study's scheme: G = w·G_max/max|w|, G_max 110 µS, zero weights unprogrammed."""

@@ -5,7 +5,9 @@ not rescaled; larger ones, e.g. ReLU activations, are divided by their batch max
 bias row's value 1 too, so it is then driven below v_read — and the output multiplied back),
 optionally DAC-quantised and driven on the rows; the column currents of each T×T tile are
 computed (ideal ``V @ G`` or a hook, e.g. the IR-drop solve), read noise is added, each row
-tile's differential current is ADC-quantised, the row tiles are summed digitally, and
+tile's differential current is ADC-quantised (full scale from calibration inputs), the row
+tiles are summed digitally (:mod:`circuitsim.mapping.converters`, shared with the circuit
+network), and
 ``y = I·w_per_siemens·x_scale / v_read`` goes through the neuron.
 """
 
@@ -14,33 +16,13 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import ConfigError
+from ..readout import ACTIVATION_FUNCS, predict_labels
+from .converters import adc, dac, quantize_uniform, tile_ranges
 from .layer import MappedLayer
 
 __all__ = ["ACTIVATION_FUNCS", "crossbar_forward", "mapped_accuracy", "predict_labels",
            "quantize_uniform", "unfold_patches"]
 
-ACTIVATION_FUNCS = {
-    None: lambda z: z,
-    "sigmoid": lambda z: 0.5 * (1.0 + np.tanh(0.5 * z)),  # overflow-free logistic
-    "relu": lambda z: np.maximum(z, 0.0),
-    "tanh": np.tanh,
-}
-
-
-def quantize_uniform(x: np.ndarray, bits: int, full_scale: float | np.ndarray,
-                     signed: bool) -> np.ndarray:
-    """Round to a uniform grid: unsigned, ``2**bits`` codes on [0, fs]; signed, the
-    ``2**bits − 1`` codes k·fs/(2**(bits−1) − 1) symmetric about 0 (1 bit signed: ±fs, the sign);
-    values outside the range clip."""
-    fs = np.asarray(full_scale, dtype=float)
-    fs = np.where(fs > 0, fs, 1.0)
-    if signed:
-        m = 2 ** (bits - 1) - 1
-        if m == 0:
-            return np.where(x >= 0, fs, -fs) * np.ones_like(x)
-        return np.clip(np.round(x / fs * m), -m, m) * fs / m
-    m = 2**bits - 1
-    return np.clip(np.round(x / fs * m), 0, m) * fs / m
 
 
 def unfold_patches(x: np.ndarray, conv: dict) -> np.ndarray:
@@ -63,15 +45,36 @@ def _ideal_mvm(v: np.ndarray, g: np.ndarray, key) -> np.ndarray:
 
 
 def crossbar_forward(layers: list[MappedLayer], x, *, mvm=None, read_noise=None, rng=None,
-                     return_layers: bool = False):
+                     return_layers: bool = False, calibration=None):
     """Logits (N, n_out) of the mapped network for inputs ``x`` (N, features) in [0, 1].
 
     ``mvm(v (M, r), g (r, c), key) -> i (M, c)``: column currents of one tile [A]; default the
     ideal ``v @ g``; ``key = (layer, row_tile, col_tile, 'pos'|'neg')`` lets a hook cache one
     factorisation per tile.  ``read_noise(i, v, g, rng) -> i`` adds read noise to one tile's
     currents.  With ``return_layers`` also the list of every layer's post-activation output.
+
+    ``calibration``: inputs (M, features) that set, per layer, the input scale (ReLU
+    activations above 1) and the ADC full scale of each row tile (``adc_range='calibrated'``,
+    the default: the largest |partial sum| over the calibration inputs); an image's result then
+    does not depend on the other images of ``x``.  Needed when the mapping has ADCs with
+    ``adc_range='calibrated'``; without it the input scale is taken from ``x`` itself.
     """
-    mvm = mvm or _ideal_mvm
+    scales = None
+    if calibration is not None:
+        scales = []
+        _forward(layers, calibration, _ideal_mvm if mvm is None else mvm, None, None,
+                 record=scales)
+    elif any(la.config.adc_bits is not None and la.config.adc_range == "calibrated"
+             for la in layers):
+        raise ConfigError("MappingConfig.adc_range='calibrated': pass calibration= inputs "
+                          "(a training subset) to set the ADC full scales, or use "
+                          "adc_range='full-scale'")
+    return _forward(layers, x, mvm or _ideal_mvm, read_noise, rng, scales=scales,
+                    return_layers=return_layers)
+
+
+def _forward(layers, x, mvm, read_noise, rng, *, scales=None, record=None,
+             return_layers=False):
     h = np.asarray(x, dtype=float)
     if h.ndim != 2:
         raise ConfigError(f"inputs must be 2-D (N, features), got shape {h.shape}")
@@ -83,23 +86,23 @@ def crossbar_forward(layers: list[MappedLayer], x, *, mvm=None, read_noise=None,
         if xin.shape[1] != layer.n_in:
             raise ConfigError(f"layer {li}: {xin.shape[1]} inputs for a crossbar of "
                               f"{layer.n_in} input rows")
-        peak = float(np.max(np.abs(xin))) if xin.size else 0.0
-        x_scale = peak if peak > 1.0 else 1.0
+        if scales is not None:
+            x_scale, fs_tiles = scales[li]
+        else:
+            peak = float(np.max(np.abs(xin))) if xin.size else 0.0
+            x_scale, fs_tiles = (peak if peak > 1.0 else 1.0), None
         # the bias row is an input of value 1, scaled like the others
         xs = np.concatenate([xin, np.ones((len(xin), 1))], axis=1) / x_scale
         signed = bool(np.any(xs < 0))
-        if cfg.dac_bits is not None:
-            xs = quantize_uniform(xs, cfg.dac_bits, 1.0, signed)
-        v = xs * cfg.v_read
+        v = dac(xs, cfg.dac_bits, signed) * cfg.v_read
         rows, cols = layer.g_pos.shape
-        t = cfg.tile_size or max(rows, cols)
+        t = cfg.tile_size
         total = np.zeros((len(v), cols))
-        for ri, r0 in enumerate(range(0, rows, t)):
-            r1 = min(r0 + t, rows)
+        fs_rec = []
+        for ri, (r0, r1) in enumerate(tile_ranges(rows, t)):
             vr = v[:, r0:r1]
             part = np.empty((len(v), cols))
-            for ci, c0 in enumerate(range(0, cols, t)):
-                c1 = min(c0 + t, cols)
+            for ci, (c0, c1) in enumerate(tile_ranges(cols, t)):
                 cur = []
                 for sign, g in (("pos", layer.g_pos), ("neg", layer.g_neg)):
                     gt = g[r0:r1, c0:c1]
@@ -109,12 +112,17 @@ def crossbar_forward(layers: list[MappedLayer], x, *, mvm=None, read_noise=None,
                     cur.append(i)
                 part[:, c0:c1] = cur[0] - cur[1]
             if cfg.adc_bits is not None:
-                if cfg.adc_range == "batch":
-                    fs = float(np.max(np.abs(part))) if part.size else 1.0
-                else:
+                if cfg.adc_range == "full-scale":
                     fs = cfg.v_read * (r1 - r0) * (cfg.g_max - cfg.g_min)
-                part = quantize_uniform(part, cfg.adc_bits, fs, signed=True)
+                elif fs_tiles is not None:
+                    fs = fs_tiles[ri]
+                else:  # calibrating: this batch is the calibration set
+                    fs = float(np.max(np.abs(part))) if part.size else 1.0
+                fs_rec.append(fs)
+                part = adc(part, cfg.adc_bits, fs)
             total += part
+        if record is not None:
+            record.append((x_scale, fs_rec))
         z = total * (layer.w_per_siemens * (x_scale / cfg.v_read))
         if layer.kind == "conv2d":
             co, ho, wo = layer.conv["out_shape"]
@@ -122,13 +130,6 @@ def crossbar_forward(layers: list[MappedLayer], x, *, mvm=None, read_noise=None,
         h = ACTIVATION_FUNCS[layer.activation](z)
         outs.append(h)
     return (h, outs) if return_layers else h
-
-
-def predict_labels(logits: np.ndarray) -> np.ndarray:
-    """One output → logit > 0; more → argmax."""
-    logits = np.asarray(logits)
-    return (logits[:, 0] > 0).astype(np.int64) if logits.shape[1] == 1 \
-        else logits.argmax(1).astype(np.int64)
 
 
 def mapped_accuracy(layers: list[MappedLayer], x, y, **kw) -> float:

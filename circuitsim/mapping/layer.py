@@ -15,6 +15,7 @@ import numpy as np
 
 from ..errors import ConfigError
 from .config import MappingConfig
+from .walk import walk_sequential
 
 __all__ = ["MappedLayer", "conductance_levels", "map_layer", "map_model", "quantize_conductance"]
 
@@ -129,58 +130,19 @@ def map_layer(weight, bias=None, cfg: MappingConfig | None = None, *,
     return MappedLayer(g_pos, g_neg, w_per_s, cfg, activation, kind, conv)
 
 
-def _pair(v) -> tuple[int, int]:
-    return (int(v), int(v)) if np.isscalar(v) else (int(v[0]), int(v[1]))
-
-
 def map_model(model, cfg: MappingConfig | None = None, input_shape=None
               ) -> list[MappedLayer]:
-    """Map every ``Linear`` / ``Conv2d`` of a ``torch.nn.Sequential`` (see
-    :mod:`circuitsim.nn.models`); activations attach to the layer before them.
-    ``input_shape`` (C, H, W) is needed only for a conv first layer without ``Unflatten``."""
-    from torch import nn
-
-    from ..nn.models import ACTIVATIONS
-
+    """Map every ``Linear`` / ``Conv2d`` of a ``torch.nn.Sequential`` (walked by
+    :func:`circuitsim.mapping.walk.walk_sequential`); activations attach to the layer before
+    them.  ``input_shape`` (C, H, W) is needed only for a conv first layer without
+    ``Unflatten``.  Pooling is not part of a mapped layer: use the circuit network."""
     cfg = MappingConfig() if cfg is None else cfg
-    out: list[MappedLayer] = []
-    shape = tuple(input_shape) if input_shape is not None else None
-    for m in model:
-        if isinstance(m, nn.Linear):
-            if shape is not None and len(shape) != 1:
-                raise ConfigError(f"Linear after a {len(shape)}-D shape {shape}: add Flatten")
-            w = m.weight.detach().cpu().double().numpy()
-            b = None if m.bias is None else m.bias.detach().cpu().double().numpy()
-            out.append(map_layer(w, b, cfg))
-            shape = (m.out_features,)
-        elif isinstance(m, nn.Conv2d):
-            if shape is None or len(shape) != 3:
-                raise ConfigError("Conv2d needs a (C, H, W) input: put nn.Unflatten before it "
-                                  "or give input_shape")
-            if m.groups != 1 or _pair(m.dilation) != (1, 1) or m.padding_mode != "zeros":
-                raise ConfigError("only Conv2d with groups=1, dilation=1, zero padding maps")
-            kh, kw = _pair(m.kernel_size)
-            sh, sw = _pair(m.stride)
-            ph, pw = _pair(m.padding)
-            c, h, wd = shape
-            ho, wo = (h + 2 * ph - kh) // sh + 1, (wd + 2 * pw - kw) // sw + 1
-            w = m.weight.detach().cpu().double().numpy().reshape(m.out_channels, -1)
-            b = None if m.bias is None else m.bias.detach().cpu().double().numpy()
-            geo = {"in_shape": (c, h, wd), "out_shape": (m.out_channels, ho, wo),
-                   "kernel": (kh, kw), "stride": (sh, sw), "padding": (ph, pw)}
-            out.append(map_layer(w, b, cfg, kind="conv2d", conv=geo))
-            shape = (m.out_channels, ho, wo)
-        elif isinstance(m, nn.Unflatten):
-            shape = tuple(int(s) for s in m.unflattened_size)
-        elif isinstance(m, nn.Flatten):
-            shape = (int(np.prod(shape)),) if shape is not None else None
-        else:
-            name = next((k for k, c in ACTIVATIONS.items() if type(m) is c), None)
-            if name is None:
-                raise ConfigError(f"layer {type(m).__name__} cannot be mapped to a crossbar")
-            if not out or out[-1].activation is not None:
-                raise ConfigError(f"activation {name} must follow a Linear/Conv2d layer")
-            out[-1] = out[-1].replace(activation=name)
-    if not out:
-        raise ConfigError("map_model: the model has no Linear or Conv2d layer")
+    out = []
+    for s in walk_sequential(model, input_shape):
+        if s.pool is not None:
+            raise ConfigError(f"layer {s.last_index} (pooling): the mapping read path has no "
+                              "pooling; run the model through circuitsim.network (digital "
+                              "pooling) instead")
+        out.append(map_layer(s.weight, s.bias, cfg, activation=s.activation, kind=s.kind,
+                             conv=s.conv))
     return out

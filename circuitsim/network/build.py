@@ -21,114 +21,69 @@ Voltage scaling, per layer l (inputs a_i, weights W, bias b, pre-activation z = 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
 from ..errors import ConfigError
 from ..generators.neuron import NeuronCard
 from ..generators.sense_amp import DiffSenseCard
+from ..mapping import MappingConfig, map_layer
+from ..mapping.converters import tile_ranges
+from ..mapping.walk import LayerSpec, software_layers, walk_sequential
 from .config import CircuitConfig
+from .network import Network
+from .plan import LayerPlan
 
-SUPPORTED = "Linear layers with Sigmoid or ReLU neurons between them, a final Linear (argmax)"
-
-
-@dataclass(frozen=True, eq=False)
-class LayerPlan:
-    """One layer of the circuit network (index ``l`` from 1; names ``l{index}_...``)."""
-
-    index: int
-    weight: np.ndarray
-    """Trained weights (out, in)."""
-    bias: np.ndarray
-    """Trained bias (out,)."""
-    activation: str | None
-    """``'sigmoid'``, ``'relu'`` or None (the output layer)."""
-    mapped: object
-    """The :class:`circuitsim.mapping.MappedLayer` of ``[W | in_scale · b]`` (the targets,
-    before any non-ideality)."""
-    in_scale: float
-    """c_l: a row carries ``activation · c_l · v_read`` [1]."""
-    conductance: np.ndarray
-    """(in + 1, 2·out) programmed conductances [S]: column 2j = G+ of output j, 2j+1 = G-;
-    last row = bias."""
-    sense: tuple
-    """One :class:`DiffSenseCard` per output."""
-    neuron: NeuronCard | None
-    """The neuron after the sense stage (None for the output layer)."""
-    act_full_scale: float
-    """Activation that maps to v_read at this layer's neuron output [1]."""
-
-    @property
-    def n_in(self) -> int:
-        return int(self.weight.shape[1])
-
-    @property
-    def n_out(self) -> int:
-        return int(self.weight.shape[0])
-
-    @property
-    def transimpedance(self) -> np.ndarray:
-        """(out,) total sense transimpedance [V/A]."""
-        return np.array([s.transimpedance for s in self.sense])
+SUPPORTED = ("Linear / Conv2d layers with Sigmoid or ReLU neurons (and MaxPool2d / AvgPool2d "
+             "after a Conv2d), a final Linear (argmax)")
 
 
-def parse_model(model) -> list[tuple[np.ndarray, np.ndarray, str | None, int]]:
-    """``[(W, b, activation, module_index), ...]`` from an ``nn.Sequential``; raises
-    :class:`ConfigError` naming the offending layer."""
+def parse_model(model) -> list[LayerSpec]:
+    """The crossbar layers of an ``nn.Sequential`` (:func:`circuitsim.mapping.walk.
+    walk_sequential`) that the circuit can realise; raises :class:`ConfigError` naming the
+    offending layer."""
     from torch import nn
 
     if not isinstance(model, nn.Sequential):
         raise ConfigError(f"the model must be a torch.nn.Sequential of {SUPPORTED}; got "
                           f"{type(model).__name__}")
-    layers: list[list] = []
-    for idx, m in enumerate(model):
-        where = f"layer {idx} ({type(m).__name__})"
-        if isinstance(m, nn.Linear):
-            w = m.weight.detach().cpu().double().numpy().copy()
-            b = (np.zeros(m.out_features) if m.bias is None
-                 else m.bias.detach().cpu().double().numpy().copy())
-            bad = ~np.isfinite(w)
-            if bad.any() or not np.isfinite(b).all():
-                what = "weight" if bad.any() else "bias"
-                raise ConfigError(f"{where}: the {what} holds NaN or inf values; retrain or "
-                                  "load a valid checkpoint")
-            if layers and layers[-1][0].shape[0] != w.shape[1]:
-                prev = layers[-1]
-                raise ConfigError(f"{where}: takes {w.shape[1]} inputs but layer {prev[3]} "
-                                  f"gives {prev[0].shape[0]} outputs; the shapes must chain")
-            layers.append([w, b, None, idx])
-        elif isinstance(m, nn.Sigmoid | nn.ReLU):
-            act = "sigmoid" if isinstance(m, nn.Sigmoid) else "relu"
-            if not layers or layers[-1][2] is not None:
-                raise ConfigError(f"{where}: a neuron must follow a Linear layer")
-            layers[-1][2] = act
-        elif isinstance(m, nn.Flatten | nn.Identity) and not layers:
-            continue
-        else:
-            raise ConfigError(f"{where} is not supported: the circuit network realises "
-                              f"{SUPPORTED}; replace or remove it")
-    if not layers:
-        raise ConfigError(f"the model has no Linear layer; it must be {SUPPORTED}")
-    if layers[-1][2] is not None:
-        raise ConfigError(f"layer {layers[-1][3] + 1} ({layers[-1][2]}): the last Linear is "
-                          "read out by argmax and must not be followed by a neuron; drop it")
-    return [tuple(x) for x in layers]
+    specs = walk_sequential(model)
+    for k, s in enumerate(specs):
+        if s.activation not in (None, "sigmoid", "relu"):
+            idx = s.last_index if s.pool is None else s.last_index - 1
+            raise ConfigError(f"layer {idx} ({type(model[idx]).__name__}) is not supported: "
+                              f"the circuit network realises {SUPPORTED}; replace or remove it")
+        if k and specs[k - 1].out_features != s.weight.shape[1] and s.kind == "linear":
+            raise ConfigError(f"layer {s.module_index} (Linear): takes {s.weight.shape[1]} "
+                              f"inputs but layer {specs[k - 1].module_index} gives "
+                              f"{specs[k - 1].out_features}; the shapes must chain")
+    last = specs[-1]
+    if last.activation is not None or last.kind != "linear":
+        raise ConfigError(f"layer {last.last_index + 1} ({last.activation or last.kind}): the "
+                          "last Linear is read out by argmax and must not be followed by a "
+                          "neuron; drop it")
+    return specs
 
 
-def _check_mapping(mapping) -> None:
-    from ..mapping import MappingConfig
-
+def _check_mapping(mapping, circuit: CircuitConfig) -> bool:
+    """Validate the mapping for a circuit; returns whether the layers get a digital periphery
+    (tiles or converters)."""
     if not isinstance(mapping, MappingConfig):
         raise ConfigError(f"mapping must be a circuitsim.mapping.MappingConfig, got "
                           f"{type(mapping).__name__}")
     if mapping.g_min <= 0:
         raise ConfigError("MappingConfig.g_min must be > 0 for a circuit network: every cell is "
                           "a memristor with a finite resistance (e.g. g_min = g_max / 100)")
-    for k in ("tile_size", "dac_bits", "adc_bits"):
-        if getattr(mapping, k) is not None:
-            raise ConfigError(f"MappingConfig.{k} is not supported by the circuit network (one "
-                              f"analog crossbar per layer, analog sense stage); set it to None")
+    digital = any(getattr(mapping, k) is not None for k in ("tile_size", "dac_bits",
+                                                           "adc_bits"))
+    if digital and circuit.neuron_flavour != "ideal":
+        raise ConfigError("CircuitConfig.neuron_flavour must be 'ideal' with tiles or "
+                          "converters (MappingConfig.tile_size / dac_bits / adc_bits): the "
+                          "activation is computed digitally after the ADC, there is no analog "
+                          "neuron circuit; drop the converters to simulate circuit neurons")
+    if digital and circuit.neuron_v_offset != 0:
+        raise ConfigError("CircuitConfig.neuron_v_offset must be 0 with tiles or converters: "
+                          "the activation is digital (no analog neuron to have an offset)")
+    return digital
 
 
 def _check_device_range(plan_g: np.ndarray, lo: float, hi: float, where: str) -> None:
@@ -159,22 +114,15 @@ def _check_calibration(calibration, n_in: int) -> np.ndarray:
 
 def relu_scales(model, calibration, margin: float = 1.05) -> list[float]:
     """Largest activation of every ReLU layer over the calibration inputs, times ``margin``."""
-    import torch
-
-    x = torch.as_tensor(np.asarray(calibration, dtype=np.float64))
-    out = []
-    with torch.no_grad():
-        h = x
-        for m in model:
-            h = m.double()(h) if hasattr(m, "double") else m(h)
-            if isinstance(m, torch.nn.ReLU):
-                out.append(float(h.max()) * margin if float(h.max()) > 0 else 1.0)
-    return out
+    specs = walk_sequential(model)
+    outs = software_layers(model, calibration)
+    return [float(o.max()) * margin if float(o.max()) > 0 else 1.0
+            for s, o in zip(specs, outs, strict=True) if s.activation == "relu"]
 
 
-def _check_nonideal(nonideal) -> float | None:
+def _check_nonideal(nonideal, digital: bool = True) -> float | None:
     """Validate a NonIdealityConfig for the circuit; returns the sinh ``v0`` of its read I-V
-    (or None)."""
+    (or None).  ``digital``: the layers have a digital periphery (read noise allowed)."""
     if nonideal is None:
         return None
     from ..nonideal import NonIdealityConfig
@@ -185,33 +133,35 @@ def _check_nonideal(nonideal) -> float | None:
     if nonideal.ir_drop is not None and not nonideal.ir_drop.is_identity:
         raise ConfigError("nonideal.ir_drop: the circuit network has real wires; set "
                           "CircuitConfig.r_wire_row / r_wire_col instead")
-    if nonideal.read_noise is not None and not nonideal.read_noise.is_identity:
-        raise ConfigError("nonideal.read_noise: a DC circuit simulation has no read noise; "
-                          "leave it None for the circuit network")
+    if nonideal.read_noise is not None and not nonideal.read_noise.is_identity \
+            and not digital:
+        raise ConfigError("nonideal.read_noise: a DC circuit simulation has no read noise; in "
+                          "the circuit network it enters at the ADC of a digital periphery "
+                          "(the same seeded sample in ngspice and the twin): set "
+                          "MappingConfig.adc_bits / dac_bits / tile_size, or leave it None")
     return None if nonideal.iv is None else float(nonideal.iv.v0)
-
-
-G_OPEN = 1e-15
-"""Conductance given to a cell that a non-ideality left at 0 S (an open cell) [S]: the
-crossbar needs a finite resistance for every cell."""
 
 
 def plan_layers(model, circuit: CircuitConfig, mapping, calibration=None, nonideal=None,
                 draw: int = 0) -> list[LayerPlan]:
-    from ..mapping import map_layer
-
     if not isinstance(circuit, CircuitConfig):
         raise ConfigError(f"circuit must be a CircuitConfig, got {type(circuit).__name__}")
-    _check_mapping(mapping)
-    _check_nonideal(nonideal)
-    parsed = parse_model(model)
+    digital = _check_mapping(mapping, circuit)
+    specs = parse_model(model)
+    if any(s.kind == "conv2d" for s in specs):
+        if circuit.neuron_flavour != "ideal" or circuit.neuron_v_offset != 0:
+            raise ConfigError("a CNN is co-simulated with digital activations (each conv "
+                              "layer's outputs are re-arranged into the next layer's patches "
+                              "in Python): set CircuitConfig.neuron_flavour='ideal' and "
+                              "neuron_v_offset=0")
+        digital = True
+    _check_nonideal(nonideal, digital)
+    parsed = [(s.weight, s.bias, s.activation, s.module_index) for s in specs]
     fs_relu: list[float] = []
     if calibration is not None:
-        calibration = _check_calibration(calibration, parsed[0][0].shape[1])
+        calibration = _check_calibration(calibration, _n_features(specs[0]))
     if calibration is not None and any(p[2] == "relu" for p in parsed):
-        import copy
-
-        fs_relu = relu_scales(copy.deepcopy(model), calibration)
+        fs_relu = relu_scales(model, calibration)
     lo, hi = circuit.device_range or (mapping.g_min, mapping.g_max)
     v_read = mapping.v_read
     # input scale of every layer and the activation full scale of its neuron
@@ -224,10 +174,11 @@ def plan_layers(model, circuit: CircuitConfig, mapping, calibration=None, nonide
         scales.append((c, afs))
         c = 1.0 / afs
     mapped = []
-    for (w, b, act, idx), (c, _) in zip(parsed, scales, strict=True):
-        ml = map_layer(w, b * c, mapping, activation=act)
+    for (w, b, act, idx), (c, _), sp in zip(parsed, scales, specs, strict=True):
+        ml = map_layer(w, b * c, mapping, activation=act, kind=sp.kind, conv=sp.conv)
+        kind = "Linear" if sp.kind == "linear" else "Conv2d"
         for g in (ml.g_pos, ml.g_neg):
-            _check_device_range(g, lo, hi, f"layer {idx} (Linear {w.shape[1]}->{w.shape[0]})")
+            _check_device_range(g, lo, hi, f"layer {idx} ({kind} {w.shape[1]}->{w.shape[0]})")
         mapped.append(ml)
     programmed = nonideal.apply(mapped, draw) if nonideal is not None else mapped
     plans: list[LayerPlan] = []
@@ -235,20 +186,45 @@ def plan_layers(model, circuit: CircuitConfig, mapping, calibration=None, nonide
             zip(parsed, scales, mapped, programmed, strict=True), start=1):
         g = np.empty((ml.g_pos.shape[0], 2 * ml.g_pos.shape[1]))
         g[:, 0::2], g[:, 1::2] = pl.g_pos, pl.g_neg
-        g = np.maximum(g, G_OPEN)
+        g = circuit.open_cells(g)
         wps = np.broadcast_to(np.asarray(ml.w_per_siemens, dtype=float), (w.shape[0],))
         r_t = circuit.v_per_unit * wps / (c * v_read)
-        i_max = v_read * float(g.sum(axis=0).max())
-        r_a = circuit.tia_swing / i_max
-        sense = tuple(DiffSenseCard(r_a=r_a, r1=circuit.diff_r1, r2=circuit.diff_r1 * rt / r_a,
-                                    opamp=circuit.sense_opamp) for rt in r_t)
+        t = mapping.tile_size
+        row_t, col_t = tile_ranges(g.shape[0], t), tile_ranges(w.shape[0], t)
+        tile_sense = tuple(tuple(_sense_cards(circuit, g[r0:r1, 2 * c0:2 * c1], v_read,
+                                              r_t[c0:c1])
+                                 for c0, c1 in col_t) for r0, r1 in row_t)
+        sense = (tile_sense[0][0] if len(row_t) == len(col_t) == 1
+                 else _sense_cards(circuit, g, v_read, r_t))
         neuron = None
-        if act is not None:
+        if act is not None and not digital:
             neuron = NeuronCard(act, circuit.neuron_flavour, v_per_unit=circuit.v_per_unit,
                                 v_full_scale=v_read, act_full_scale=afs,
                                 v_offset=circuit.neuron_v_offset, opamp=circuit.neuron_opamp)
-        plans.append(LayerPlan(n, w, b, act, ml, c, g, sense, neuron, afs))
+        fs = None
+        if mapping.adc_bits is not None and mapping.adc_range == "full-scale":
+            # the worst case: every row of the tile at v_read, every cell at g_max - g_min
+            fs = np.array([float(r_t.max()) * v_read * (r1 - r0) * (mapping.g_max - mapping.g_min)
+                           for r0, r1 in row_t])
+        plans.append(LayerPlan(n, w, b, act, ml, c, g, sense, neuron, afs, row_t, col_t,
+                               tile_sense, digital, mapping.dac_bits, mapping.adc_bits, fs,
+                               conv=specs[n - 1].conv, pool=specs[n - 1].pool))
     return plans
+
+
+def _n_features(spec: LayerSpec) -> int:
+    """Network inputs of a first layer (conv: C·H·W of the image)."""
+    return int(np.prod(spec.conv["in_shape"])) if spec.conv is not None else \
+        int(spec.weight.shape[1])
+
+
+def _sense_cards(circuit: CircuitConfig, g: np.ndarray, v_read: float, r_t) -> tuple:
+    """The differential sense stage of every output of one tile: column TIAs sized so that
+    the tile's largest column current (every row at v_read) gives ``tia_swing``, the
+    difference amplifier for the total transimpedance ``r_t`` of each output."""
+    r_a = circuit.tia_swing / (v_read * float(g.sum(axis=0).max()))
+    return tuple(DiffSenseCard(r_a=r_a, r1=circuit.diff_r1, r2=circuit.diff_r1 * rt / r_a,
+                               opamp=circuit.sense_opamp) for rt in r_t)
 
 
 def build_network(model, circuit: CircuitConfig | None = None, mapping=None, *,
@@ -264,11 +240,18 @@ def build_network(model, circuit: CircuitConfig | None = None, mapping=None, *,
     part the cells' sinh read nonlinearity; ``ir_drop`` and ``read_noise`` are refused (wires
     are CircuitConfig's; a DC simulation has no noise).  The device-range check applies to
     the mapped targets.  Raises :class:`ConfigError` before anything is simulated."""
-    from ..mapping import MappingConfig
-    from .network import Network
-
     circuit = CircuitConfig() if circuit is None else circuit
-    mapping = MappingConfig(g_min=1e-6, g_max=100e-6, v_read=0.2) if mapping is None else mapping
+    mapping = MappingConfig() if mapping is None else mapping
     plans = plan_layers(model, circuit, mapping, calibration, nonideal, draw)
-    return Network(plans, circuit, mapping, name=name, sinh_v0=_check_nonideal(nonideal),
-                   nonideal=nonideal, draw=draw)
+    net = Network(plans, circuit, mapping, name=name, sinh_v0=_check_nonideal(nonideal),
+                  nonideal=nonideal, draw=draw)
+    if mapping.adc_bits is None or mapping.adc_range == "full-scale":
+        return net
+    if calibration is None:
+        raise ConfigError("MappingConfig.adc_bits with adc_range='calibrated': pass "
+                          "calibration= inputs (a training subset) to set the ADC full scales "
+                          "(never the evaluated images), or use adc_range='full-scale'")
+    x_cal = _check_calibration(calibration, net.n_features)
+    return Network(net.calibrated_plans(x_cal), circuit, mapping, name=name,
+                   sinh_v0=net.sinh_v0, nonideal=nonideal, draw=draw,
+                   calibration_size=len(x_cal))

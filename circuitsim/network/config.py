@@ -6,18 +6,21 @@ import dataclasses
 from dataclasses import dataclass, field
 
 from ..cards.transistor import AccessTransistor, Nmos1Card
+from ..crossbar.wires import Wires
 from ..errors import ConfigError
 from ..generators.neuron import DEFAULT_NEURON_OPAMP, FLAVOURS
 from ..generators.opamp import CLAMP_OFFSET, OpAmpCard
-from ..units import require_finite, require_nonnegative, require_positive
+from ..units import require_finite, require_positive
 
 SENSE_OPAMP = OpAmpCard("ideal", a0=1e6)
 """Default sense-amplifier op-amp: an ideal VCVS of gain 1e6."""
 
 
 @dataclass(frozen=True)
-class CircuitConfig:
-    """The circuit around the mapped conductances: parasitics, access devices, sense amplifiers,
+class CircuitConfig(Wires):
+    """The circuit around the mapped conductances: parasitics (the keyword fields of
+    :class:`~circuitsim.crossbar.wires.Wires`: ``r_wire_row``, ``r_wire_col``, ``c_wire_row``,
+    ``c_wire_col``, ``r_source``, ``r_sense``, ``g_open``), access devices, sense amplifiers,
     neurons and the voltage scaling between layers.
 
     Voltage scaling (see :mod:`circuitsim.network`): a feature x ∈ [0, 1] drives its row at
@@ -26,18 +29,6 @@ class CircuitConfig:
     the neuron output ``v_read·a(z)/act_full_scale`` drives the next layer's rows (sigmoid:
     act_full_scale 1; ReLU: ``relu_full_scale``), so rows stay within [0, v_read]."""
 
-    r_wire_row: float = 0.0
-    """Row wire resistance per segment between adjacent cells [ohm]."""
-    r_wire_col: float = 0.0
-    """Column wire resistance per segment between adjacent cells [ohm]."""
-    c_wire_row: float = 0.0
-    """Row wire capacitance per segment [F] (transients only; the DC evaluation ignores it)."""
-    c_wire_col: float = 0.0
-    """Column wire capacitance per segment [F] (transients only)."""
-    r_source: float = 0.0
-    """Row driver (DAC / neuron output) resistance [ohm]."""
-    r_sense: float = 0.0
-    """Resistance from each column end to its sense amplifier input [ohm]."""
     access: AccessTransistor | None = None
     """None = 1R cells; an AccessTransistor = 1T1R (word lines held at its v_wordline)."""
     sense_opamp: OpAmpCard = field(default_factory=lambda: SENSE_OPAMP)
@@ -66,10 +57,7 @@ class CircuitConfig:
     (g_min, g_max).  Every mapped conductance must lie inside it."""
 
     def __post_init__(self):
-        for k in ("r_wire_row", "r_wire_col", "r_source", "r_sense"):
-            require_nonnegative(f"CircuitConfig.{k}", getattr(self, k), "[ohm]")
-        for k in ("c_wire_row", "c_wire_col"):
-            require_nonnegative(f"CircuitConfig.{k}", getattr(self, k), "[F]")
+        super().__post_init__()
         if self.access is not None and not isinstance(self.access, AccessTransistor):
             raise ConfigError("CircuitConfig.access must be None or a "
                               "circuitsim.cards.AccessTransistor")

@@ -19,18 +19,23 @@ from __future__ import annotations
 import dataclasses
 import json
 import time
+import zlib
 from pathlib import Path
 
 import numpy as np
 
 from ..circuit import BSource, Dc, Deck, Instance, Pwl, RawLine, Tran, VoltageSource
+from ..crossbar.wires import wire_fields
 from ..errors import ConfigError, SimulationError
 from ..generators.neuron import neuron_subckt, neuron_transfer
 from ..generators.sense_amp import diff_sense_subckt
+from ..mapping.forward import unfold_patches
+from ..mapping.walk import pool_forward
+from ..readout import activate
 from ..units import require_positive, spice_number
-from .build import LayerPlan
 from .config import CircuitConfig
 from .outputs import NetOutputs
+from .plan import LayerPlan, layer_outputs, layer_rows
 
 DECK_OPTIONS = {"reltol": 1e-6, "vntol": 1e-9, "abstol": 1e-13, "itl2": 200}
 """ngspice options of the network decks: tolerances tight enough that every sweep point is
@@ -47,7 +52,7 @@ class Network:
 
     def __init__(self, plans: list[LayerPlan], circuit: CircuitConfig, mapping, *,
                  name: str = "network", sinh_v0: float | None = None, nonideal=None,
-                 draw: int = 0):
+                 draw: int = 0, calibration_size: int | None = None):
         self.plans = list(plans)
         self.circuit = circuit
         self.mapping = mapping
@@ -56,6 +61,8 @@ class Network:
         """Cells' sinh read nonlinearity v0 [V] (from ``nonideal.iv``), or None (ohmic)."""
         self.nonideal = nonideal
         self.draw = draw
+        self.calibration_size = calibration_size
+        """Calibration inputs that set the ADC full scales (None: no calibrated ADC)."""
         self._solvers: dict = {}
 
     # ------------------------------------------------------------------ basics
@@ -69,8 +76,19 @@ class Network:
         return self.plans[-1].n_out
 
     @property
+    def n_features(self) -> int:
+        """Inputs of the network (a CNN: C·H·W of the image)."""
+        return self.plans[0].n_features
+
+    @property
     def v_read(self) -> float:
         return float(self.mapping.v_read)
+
+    @property
+    def digital(self) -> bool:
+        """True when the layers have a digital periphery (tiles / DAC / ADC): the layers are
+        co-simulated one at a time (analog tiles, then the digital step in Python)."""
+        return any(p.digital for p in self.plans)
 
     def check_inputs(self, X) -> np.ndarray:
         """Inputs (N, features) or (features,) in [0, 1] -> float64 (N, features)."""
@@ -80,9 +98,9 @@ class Network:
             raise ConfigError(f"inputs must be an array of features in [0, 1]: {exc}") from None
         if x.ndim == 1:
             x = x[None, :]
-        if x.ndim != 2 or x.shape[1] != self.n_in or x.shape[0] < 1:
-            raise ConfigError(f"inputs must have shape (N, {self.n_in}) (one row per input, "
-                              f"{self.n_in} features), got {x.shape}")
+        if x.ndim != 2 or x.shape[1] != self.n_features or x.shape[0] < 1:
+            raise ConfigError(f"inputs must have shape (N, {self.n_features}) (one row per "
+                              f"input, {self.n_features} features), got {x.shape}")
         if not np.isfinite(x).all():
             raise ConfigError("inputs hold NaN or inf values")
         if x.min() < 0 or x.max() > 1:
@@ -94,13 +112,19 @@ class Network:
     def crossbar_spec(self, plan: LayerPlan, *, extra_r_sense: float = 0.0):
         """The :class:`CrossbarSpec` of one layer (``extra_r_sense`` [ohm] is added to the
         sense resistance: the twin uses it for the TIA's input resistance)."""
+        return self._spec(plan.conductance, extra_r_sense)
+
+    def tile_spec(self, plan: LayerPlan, ri: int, ci: int, *, extra_r_sense: float = 0.0):
+        """The :class:`CrossbarSpec` of tile (ri, ci) of a layer: its own wires (a tile
+        boundary cuts the row and column wires)."""
+        return self._spec(plan.tile_conductance(ri, ci), extra_r_sense)
+
+    def _spec(self, g, extra_r_sense: float):
         from ..crossbar import CrossbarSpec
 
-        c = self.circuit
-        return CrossbarSpec(plan.conductance, r_wire_row=c.r_wire_row, r_wire_col=c.r_wire_col,
-                            r_source=c.r_source, r_sense=c.r_sense + extra_r_sense,
-                            access=c.access, c_wire_row=c.c_wire_row, c_wire_col=c.c_wire_col,
-                            sinh_v0=self.sinh_v0)
+        w = wire_fields(self.circuit)
+        w["r_sense"] += extra_r_sense
+        return CrossbarSpec(g, **w, access=self.circuit.access, sinh_v0=self.sinh_v0)
 
     # ------------------------------------------------------------------ names
 
@@ -156,6 +180,9 @@ class Network:
         end of its slot: the op-amp poles and wire capacitances act, and a slot that is too
         short shows as a settling error.  ``print_outputs`` adds a ``.print`` so plain
         ``ngspice -b`` prints the outputs."""
+        if self.digital:
+            raise ConfigError("this network has tiles / converters: it is co-simulated one "
+                              "layer at a time; use layer_deck(plan, V) (or write())")
         x = self.check_inputs(X)
         n = len(x)
         v = x * self.v_read
@@ -259,9 +286,16 @@ class Network:
             chunk = int(chunk)
             starts = range(0, len(x), chunk)
             show = (sys.stderr.isatty() and len(starts) > 1) if progress is None else progress
+            if self.digital and slot_s is not None:
+                raise ConfigError("slot_s (a .tran) is not available with tiles / converters: "
+                                  "the digital periphery reads DC tile outputs")
             for s in tqdm(starts, desc="ngspice runs", disable=not show):
                 xs = x[s:s + chunk]
                 t = timeout_s if timeout_s is not None else 120.0 + 2.0 * len(xs)
+                if self.digital:
+                    parts.append(self._digital_forward(
+                        xs, lambda p, V, t=t: self._tiles_spice(p, V, r, t), "spice"))
+                    continue
                 res = r.run(self.deck(xs, slot_s=slot_s), timeout_s=t)
                 parts.append(self._read(res, len(xs), slot_s))
         finally:
@@ -269,7 +303,7 @@ class Network:
                 r.close()
         out = _concat(parts, "spice")
         out.wall_s = time.perf_counter() - t0
-        out.meta["runs"] = len(parts)
+        out.meta["runs"] = len(parts) * (len(self.plans) if self.digital else 1)
         return out
 
     def _read(self, res, n: int, slot_s: float | None = None) -> NetOutputs:
@@ -309,6 +343,11 @@ class Network:
         :func:`~circuitsim.generators.neuron.neuron_transfer`)."""
         x = self.check_inputs(X)
         t0 = time.perf_counter()
+        if self.digital:
+            out = self._digital_forward(x, lambda p, V: self._tiles_twin(p, V, ideal, backend),
+                                        "ideal" if ideal else "behavioral")
+            out.wall_s = time.perf_counter() - t0
+            return out
         v_rows = x * self.v_read
         layers, pre, cur = [], [], []
         for p in self.plans:
@@ -351,10 +390,190 @@ class Network:
         """Logits of the trained model itself (float64 numpy, no circuit)."""
         h = self.check_inputs(X)
         for p in self.plans:
-            z = h @ p.weight.T + p.bias
-            h = z if p.activation is None else (
-                0.5 * (1 + np.tanh(0.5 * z)) if p.activation == "sigmoid" else np.maximum(z, 0))
+            n = len(h)
+            xin = h if p.conv is None else unfold_patches(h, p.conv)
+            z = xin @ p.weight.T + p.bias
+            if p.conv is not None:
+                co, ho, wo = p.conv["out_shape"]
+                z = z.reshape(n, ho, wo, co).transpose(0, 3, 1, 2).reshape(n, -1)
+            h = activate(p.activation, z)
+            if p.pool is not None:
+                h = pool_forward(h, p.pool)
         return h
+
+    # ------------------------------------------------------------------ tiles and converters
+
+    @staticmethod
+    def tile_out_node(plan: LayerPlan, ri: int, ci: int, j: int) -> str:
+        """Sense-stage output of output j (layer numbering) of tile (ri, ci)."""
+        return f"l{plan.index}_t{ri}_{ci}_z{j}"
+
+    @staticmethod
+    def tile_row_node(plan: LayerPlan, i: int) -> str:
+        """Row i of a digital-periphery layer (driven by the DAC; the bias row is ``vbias``)."""
+        return "vbias" if i == plan.n_in else f"l{plan.index}_r{i}"
+
+    def _tile_sense_names(self, plan: LayerPlan, ri: int, ci: int) -> list[str]:
+        cards = plan.tile_sense[ri][ci]
+        uniq = list(dict.fromkeys(cards))
+        base = f"sense_l{plan.index}_t{ri}_{ci}"
+        if len(uniq) == 1:
+            return [base] * len(cards)
+        idx = {s: n for n, s in enumerate(uniq)}
+        return [f"{base}_{idx[s]}" for s in cards]
+
+    def layer_deck(self, plan: LayerPlan, V, *, print_outputs: bool = False) -> Deck:
+        """One ``.dc`` deck evaluating every tile of a digital-periphery layer for the row
+        voltages ``V`` (N, in + 1) [V] (the DAC outputs; the last column, the bias row, must be
+        v_read): one crossbar subcircuit per tile, each with its own sense stages; the sense
+        outputs ``v(l{L}_t{ri}_{ci}_z{j})`` go to the ADC in Python."""
+        from ..crossbar import crossbar_subckt
+
+        V = np.asarray(V, dtype=float)
+        n = len(V)
+        els: list = [VoltageSource("Vslot", "slot", "0", 0.0,
+                                   comment=f"input slot: .dc sweeps it 0..{n - 1}; row voltages "
+                                           "are pwl functions of it"),
+                     VoltageSource("Vbias", "vbias", "0", self.v_read,
+                                   comment=f"bias row at v_read = {self.v_read:g} V")]
+        if self.circuit.access is not None:
+            els.append(VoltageSource("Vwl", "wl", "0", self.circuit.access.v_wordline,
+                                     comment="word lines of every 1T1R tile"))
+        els += _row_sources([self.tile_row_node(plan, i) for i in range(plan.n_in)],
+                            V[:, :plan.n_in], f"Vl{plan.index}_r",
+                            "rows: DAC output voltages, one value per slot")
+        subs, saves = [], []
+        for ri, ci, (r0, r1), (c0, c1) in plan.tiles():
+            tag = f"l{plan.index}_t{ri}_{ci}"
+            spec = self.tile_spec(plan, ri, ci)
+            subs.append(crossbar_subckt(spec, f"xbar_{tag}"))
+            ports = [self.tile_row_node(plan, i) for i in range(r0, r1)]
+            ports += [f"{tag}_col{k}" for k in range(2 * (c1 - c0))]
+            if self.circuit.access is not None:
+                ports.append("wl")
+            els.append(Instance(f"Xxbar_{tag}", f"xbar_{tag}", ports, comment=(
+                f"layer {plan.index} tile ({ri}, {ci}): rows {r0}..{r1 - 1}, outputs "
+                f"{c0}..{c1 - 1} ({spec.rows}x{spec.cols}, own wires and sense stages)")))
+            names = self._tile_sense_names(plan, ri, ci)
+            for name, card in dict(zip(names, plan.tile_sense[ri][ci], strict=True)).items():
+                subs.append(diff_sense_subckt(card, name))
+            for k in range(2 * (c1 - c0)):
+                els.append(VoltageSource(f"V{tag}_m{k}", f"{tag}_col{k}", f"{tag}_in{k}", 0.0))
+                saves.append(f"i(v{tag}_m{k})")
+            for jj, name in enumerate(names):
+                node = self.tile_out_node(plan, ri, ci, c0 + jj)
+                els.append(Instance(f"X{tag}_sa{jj}", name,
+                                    (f"{tag}_in{2 * jj}", f"{tag}_in{2 * jj + 1}", node)))
+                saves.append(f"v({node})")
+        if print_outputs:
+            els.append(RawLine("print", ".print dc " + " ".join(saves[:64])))
+        return Deck(f"{self.name}: layer {plan.index}, {len(plan.row_tiles)}x"
+                    f"{len(plan.col_tiles)} tiles, {n} input(s) in one .dc sweep",
+                    elements=els, subcircuits=subs, options=DECK_OPTIONS,
+                    analyses=[Dc("Vslot", 0.0, float(n - 1), 1.0)], saves=tuple(saves))
+
+    def _tiles_spice(self, plan: LayerPlan, V, runner, timeout_s) -> tuple:
+        """Sense outputs (N, row tiles, out) [V] and column currents (N, row tiles, 2·out) of
+        every tile of a layer, from one ngspice run."""
+        n = len(V)
+        res = runner.run(self.layer_deck(plan, V), timeout_s=timeout_s)
+
+        def vec(name):
+            a = np.atleast_1d(np.asarray(res[name], dtype=float))
+            if a.shape != (n,):
+                raise SimulationError(f"ngspice returned {a.shape} values of {name} for {n} "
+                                      "inputs (a sweep point missing?)", deck=res.deck,
+                                      run_dir=res.run_dir, log=res.log)
+            return a
+
+        out = np.empty((n, len(plan.row_tiles), plan.n_out))
+        cur = np.empty((n, len(plan.row_tiles), 2 * plan.n_out))
+        for ri, ci, _, (c0, c1) in plan.tiles():
+            tag = f"l{plan.index}_t{ri}_{ci}"
+            for j in range(c0, c1):
+                out[:, ri, j] = vec(f"v({self.tile_out_node(plan, ri, ci, j)})")
+            for k in range(2 * (c1 - c0)):
+                cur[:, ri, 2 * c0 + k] = vec(f"i(v{tag}_m{k})")
+        return out, cur
+
+    def _tiles_twin(self, plan: LayerPlan, V, ideal: bool, backend: str = "numpy") -> tuple:
+        """The same as :meth:`_tiles_spice` through the behavioral engine (``ideal``: G·V and
+        the infinite-gain sense stage)."""
+        n = len(V)
+        out = np.empty((n, len(plan.row_tiles), plan.n_out))
+        cur = np.empty((n, len(plan.row_tiles), 2 * plan.n_out))
+        for ri, ci, (r0, r1), (c0, c1) in plan.tiles():
+            cards = plan.tile_sense[ri][ci]
+            v = V[:, r0:r1]
+            if ideal:
+                i = v @ plan.tile_conductance(ri, ci)
+            else:
+                key = (plan.index, ri, ci, backend)
+                if key not in self._solvers:
+                    from ..behavioral import CrossbarSolver
+
+                    spec = self.tile_spec(plan, ri, ci, extra_r_sense=cards[0].r_in)
+                    self._solvers[key] = _NumpySolver(CrossbarSolver(spec, backend=backend))
+                i = self._solvers[key].column_currents(v.T).T
+            cur[:, ri, 2 * c0:2 * c1] = i
+            for jj, card in enumerate(cards):
+                ip, i_n = i[:, 2 * jj], i[:, 2 * jj + 1]
+                out[:, ri, c0 + jj] = (card.transimpedance * (ip - i_n) if ideal
+                                       else card.transfer(ip, i_n))
+        return out, cur
+
+    def _digital_forward(self, x, tiles_of, source: str) -> NetOutputs:
+        """Layer by layer: DAC rows → analog tiles (``tiles_of(plan, V)``) → ADC, partial
+        sums and activation (:func:`digital_step`, the same for every world)."""
+        layers, pre, cur, tiles, a = [], [], [], [], x
+        for p in self.plans:
+            V = layer_rows(p, a, self.v_read)
+            out, i = tiles_of(p, V)
+            out = out + self.read_noise(p, V)
+            z_v, a = layer_outputs(p, out, self.circuit.v_per_unit, len(x))
+            pre.append(z_v)
+            layers.append(z_v if p.activation is None else a)
+            cur.append(i.reshape(len(x), -1))
+            tiles.append(out)
+        return NetOutputs(layers, pre[-1] / self.circuit.v_per_unit, pre, cur, source,
+                          tiles=tiles)
+
+    def read_noise(self, plan: LayerPlan, V) -> np.ndarray | float:
+        """The read-noise sample of every tile output (N, row tiles, out) [V] for row voltages
+        ``V`` (0 without ``nonideal.read_noise``).  Each column current gets a Gaussian error
+        of variance absolute² + relative²·Σ_i V_i²·G_ij² (:class:`~circuitsim.nonideal.
+        ReadNoise`), seen through the output's transimpedance; it is added to the analog tile
+        outputs before the ADC, the same sample in ngspice and the twin.  The sample of one
+        input is drawn from ``(seed, draw, layer, hash of its row voltages)``, so it does not
+        depend on the other inputs of the batch."""
+        rn = None if self.nonideal is None else self.nonideal.read_noise
+        if rn is None or rn.is_identity:
+            return 0.0
+        out = np.zeros((len(V), len(plan.row_tiles), plan.n_out))
+        z = np.stack([np.random.default_rng(
+            [self.nonideal.seed, self.draw, 99, plan.index, zlib.crc32(row.tobytes())]
+        ).standard_normal((len(plan.row_tiles), 2 * plan.n_out)) for row in V])
+        for ri, ci, (r0, r1), (c0, c1) in plan.tiles():
+            g = plan.tile_conductance(ri, ci)
+            sd = np.sqrt(rn.absolute ** 2 + rn.relative ** 2 * ((V[:, r0:r1] ** 2) @ g ** 2))
+            i = sd * z[:, ri, 2 * c0:2 * c1]
+            rt = np.array([c.transimpedance for c in plan.tile_sense[ri][ci]])
+            out[:, ri, c0:c1] = rt * (i[:, 0::2] - i[:, 1::2])
+        return out
+
+    def calibrated_plans(self, x_cal) -> list[LayerPlan]:
+        """The plans with each layer's ADC full scales set from calibration inputs ``x_cal``:
+        per row tile, the largest |sense output| of the behavioral circuit over them (earlier
+        layers' ADCs already calibrated and applied)."""
+        plans, a = [], self.check_inputs(x_cal)
+        for p in self.plans:
+            V = layer_rows(p, a, self.v_read)
+            out, _ = self._tiles_twin(p, V, ideal=False)
+            fs = np.abs(out).max(axis=(0, 2))
+            p = dataclasses.replace(p, adc_full_scale=np.where(fs > 0, fs, 1.0))
+            _, a = layer_outputs(p, out, self.circuit.v_per_unit, len(a))
+            plans.append(p)
+        return plans
 
     # ------------------------------------------------------------------ manifest / files
 
@@ -372,6 +591,16 @@ class Network:
                              "g_min_S": float(p.conductance.min()),
                              "g_max_S": float(p.conductance.max())},
                 "in_scale": p.in_scale,
+                "kind": "linear" if p.conv is None else "conv2d",
+                "conv": None if p.conv is None else {k: list(v) for k, v in p.conv.items()},
+                "pool": None if p.pool is None else {k: (list(v) if isinstance(v, tuple) else v)
+                                                     for k, v in p.pool.items()},
+                "periphery": {"digital": p.digital, "dac_bits": p.dac_bits,
+                              "adc_bits": p.adc_bits,
+                              "adc_full_scale_V": (None if p.adc_full_scale is None
+                                                   else np.asarray(p.adc_full_scale).tolist()),
+                              "row_tiles": [list(t) for t in p.row_tiles],
+                              "col_tiles": [list(t) for t in p.col_tiles]},
                 "w_per_siemens": wps.tolist(),
                 "act_full_scale": p.act_full_scale,
                 "sense": {"subckts": sorted(set(self._sense_names(p))),
@@ -407,6 +636,10 @@ class Network:
             "circuit": self.circuit.to_dict(),
             "nonideal": None if self.nonideal is None else {**self.nonideal.to_dict(),
                                                             "draw": self.draw},
+            "adc_calibration": (None if self.calibration_size is None else
+                                {"inputs": self.calibration_size,
+                                 "what": "largest |tile sense output| per layer and row tile "
+                                         "over the calibration inputs (behavioral circuit)"}),
             "layers": layers,
         }
 
@@ -421,15 +654,47 @@ class Network:
             raise ConfigError(f"deck name {name!r}: a plain file name is needed (no '/', no "
                               "leading '.'); the folder is out_dir")
         out.mkdir(parents=True, exist_ok=True)
-        X = np.full((1, self.n_in), 0.5) if X is None else X
-        deck_path = out / f"{name}.cir"
-        deck_path.write_text(emit_deck(self.deck(X, print_outputs=True)))
+        X = np.full((1, self.n_features), 0.5) if X is None else X
         man = self.manifest()
-        man["deck"] = deck_path.name
         man["inputs"]["n"] = int(len(self.check_inputs(X)))
+        if self.digital:
+            # one deck per layer; a hidden layer's rows are the DAC codes of the twin's
+            # digital outputs of the layer before (what the co-simulation feeds it)
+            paths, a = [], self.check_inputs(X)
+            for p in self.plans:
+                V = layer_rows(p, a, self.v_read)
+                path = out / f"{name}_l{p.index}.cir"
+                path.write_text(emit_deck(self.layer_deck(p, V, print_outputs=True)))
+                paths.append(path)
+                _, a = layer_outputs(p, self._tiles_twin(p, V, ideal=False)[0],
+                                     self.circuit.v_per_unit, len(a))
+            man["decks"] = [q.name for q in paths]
+        else:
+            deck_path = out / f"{name}.cir"
+            deck_path.write_text(emit_deck(self.deck(X, print_outputs=True)))
+            man["deck"] = deck_path.name
+            paths = [deck_path]
         man_path = out / (f"{name}.manifest.json" if name != self.name else "manifest.json")
         man_path.write_text(json.dumps(man, indent=1, sort_keys=True) + "\n")
-        return [deck_path, man_path]
+        return [*paths, man_path]
+
+
+def _row_sources(nodes: list[str], values: np.ndarray, prefix: str, comment: str) -> list:
+    """DC-sweep row drivers: node k holds ``values[n, k]`` at slot n (a plain DC source when
+    it never changes, else a B-source ``pwl(v(slot), ...)``)."""
+    slots = np.arange(len(values), dtype=float)
+    els = []
+    for k, node in enumerate(nodes):
+        col = values[:, k]
+        cmt = comment if k == 0 else ""
+        if np.all(col == col[0]):
+            els.append(VoltageSource(f"{prefix}{k}", node, "0", float(col[0]), comment=cmt))
+        else:
+            pts = ", ".join(f"{spice_number(t)}, {spice_number(v)}"
+                            for t, v in zip(slots, col, strict=True))
+            els.append(BSource(f"B{prefix[1:]}{k}", node, "0", f"pwl(v(slot), {pts})",
+                               comment=cmt))
+    return els
 
 
 def _slot_points(values, slot_s: float) -> tuple:
@@ -462,4 +727,5 @@ def _concat(parts: list[NetOutputs], source: str) -> NetOutputs:
                       np.concatenate([p.logits for p in parts]),
                       [np.concatenate([p.pre[i] for p in parts]) for i in range(L)],
                       [np.concatenate([p.currents[i] for p in parts]) for i in range(L)],
-                      source)
+                      source, tiles=[np.concatenate([p.tiles[i] for p in parts])
+                                     for i in range(len(parts[0].tiles))])

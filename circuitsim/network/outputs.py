@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..readout import predict_labels
+
 
 @dataclass
 class NetOutputs:
@@ -15,7 +17,8 @@ class NetOutputs:
     layer's row voltages) for hidden layers, the sense-stage outputs (logits × v_per_unit) for
     the last.  ``pre[l]``: (N, n_out) neuron input voltages [V] (= sense-stage outputs).
     ``currents[l]``: (N, 2·n_out) column currents into the sense stage [A], columns
-    interleaved (2j = G+, 2j+1 = G-) or None.  ``logits``: (N, classes) in trained units."""
+    interleaved (2j = G+, 2j+1 = G-) or None (with tiles: (N, row tiles · 2·n_out)).
+    ``logits``: (N, classes) in trained units."""
 
     layers: list[np.ndarray]
     logits: np.ndarray
@@ -25,13 +28,14 @@ class NetOutputs:
     """``'spice'``, ``'behavioral'`` or ``'ideal'``."""
     wall_s: float = 0.0
     """Wall-clock time of the forward pass [s]."""
+    tiles: list[np.ndarray] = field(default_factory=list)
+    """Layers with tiles / converters: ``tiles[l]`` (N, row tiles, n_out) analog sense-stage
+    outputs of every tile before the ADC [V] (empty for all-analog networks)."""
     meta: dict = field(default_factory=dict)
 
     def predict(self) -> np.ndarray:
         """Class per input: argmax of the logits (one output: logit > 0)."""
-        if self.logits.shape[1] == 1:
-            return (self.logits[:, 0] > 0).astype(np.int64)
-        return np.argmax(self.logits, axis=1).astype(np.int64)
+        return predict_labels(self.logits)
 
     def __len__(self) -> int:
         return int(self.logits.shape[0])

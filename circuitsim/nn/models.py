@@ -120,12 +120,15 @@ def describe_model(model: nn.Sequential) -> list[dict]:
             out.append({"type": "flatten", "start": m.start_dim, "end": m.end_dim})
         elif isinstance(m, nn.Unflatten):
             out.append({"type": "unflatten", "dim": m.dim, "shape": list(m.unflattened_size)})
+        elif isinstance(m, nn.MaxPool2d | nn.AvgPool2d):
+            out.append({"type": "maxpool2d" if isinstance(m, nn.MaxPool2d) else "avgpool2d",
+                        "kernel": m.kernel_size, "stride": m.stride})
         else:
             name = next((k for k, cls in ACTIVATIONS.items() if type(m) is cls), None)
             if name is None:
                 raise ConfigError(f"layer {type(m).__name__} cannot be mapped to a crossbar "
                                   f"network; use Linear, Conv2d, {sorted(ACTIVATIONS)}, "
-                                  "Flatten, Unflatten")
+                                  "MaxPool2d/AvgPool2d, Flatten, Unflatten")
             out.append({"type": name})
     return out
 
@@ -145,6 +148,9 @@ def build_model(description: list[dict]) -> nn.Sequential:
             layers.append(nn.Flatten(d["start"], d["end"]))
         elif t == "unflatten":
             layers.append(nn.Unflatten(d["dim"], tuple(d["shape"])))
+        elif t in ("maxpool2d", "avgpool2d"):
+            pool = nn.MaxPool2d if t == "maxpool2d" else nn.AvgPool2d
+            layers.append(pool(d["kernel"], d["stride"]))
         elif t in ACTIVATIONS:
             layers.append(ACTIVATIONS[t]())
         else:

@@ -24,6 +24,7 @@ import torch
 from torch import nn
 
 from ..errors import ConfigError
+from ..readout import predict_labels
 from .data import Dataset
 from .models import build_model, describe_model
 
@@ -120,8 +121,8 @@ def _loss_fn(n_out: int):
     return nn.CrossEntropyLoss()
 
 
-def _labels(logits: torch.Tensor) -> torch.Tensor:
-    return (logits[:, 0] > 0).long() if logits.shape[1] == 1 else logits.argmax(1)
+def _labels(logits: torch.Tensor) -> np.ndarray:
+    return predict_labels(logits.cpu().numpy())
 
 
 @torch.no_grad()
@@ -130,8 +131,8 @@ def predict(model: nn.Module, x, batch_size: int = 4096) -> np.ndarray:
     model.eval()
     p = next(model.parameters())
     xt = torch.as_tensor(np.asarray(x), dtype=p.dtype, device=p.device)
-    out = [_labels(model(xt[i:i + batch_size])).cpu() for i in range(0, len(xt), batch_size)]
-    return torch.cat(out).numpy().astype(np.int64)
+    out = [_labels(model(xt[i:i + batch_size])) for i in range(0, len(xt), batch_size)]
+    return np.concatenate(out).astype(np.int64)
 
 
 def accuracy(model: nn.Module, x, y) -> float:

@@ -10,7 +10,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..errors import ConfigError
+from ..behavioral import CrossbarSolver
+from ..crossbar.spec import CrossbarSpec
+from ..crossbar.wires import Wires, wire_fields
 from ..units import require_nonnegative, require_positive
 
 __all__ = ["IRDrop", "IVNonlinearity", "ReadNoise"]
@@ -59,50 +61,26 @@ class IVNonlinearity:
 
 
 @dataclass(frozen=True)
-class IRDrop:
+class IRDrop(Wires):
     """Wire resistance: each T×T tile (G+ and G− arrays separately) is solved exactly with the
     behavioral crossbar engine (:class:`circuitsim.behavioral.CrossbarSolver`, checked against
     ngspice on its own branch).  A 1R array with ohmic cells is linear, so each tile is one
     transfer matrix A (I = V·A), factored once per tile; with a sinh cell I–V (``iv``) the
     engine's Newton solve runs per batch.  Cells at 0 S (unprogrammed devices of the
-    g_min = 0 scheme) are given ``g_off`` since the engine needs G > 0."""
-
-    r_wire_row: float = 1.0
-    """Row wire resistance per cell segment [Ω]."""
-    r_wire_col: float = 1.0
-    """Column wire resistance per cell segment [Ω]."""
-    r_source: float = 0.0
-    """Row driver resistance [Ω]."""
-    r_sense: float = 0.0
-    """Column sense resistance to the virtual ground [Ω]."""
-    g_off: float = 1e-12
-    """Conductance used for 0 S cells [S] (an open cell)."""
-
-    def __post_init__(self):
-        for name in ("r_wire_row", "r_wire_col", "r_source", "r_sense"):
-            require_nonnegative(f"IRDrop.{name}", getattr(self, name), "[Ω]")
-        require_positive("IRDrop.g_off", self.g_off, "[S]")
+    g_min = 0 scheme) are given ``g_open`` since the engine needs G > 0.  The fields are those of
+    :class:`~circuitsim.crossbar.wires.Wires` (keyword-only: ``IRDrop(r_wire_row=1.0,
+    r_wire_col=1.0)``)."""
 
     @property
     def is_identity(self) -> bool:
-        return self.r_wire_row == 0 and self.r_wire_col == 0 and self.r_source == 0 \
-            and self.r_sense == 0
+        return not self.has_wire_resistance
 
     def spec(self, g, sinh_v0: float | None = None):
         """The engine's :class:`~circuitsim.crossbar.spec.CrossbarSpec` for one tile."""
-        try:
-            from ..crossbar.spec import CrossbarSpec
-        except ImportError as exc:  # pragma: no cover - engine not merged
-            raise ConfigError("IR drop needs the behavioral crossbar engine "
-                              f"(circuitsim.crossbar / circuitsim.behavioral): {exc}") from exc
-        return CrossbarSpec(conductance=np.maximum(np.asarray(g, dtype=float), self.g_off),
-                            r_wire_row=self.r_wire_row, r_wire_col=self.r_wire_col,
-                            r_source=self.r_source, r_sense=self.r_sense, sinh_v0=sinh_v0)
+        return CrossbarSpec(self.open_cells(g), **wire_fields(self), sinh_v0=sinh_v0)
 
     def transfer(self, g) -> np.ndarray:
         """A (rows, cols) of one linear tile: column currents I = V·A."""
-        from ..behavioral import CrossbarSolver
-
         return np.asarray(CrossbarSolver(self.spec(g)).transfer_matrix)
 
     def mvm(self, iv: IVNonlinearity | None = None):
@@ -131,8 +109,6 @@ class _IRDropMVM:
         self.cache: dict = {}
 
     def __call__(self, v, g, key):
-        from ..behavioral import CrossbarSolver
-
         hit = self.cache.get(key)
         if hit is None or not np.array_equal(hit[0], g):
             solver = CrossbarSolver(self.ir.spec(g, None if self.iv is None else self.iv.v0))

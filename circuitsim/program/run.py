@@ -33,7 +33,8 @@ def network_with_conductances(net, conductances: list[np.ndarray]):
             raise ConfigError(f"layer {p.index}: conductances {g.shape}, plan "
                               f"{p.conductance.shape}")
         plans.append(replace(p, conductance=g))
-    return Network(plans, net.circuit, net.mapping, name=net.name, sinh_v0=net.sinh_v0)
+    return Network(plans, net.circuit, net.mapping, name=net.name, sinh_v0=net.sinh_v0,
+                   calibration_size=net.calibration_size)
 
 
 def pruned_targets(plan) -> np.ndarray:

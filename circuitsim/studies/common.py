@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import ConfigError
-from ..mapping import MappingConfig, map_model, mapped_accuracy
+from ..mapping import CAT_STUDY, MappingConfig, map_model, mapped_accuracy
 from ..nn import Dataset, TrainConfig, accuracy, get_dataset, make_model, train
 
 __all__ = ["StudyContext", "StudyResult", "progress_bar"]
@@ -89,7 +89,8 @@ class StudyContext:
     seed: int = 0
     quick: bool = False
     progress: bool | None = None
-    mapping: MappingConfig = field(default_factory=MappingConfig)
+    mapping: MappingConfig = field(default_factory=lambda: CAT_STUDY)
+    """The studies' mapping: the cat study's cited scheme (:data:`CAT_STUDY`, 0–110 µS)."""
     _dataset: Dataset | None = None
     _models: dict = field(default_factory=dict)
 

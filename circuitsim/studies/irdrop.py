@@ -21,7 +21,7 @@ def ir_drop(ctx: StudyContext, r_wires=(0.0, 0.5, 1.0, 2.0, 5.0, 10.0), r_source
     ds = ctx.dataset
     rows = []
     for r in progress_bar(r_wires, "ir-drop", ctx.progress):
-        ir = IRDrop(r, r, r_source, r_sense)
+        ir = IRDrop(r_wire_row=r, r_wire_col=r, r_source=r_source, r_sense=r_sense)
         models = [("plain", ctx.trained())]
         if aware:  # control: the same fine-tuning without IR drop
             models.append(("plain-finetuned", ctx.finetuned(None, "ft-plain", aware_epochs)))

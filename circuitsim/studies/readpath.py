@@ -9,23 +9,28 @@ from ..mapping import mapped_accuracy
 from ..nonideal import IVNonlinearity, NonIdealityConfig, ReadNoise
 from .common import StudyContext, StudyResult, mc_accuracy, progress_bar
 
-__all__ = ["tiles_adc", "vmax"]
+__all__ = ["CALIBRATION_IMAGES", "tiles_adc", "vmax"]
+
+CALIBRATION_IMAGES = 200
+"""Training images that set the ADC full scales (and ReLU input scales) of a study."""
 
 
 def tiles_adc(ctx: StudyContext, tiles=(16, 32, 64, 128, 256), bits=tuple(range(2, 11)),
               dac_bits: int | None = None) -> StudyResult:
     """Accuracy over tile size T (T×T crossbars, partial sums added digitally) × ADC bits (one
-    ADC per differential output and row tile, range calibrated on the batch)."""
+    ADC per differential output and row tile, full scale calibrated on the first
+    :data:`CALIBRATION_IMAGES` training images, never on the test images)."""
     ds = ctx.dataset
     model = ctx.trained()
     rows = []
     grid = [(t, b) for t in tiles for b in bits]
+    cal = ds.x_train[:CALIBRATION_IMAGES]
     base = ctx.baseline()
     for t, b in progress_bar(grid, "tiles x adc", ctx.progress):
         cfg = dataclasses.replace(ctx.mapping, tile_size=t, adc_bits=b, dac_bits=dac_bits)
         from ..mapping import map_model
 
-        acc = mapped_accuracy(map_model(model, cfg), ds.x_test, ds.y_test)
+        acc = mapped_accuracy(map_model(model, cfg), ds.x_test, ds.y_test, calibration=cal)
         rows.append({"tile": t, "adc_bits": b, "dac_bits": dac_bits, "mean_acc": acc,
                      "loss": round(base["software_acc"] - acc, 6), "_mapping": cfg.to_dict()})
 
@@ -39,7 +44,9 @@ def tiles_adc(ctx: StudyContext, tiles=(16, 32, 64, 128, 256), bits=tuple(range(
             f"software {base['software_acc']:.4f}") + \
         f"; worst 8-bit loss over tiles {worst8:+.4f}; 2-bit: " + ", ".join(
             f"T{r['tile']} {r['mean_acc']:.3f}" for r in rows if r["adc_bits"] == min(bits))
-    return StudyResult("tiles_adc", rows, {**ctx.meta(), **base, "dac_bits": dac_bits}, head,
+    return StudyResult("tiles_adc", rows, {**ctx.meta(), **base, "dac_bits": dac_bits,
+                                           "adc_calibration": f"first {len(cal)} training "
+                                                              "images"}, head,
                        _plot_tiles)
 
 

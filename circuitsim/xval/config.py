@@ -22,10 +22,11 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError
+from ..names import MODEL_KINDS
 
 DEFAULT_MAPPING = {"g_min": 1e-6, "g_max": 100e-6, "v_read": 0.2}
-"""Device window 1–100 µS read at 0.2 V (the network builder's default; a 10 kΩ–1 MΩ
-memristor as in DESIGN.md §3)."""
+"""The fields of :data:`circuitsim.mapping.DEFAULT_MAPPING` (device window 1–100 µS read at
+0.2 V) written out, so that a run's config file states them; a test checks they agree."""
 
 SECTIONS = ("train", "mapping", "nonideal", "circuit")
 """Dict-valued fields: overrides of another package's config dataclass."""
@@ -39,6 +40,9 @@ class XvalConfig:
     """Data set name for :func:`circuitsim.nn.data.get_dataset` (``digits`` is embedded)."""
     dataset_path: str | None = None
     """File or folder for data sets that are read from disk (IDX, HDF5); None for digits."""
+    model: str = "mlp"
+    """Model kind (:data:`circuitsim.names.MODEL_KINDS`, as ``circuitsim train --model``):
+    ``mlp``, ``logistic``, ``cat-relu`` or ``cnn`` (images only; conv layers by unfolding)."""
     hidden: tuple[int, ...] = (16,)
     """Hidden layer widths of the MLP [neurons]; inputs and outputs follow from the data."""
     activation: str = "sigmoid"
@@ -56,6 +60,9 @@ class XvalConfig:
     """Overrides of :class:`circuitsim.network.CircuitConfig` (wire R [Ω], TIA, neurons...)."""
     seed: int = 0
     """Seed of the random non-idealities drawn in mapping (one draw per seed)."""
+    calibration_images: int | None = None
+    """Training images of the calibration set (ReLU full scales, ADC full scales): the first n
+    of the training set; None: all.  Never test images."""
     n_images: int | None = None
     """Test images to evaluate (the first n of the test set); None: all."""
     spice_images: int | None = None
@@ -70,6 +77,9 @@ class XvalConfig:
     def __post_init__(self):
         if not isinstance(self.dataset, str) or not self.dataset:
             raise ConfigError(f"dataset must be a data set name, got {self.dataset!r}")
+        if self.model not in MODEL_KINDS:
+            raise ConfigError(f"model must be one of {', '.join(MODEL_KINDS)}, got "
+                              f"{self.model!r}")
         hidden = self.hidden
         if isinstance(hidden, int):
             hidden = (hidden,)
@@ -92,9 +102,10 @@ class XvalConfig:
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, int) or v < 0:
                 raise ConfigError(f"{name} must be an integer ≥ 0, got {v!r}")
-        for name in ("n_images", "spice_images"):
+        for name in ("n_images", "spice_images", "calibration_images"):
             v = getattr(self, name)
-            if v is not None and (not isinstance(v, int) or v < (1 if name == "n_images" else 0)):
+            if v is not None and (isinstance(v, bool) or not isinstance(v, int)
+                                  or v < (0 if name == "spice_images" else 1)):
                 raise ConfigError(f"{name} must be a positive integer or null, got {v!r}")
         if not isinstance(self.chunk_size, int) or self.chunk_size < 1:
             raise ConfigError(f"chunk_size must be an integer ≥ 1, got {self.chunk_size!r}")

@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import ConfigError
+from ..network.plan import layer_rows
 from ..program.demo_block import programming_markdown, programming_section
 from . import plots
 from .config import XvalConfig
@@ -24,9 +25,9 @@ from .executors import get_executor
 from .harness import (
     Variant,
     XvalRun,
-    build_network,
     calibration_inputs,
     make_network,
+    network_from_config,
     section_configs,
     single_threaded,
 )
@@ -67,7 +68,7 @@ def quick_config(cfg: XvalConfig) -> XvalConfig:
 def run_demo(out: str | Path, *, config: XvalConfig | None = None, quick: bool = False,
              model_path: str | Path | None = None, executor: str = "local",
              scheduler: str | None = None, workers: int | None = None, resume: bool = False,
-             progress: bool | None = None, factory=build_network, dataset=None,
+             progress: bool | None = None, factory=network_from_config, dataset=None,
              dask_processes: bool = True, full_spice_images: int | None = None,
              log=None) -> dict:
     """Run the demo into ``out``; returns the report dict (also written as report.json).
@@ -93,12 +94,16 @@ def run_demo(out: str | Path, *, config: XvalConfig | None = None, quick: bool =
         raise ConfigError(f"--full-spice-images must be ≥ 0, got {full_spice_images}")
     full_cfg = None
     if full_spice_images:
-        full_cfg = cfg.replace(circuit={**cfg.circuit, **FULL_CIRCUIT},
+        full = dict(FULL_CIRCUIT)
+        if cfg.model == "cnn" or any(cfg.mapping.get(k) is not None
+                                     for k in ("tile_size", "dac_bits", "adc_bits")):
+            full.pop("neuron_flavour")  # CNN or converters: the activation is digital
+        full_cfg = cfg.replace(circuit={**cfg.circuit, **full},
                                spice_images=full_spice_images,
                                chunk_size=max(1, min(cfg.chunk_size, 2)))
     out = check_writable(Path(out))
     resolved = {}
-    if factory is build_network:
+    if factory is network_from_config:
         resolved = {k: _as_dict(v) for k, v in section_configs(cfg).items()}
         if full_cfg is not None:
             section_configs(full_cfg)
@@ -111,7 +116,8 @@ def run_demo(out: str | Path, *, config: XvalConfig | None = None, quick: bool =
         model, model_info = get_model(cfg, ds, out / "models", given=given, progress=progress)
         log(f"model: {model_info['architecture']} ({model_info['source']}, torch test "
             f"accuracy {model_info['test_accuracy_torch']:.4f})")
-        net = make_network(factory, model, cfg, calibration_inputs(cfg, ds))
+        cal = calibration_inputs(cfg, ds)
+        net = make_network(factory, model, cfg, cal)
         variants = [Variant("demo", cfg, model)]
         if full_cfg is not None:  # the costliest chunks first: better packing on workers
             variants.insert(0, Variant("full", full_cfg, model))
@@ -132,6 +138,7 @@ def run_demo(out: str | Path, *, config: XvalConfig | None = None, quick: bool =
     summary = summarise(run.records("demo"))
     report = build_report(summary, cfg, ds.name, model_info, resolved, beh, run_info,
                           quick=quick, decks=decks)
+    report["calibration"] = calibration_info(cal)
     report["plots"] = make_plots(summary, out, net=net, X=X)
     if full_cfg is not None:
         fs = summarise(run.records("full"))
@@ -216,6 +223,7 @@ def build_report(summary: dict, cfg: XvalConfig, dataset: str, model_info: dict,
         "agreement": summary["agreement"],
         "timing_s": timing,
         "failed_chunks": summary["failed_chunks"],
+        "predictions": summary["predictions"],
         "config": {**cfg.to_dict(), "resolved": resolved,
                    "model": {"architecture": model_info["architecture"],
                              "checkpoint": Path(model_info["checkpoint"]).name,
@@ -225,6 +233,14 @@ def build_report(summary: dict, cfg: XvalConfig, dataset: str, model_info: dict,
     }
 
 
+def calibration_info(cal) -> dict | None:
+    """What the calibration set was (report key ``calibration``)."""
+    if cal is None:
+        return None
+    return {"set": "training images", "first_n": int(len(cal)),
+            "sets": "ReLU full scales and calibrated ADC full scales (never test images)"}
+
+
 def full_section(fs: dict, cfg: XvalConfig) -> dict:
     """The full-circuit variant's figures (report key ``full_circuit``)."""
     t = fs["timing_s"]["chunks_sum"]
@@ -232,6 +248,7 @@ def full_section(fs: dict, cfg: XvalConfig) -> dict:
             "accuracy": fs["accuracy"],
             "accuracy_on_spice_images": fs.get("accuracy_on_spice_images"),
             "agreement": fs["agreement"], "failed_chunks": fs["failed_chunks"],
+            "predictions": fs["predictions"],
             "timing_s": {"spice": t["spice"], "behavioral_circuit_chunks": t["behavioral_circuit"],
                          "spice_per_image": t["spice"] / fs["n_spice"] if fs["n_spice"] else None}}
 
@@ -263,28 +280,34 @@ def ir_drop_map(net, X) -> tuple[np.ndarray, str, dict] | None:
     plans, spec_of = getattr(net, "plans", None), getattr(net, "crossbar_spec", None)
     if not plans or spec_of is None:
         return None
-    try:
-        from ..behavioral import CrossbarSolver
-    except ImportError:
-        return None
+    from ..behavioral import CrossbarSolver
     p = plans[0]
     sense = getattr(p, "sense", None)
     extra = float(getattr(sense[0], "r_in", 0.0)) if sense else 0.0
-    spec = spec_of(p, extra_r_sense=extra)
-    x = np.asarray(X, dtype=np.float64).mean(axis=0)
     v_read = float(net.v_read)
-    V = np.concatenate([x * v_read, [v_read]])
+    if getattr(p, "digital", False):  # DAC rows (conv: the mean over every patch)
+        V = layer_rows(p, np.asarray(X, dtype=np.float64), v_read).mean(axis=0)
+    else:
+        V = np.concatenate([np.asarray(X, dtype=np.float64).mean(axis=0) * v_read, [v_read]])
+    tiled = len(getattr(p, "row_tiles", ())) > 1 or len(getattr(p, "col_tiles", ())) > 1
+    if tiled:  # tile (0, 0): tile boundaries cut the wires, IR drop is per tile
+        spec = net.tile_spec(p, 0, 0, extra_r_sense=p.tile_sense[0][0][0].r_in)
+        V = V[p.row_tiles[0][0]:p.row_tiles[0][1]]
+    else:
+        spec = spec_of(p, extra_r_sense=extra)
     v_row, v_col = CrossbarSolver(spec).node_voltages(V)
     v_row, v_col = np.asarray(v_row), np.asarray(v_col)
     if v_row.ndim == 3:
         v_row, v_col = v_row[..., 0], v_col[..., 0]
     loss = V[:, None] - (v_row - v_col)
     rows, cols = loss.shape
-    figs = {"layer": 1, "shape": [rows, cols], "input": "mean test image",
+    figs = {"layer": 1, "tile": [0, 0] if tiled else None, "shape": [rows, cols],
+            "input": "mean test image",
             "max_cell_voltage_loss_V": float(loss.max()),
             "mean_cell_voltage_loss_V": float(loss.mean()),
             "max_loss_over_v_read": float(loss.max() / v_read)}
-    title = (f"IR drop, layer 1 crossbar {rows}×{cols} (G+/G− column pairs), mean test "
+    what = "tile (0, 0)" if tiled else "crossbar"
+    title = (f"IR drop, layer 1 {what} {rows}×{cols} (G+/G− column pairs), mean test "
              f"input; max loss {loss.max() * 1e3:.3g} mV of {v_read:g} V")
     return loss, title, figs
 
@@ -315,6 +338,16 @@ def render_markdown(r: dict) -> str:
             lines.append(f"| {d['layer'] + 1} | {fmt_v(d['max_abs_diff_V'])} | "
                          f"{fmt_v(d['mean_abs_diff_V'])} | {fmt_v(d['rms_diff_V'])} | "
                          f"{lo:.3g} … {hi:.3g} V |")
+        lines.append("")
+    if ag.get("tiles_spice_vs_behavioral"):
+        lines.append("Tiles (analog outputs before the ADC), ngspice vs behavioral: " + ", ".join(
+            f"layer {d['layer'] + 1} ({d['row_tiles']} row tiles) max "
+            f"{fmt_v(d['max_abs_diff_V'])}" + (
+                f" = {d['max_rel_to_adc_full_scale']:.2g} of ADC full scale, "
+                f"{d['adc_codes_differing']} of {d['adc_codes']} ADC codes differ "
+                f"({d['adc_codes_near_boundary']} values within 1e-6 of a code boundary)"
+                if "adc_bits" in d else "")
+            for d in ag["tiles_spice_vs_behavioral"]) + ".")
         lines.append("")
     if ag.get("column_currents_spice_vs_behavioral"):
         lines.append("Column currents into the sense stage, ngspice vs behavioral: " + ", ".join(

@@ -29,6 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import ConfigError, SimulationError
+from ..mapping.walk import software_layers
 from .chunks import Chunk, make_chunks
 from .config import XvalConfig, build_section
 from .executors import Executor
@@ -99,24 +100,14 @@ def _circuit_objects(d: dict) -> dict:
     return d
 
 
-def build_network(model, cfg: XvalConfig, calibration=None):
-    """Default network factory: ``circuitsim.network.build_network`` with ``cfg``'s sections.
-    ``calibration``: training inputs for ReLU full scales."""
-    import inspect
-
-    from ..network import build_network as _build
+def network_from_config(model, cfg: XvalConfig, calibration=None):
+    """Default network factory: :func:`circuitsim.network.build_network` with ``cfg``'s
+    sections.  ``calibration``: training inputs (ReLU full scales, ADC full scales)."""
+    from ..network import build_network
 
     secs = section_configs(cfg)
-    kw = {}
-    params = inspect.signature(_build).parameters
-    if calibration is not None and "calibration" in params:
-        kw["calibration"] = calibration
-    if "nonideal" in secs:
-        if "nonideal" not in params:
-            raise ConfigError("nonideal: this version of circuitsim.network.build_network "
-                              "takes no non-idealities; leave the section empty")
-        kw["nonideal"] = secs["nonideal"]
-    return _build(model, secs["circuit"], secs["mapping"], **kw)
+    return build_network(model, secs["circuit"], secs["mapping"], calibration=calibration,
+                         nonideal=secs.get("nonideal"))
 
 
 NetworkFactory = Callable[[object, XvalConfig], object]
@@ -187,26 +178,12 @@ def single_threaded():
 
 
 
-def software_layers(model, X: np.ndarray) -> list[np.ndarray]:
-    """Each Linear layer's output (after its activation, if any) of the float64 model."""
-    import copy
-
-    import torch
-
-    m = copy.deepcopy(model).to(torch.float64).cpu().eval()
-    out, h = [], torch.as_tensor(np.asarray(X, dtype=np.float64))
-    mods = list(m)
-    with torch.no_grad():
-        for i, mod in enumerate(mods):
-            h = mod(h)
-            is_last_of_layer = (i + 1 == len(mods) or isinstance(mods[i + 1], torch.nn.Linear))
-            if is_last_of_layer and any(isinstance(x, torch.nn.Linear) for x in mods[:i + 1]):
-                out.append(h.numpy().copy())
-    return out
-
-
 def _layers(outputs) -> list[np.ndarray]:
     return [np.asarray(a, dtype=np.float64) for a in outputs.layers]
+
+
+def _tiles(outputs) -> list[np.ndarray]:
+    return [np.asarray(t, dtype=np.float64) for t in getattr(outputs, "tiles", None) or []]
 
 
 def _currents(outputs) -> list[np.ndarray]:
@@ -217,14 +194,14 @@ def _currents(outputs) -> list[np.ndarray]:
 
 
 @dataclass(frozen=True)
-class Task:
+class VariantTask:
     """What a worker needs for the chunks of one variant (pickled to the worker)."""
 
     key: str
     """Cache key: model hash + config fingerprint."""
     model: object
     config: XvalConfig
-    factory: NetworkFactory = field(default=build_network)
+    factory: NetworkFactory = field(default=network_from_config)
     calibration: np.ndarray | None = None
     """Inputs for the ReLU full-scale calibration (None for sigmoid networks)."""
 
@@ -240,7 +217,7 @@ def make_network(factory: NetworkFactory, model, cfg: XvalConfig, calibration=No
     return factory(model, cfg, calibration=calibration)
 
 
-def evaluate_chunk(task: Task, chunk: Chunk, X: np.ndarray, y: np.ndarray) -> dict:
+def evaluate_chunk(task: VariantTask, chunk: Chunk, X: np.ndarray, y: np.ndarray) -> dict:
     """Run all levels on one chunk (single-threaded: one chunk per core).  Returns the stored
     record: ``meta`` (status, timings) and arrays ``y``, ``<level>_L<k>`` (layer outputs) and
     ``<level>_I<k>`` (column currents) per layer k.  An ngspice failure is returned as
@@ -249,7 +226,7 @@ def evaluate_chunk(task: Task, chunk: Chunk, X: np.ndarray, y: np.ndarray) -> di
         return _evaluate_chunk(task, chunk, X, y)
 
 
-def _evaluate_chunk(task: Task, chunk: Chunk, X: np.ndarray, y: np.ndarray) -> dict:
+def _evaluate_chunk(task: VariantTask, chunk: Chunk, X: np.ndarray, y: np.ndarray) -> dict:
     cfg = task.config
     rec: dict = {"y": np.asarray(y, dtype=np.int64)}
     timing: dict = {}
@@ -261,18 +238,19 @@ def _evaluate_chunk(task: Task, chunk: Chunk, X: np.ndarray, y: np.ndarray) -> d
 
     t0 = time.perf_counter()
     levels = {"software": software_layers(task.model, X)}
-    currents = {}
+    currents, tiles = {}, {}
     timing["software"] = time.perf_counter() - t0
     for name, ideal in (("behavioral_ideal", True), ("behavioral_circuit", False)):
         t0 = time.perf_counter()
         o = net.behavioral_forward(X, ideal=ideal, timeout_s=cfg.spice_timeout_s)
         timing[name] = time.perf_counter() - t0
-        levels[name], currents[name] = _layers(o), _currents(o)
+        levels[name], currents[name], tiles[name] = _layers(o), _currents(o), _tiles(o)
     if chunk.spice:
         t0 = time.perf_counter()
         try:
             o = net.spice_forward(X, runner=cfg.spice_runner, timeout_s=cfg.spice_timeout_s)
-            levels["spice"], currents["spice"] = _layers(o), _currents(o)
+            levels["spice"], currents["spice"], tiles["spice"] = (_layers(o), _currents(o),
+                                                                  _tiles(o))
         except SimulationError as exc:
             meta.update(status="failed", error=f"{type(exc).__name__}: {exc}",
                         deck=exc.deck or "", log=exc.log or "")
@@ -283,15 +261,27 @@ def _evaluate_chunk(task: Task, chunk: Chunk, X: np.ndarray, y: np.ndarray) -> d
     for name, cur in currents.items():
         for k, a in enumerate(cur):
             rec[f"{name}_I{k}"] = a
+    for name, tl in tiles.items():
+        for k, a in enumerate(tl):
+            rec[f"{name}_T{k}"] = a
+    for k, p in enumerate(getattr(net, "plans", [])):
+        if getattr(p, "adc_bits", None) is not None:
+            rec[f"adcfs_L{k}"] = np.asarray(p.adc_full_scale, dtype=np.float64)
+            meta.setdefault("adc_bits", {})[str(k)] = int(p.adc_bits)
     rec["meta"] = meta
     return rec
 
 
 def calibration_inputs(cfg: XvalConfig, dataset) -> np.ndarray | None:
-    """ReLU networks: the training inputs that set each layer's full scale; else None."""
-    if cfg.activation != "relu" or getattr(dataset, "x_train", None) is None:
+    """The calibration set: the first ``cfg.calibration_images`` training inputs (None: all),
+    for networks that need one (ReLU full scales, calibrated ADC full scales); else None.
+    Never test images."""
+    adc = cfg.mapping.get("adc_bits") is not None and \
+        cfg.mapping.get("adc_range", "calibrated") == "calibrated"
+    relu = cfg.activation == "relu" or cfg.model in ("cnn", "cat-relu")
+    if (not relu and not adc) or getattr(dataset, "x_train", None) is None:
         return None
-    return np.asarray(dataset.x_train)
+    return np.asarray(dataset.x_train[:cfg.calibration_images])
 
 
 # ---------------------------------------------------------------------------- a run
@@ -314,7 +304,7 @@ class XvalRun:
     costliest variant first)."""
 
     def __init__(self, variants: list[Variant], dataset, out_dir: Path, *,
-                 factory: NetworkFactory = build_network):
+                 factory: NetworkFactory = network_from_config):
         if not variants:
             raise ConfigError("a cross-validation run needs at least one variant")
         self.variants = variants
@@ -332,7 +322,7 @@ class XvalRun:
             self.chunks += make_chunks([v.key], n, c.chunk_size, c.spice_images)
         if len({v.key for v in variants}) != len(variants):
             raise ConfigError(f"variant keys must be unique: {[v.key for v in variants]}")
-        self.tasks = {v.key: Task(f"{model_hash(v.model)}-{v.config.fingerprint()}", v.model,
+        self.tasks = {v.key: VariantTask(f"{model_hash(v.model)}-{v.config.fingerprint()}", v.model,
                                   v.config, factory, calibration_inputs(v.config, dataset))
                       for v in variants}
 

@@ -8,6 +8,9 @@ import json
 import shutil
 from pathlib import Path
 
+import numpy as np
+
+from ..data import DEMO_CHECKPOINT, data_path
 from ..errors import ConfigError
 from .config import XvalConfig, build_section
 
@@ -22,6 +25,7 @@ def model_key(cfg: XvalConfig, dataset) -> str:
     """Hash of what decides the trained weights: data, architecture, seeds, training."""
     d = {"dataset": dataset.name, "n_train": int(len(dataset.x_train)),
          "sizes": model_sizes(cfg, dataset), "activation": cfg.activation,
+         **({} if cfg.model == "mlp" else {"model": cfg.model}),
          "model_seed": cfg.model_seed, "train": cfg.train}
     return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:12]
 
@@ -53,7 +57,7 @@ def get_model(cfg: XvalConfig, dataset, cache_dir: Path, *, given: tuple | None 
     ``info``: checkpoint path, whether it was trained now, architecture, test accuracy of the
     torch model (float32, as trained).
     """
-    from ..nn.models import make_mlp
+    from ..nn.models import make_model
     from ..nn.train import accuracy, load_checkpoint, save_checkpoint, train
 
     if given is not None:
@@ -75,14 +79,16 @@ def get_model(cfg: XvalConfig, dataset, cache_dir: Path, *, given: tuple | None 
             info = {"checkpoint": str(path), "trained_now": False,
                     "source": f"repository checkpoint {REPO_CHECKPOINT}"}
         else:
-            model = make_mlp(model_sizes(cfg, dataset), activation=cfg.activation,
-                             seed=cfg.model_seed)
+            model = make_model(cfg.model, dataset.n_features, dataset.n_classes,
+                               getattr(dataset, "image_shape", None), cfg.hidden,
+                               cfg.activation, cfg.model_seed)
             if progress is not None:
                 tcfg = build_section(type(tcfg), {**cfg.train, "progress": progress}, "train",
                                      device="cpu")
             hist = train(model, dataset, tcfg)
             meta = {"dataset": dataset.name, "sizes": model_sizes(cfg, dataset),
                     "activation": cfg.activation, "model_seed": cfg.model_seed,
+                    "model": cfg.model,
                     "train": tcfg.to_dict(),
                     "final_test_acc": hist["test_acc"][-1] if hist["test_acc"] else None}
             save_checkpoint(path, model, meta)
@@ -113,14 +119,14 @@ def _cached_model(path: Path, cfg: XvalConfig, dataset, tcfg):
 
     want = {"dataset": dataset.name, "sizes": model_sizes(cfg, dataset),
             "activation": cfg.activation, "model_seed": cfg.model_seed,
-            "train": tcfg.to_dict()}
+            "train": tcfg.to_dict(), **({} if cfg.model == "mlp" else {"model": cfg.model})}
     return model if norm({k: meta.get(k) for k in want}) == norm(want) else None
 
 
-REPO_CHECKPOINT = "netlists/demo/digits_mlp.pt"
-"""The demo model shipped with the repository (written by netlists/write_netlists.py:
-digits, 64-16-10 sigmoid, seed 0, 40 epochs of Adam); used instead of training when the
-config asks for exactly that model."""
+REPO_CHECKPOINT = f"circuitsim/data/{DEMO_CHECKPOINT}"
+"""The demo model shipped as package data (written by netlists/write_netlists.py: digits,
+64-16-10 sigmoid, seed 0, 40 epochs of Adam); used instead of training when the config asks
+for exactly that model."""
 
 
 def repo_checkpoint(cfg: XvalConfig, dataset) -> Path | None:
@@ -128,8 +134,9 @@ def repo_checkpoint(cfg: XvalConfig, dataset) -> Path | None:
     None."""
     from ..nn.train import load_checkpoint
 
-    p = Path(__file__).resolve().parents[2] / REPO_CHECKPOINT
-    if not p.is_file() or dataset.name != "digits" or set(cfg.train) - {"epochs", "seed"}:
+    p = data_path(DEMO_CHECKPOINT)
+    if not p.is_file() or dataset.name != "digits" or set(cfg.train) - {"epochs", "seed"} \
+            or cfg.model != "mlp":
         return None
     try:
         _, meta = load_checkpoint(p)
@@ -151,19 +158,27 @@ def describe(model) -> str:
     for m in model:
         if isinstance(m, torch.nn.Linear):
             parts.append(f"Linear({m.in_features}→{m.out_features})")
+        elif isinstance(m, torch.nn.Conv2d):
+            parts.append(f"Conv2d({m.in_channels}→{m.out_channels}, "
+                         f"{'x'.join(map(str, m.kernel_size))})")
         else:
             parts.append(type(m).__name__)
     return " · ".join(parts)
 
 
 def _check_fits(model, dataset, path) -> None:
-    import torch
+    from ..mapping.walk import walk_sequential
 
-    lin = [m for m in model.modules() if isinstance(m, torch.nn.Linear)]
-    if not lin:
-        raise ConfigError(f"--model {path}: the checkpoint holds no Linear layer")
-    n_in, n_out = lin[0].in_features, lin[-1].out_features
-    if n_in != dataset.n_features or n_out != dataset.n_classes:
+    try:
+        specs = walk_sequential(model)
+    except ConfigError as exc:
+        raise ConfigError(f"--model {path}: {exc}") from None
+    first = specs[0]
+    n_in = (int(np.prod(first.conv["in_shape"])) if first.conv is not None
+            else first.weight.shape[1])
+    n_out = specs[-1].weight.shape[0]
+    want_out = (1, 2) if dataset.n_classes == 2 else (dataset.n_classes,)
+    if n_in != dataset.n_features or n_out not in want_out:
         raise ConfigError(f"--model {path}: a {n_in}-input, {n_out}-output model does not fit "
                           f"data set {dataset.name} ({dataset.n_features} features, "
                           f"{dataset.n_classes} classes); train one for it")

@@ -14,6 +14,8 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import SimulationError
+from ..mapping.converters import adc_codes, near_code_boundary
+from ..readout import predict_labels
 from .harness import LEVELS
 from .store import atomic_write_text
 
@@ -49,10 +51,8 @@ def _stack(records: list[dict], level: str) -> tuple[list[np.ndarray], np.ndarra
 
 
 def predict(out: np.ndarray) -> np.ndarray:
-    """Class per image from the last layer's outputs: argmax, or ``> 0`` for one output."""
-    if out.shape[1] == 1:
-        return (out[:, 0] > 0).astype(np.int64)
-    return np.argmax(out, axis=1)
+    """Class per image from the last layer's outputs (:func:`circuitsim.readout.predict_labels`)."""
+    return predict_labels(out)
 
 
 def _acc(logits: np.ndarray, y: np.ndarray) -> float:
@@ -80,6 +80,34 @@ def _current_errors(records: list[dict]) -> list[dict] | None:
                     "mean_abs_diff_A": float(d.mean()),
                     "max_rel_to_full_scale": float(d.max() / full),
                     "full_scale_A": full})
+        k += 1
+    return out
+
+
+def _tile_agreement(records: list[dict]) -> list[dict] | None:
+    """Per layer with tiles: the analog tile outputs (before the ADC), ngspice vs behavioral
+    circuit — max |Δ| [V], max |Δ| relative to the ADC full scale, and the ADC codes that
+    differ (and how many of the twin's values lie within 1e-6 of full scale of a code
+    boundary, where an analog difference of that size may flip a code)."""
+    have = [r for r in records if "spice_T0" in r and "behavioral_circuit_T0" in r
+            and r["meta"]["status"] == "ok"]
+    if not have:
+        return None
+    out, k = [], 0
+    while f"spice_T{k}" in have[0]:
+        s = np.concatenate([r[f"spice_T{k}"] for r in have])
+        b = np.concatenate([r[f"behavioral_circuit_T{k}"] for r in have])
+        d = np.abs(s - b)
+        row = {"layer": k, "row_tiles": int(s.shape[1]), "max_abs_diff_V": float(d.max())}
+        bits = have[0]["meta"].get("adc_bits", {}).get(str(k))
+        if bits is not None:
+            fs = have[0][f"adcfs_L{k}"][None, :, None]
+            differ = adc_codes(s, bits, fs) != adc_codes(b, bits, fs)
+            row.update(adc_bits=int(bits), max_rel_to_adc_full_scale=float((d / fs).max()),
+                       adc_codes=int(s.size), adc_codes_differing=int(differ.sum()),
+                       adc_codes_near_boundary=int(near_code_boundary(b, bits, fs,
+                                                                      1e-6).sum()))
+        out.append(row)
         k += 1
     return out
 
@@ -138,6 +166,7 @@ def summarise(records: list[dict]) -> dict:
         agreement["mean_abs_output_diff_V"] = float(allabs.mean())
         agreement["spice_vs_behavioral_per_layer"] = per_layer
         agreement["column_currents_spice_vs_behavioral"] = _current_errors(records)
+        agreement["tiles_spice_vs_behavioral"] = _tile_agreement(records)
         ys = y[sp[1]]
         out["accuracy_on_spice_images"] = {
             "software": _acc(sw[0][-1][sp[1]], ys),
@@ -148,6 +177,11 @@ def summarise(records: list[dict]) -> dict:
         agreement.update(argmax_spice_vs_behavioral=None, max_abs_output_diff_V=None,
                          mean_abs_output_diff_V=None)
     out["agreement"] = agreement
+    out["predictions"] = {lvl: (None if stacks[lvl] is None
+                                else predict(stacks[lvl][0][-1]).tolist()) for lvl in LEVELS}
+    if sp is not None:
+        out["predictions"]["spice_images"] = np.flatnonzero(sp[1]).tolist()
+    out["predictions"]["labels"] = y.tolist()
     timing = {lvl: 0.0 for lvl in LEVELS}
     for r in records:
         for k, v in r["meta"].get("timing_s", {}).items():

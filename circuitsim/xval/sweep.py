@@ -24,7 +24,7 @@ from ..errors import ConfigError
 from . import plots
 from .config import XvalConfig
 from .executors import get_executor
-from .harness import LEVELS, Variant, XvalRun, build_network, section_configs
+from .harness import LEVELS, Variant, XvalRun, network_from_config, section_configs
 from .pipeline import get_model, load_dataset, load_given_model, model_key
 from .report import fmt_pct, fmt_v, summarise, write_json
 from .store import atomic_write_text, check_writable
@@ -48,7 +48,7 @@ def run_sweep(out: str | Path, param: str, values: list, *, config: XvalConfig |
               seeds: list[int] | None = None, spice: str = "auto",
               spice_images: int | None = None, model_path=None, executor: str = "local",
               scheduler: str | None = None, workers: int | None = None, resume: bool = False,
-              progress: bool | None = None, factory=build_network, dataset=None,
+              progress: bool | None = None, factory=network_from_config, dataset=None,
               dask_processes: bool = True, log=None) -> dict:
     """Sweep ``param`` over ``values`` (× ``seeds``) into ``out``; returns the sweep report
     (also ``sweep.json``, ``sweep.md``, ``sweep.png``)."""
@@ -69,7 +69,7 @@ def run_sweep(out: str | Path, param: str, values: list, *, config: XvalConfig |
             if s is not None:
                 c = c.with_value("seed", s)
             variants_cfg.append((f"p{i:02d}-s{c.seed}", c, {"value": v, "seed": c.seed}))
-    if factory is build_network:
+    if factory is network_from_config:
         for _, c, _ in variants_cfg:  # every variant's config is valid before any work
             section_configs(c)
     given = load_given_model(model_path) if model_path is not None else None
