@@ -243,3 +243,23 @@ def test_programming_section_for_the_demo(tmp_path, batch_runner):
     assert (tmp_path / "programming.png").stat().st_size > 1000
     assert s["converged"]["spice"] == 1.0 and s["max_g_error_spice_vs_twin"] <= 0.01
     assert s["half_select_max_dg"]["ground"]["spice"] > s["half_select_max_dg"]["v2"]["spice"]
+
+
+def test_handoff_round_trip_with_test_vectors(tmp_path):
+    from circuitsim.program.handoff import load_devices, load_test_vectors, write_handoff
+
+    cfg = ProgramConfig()
+    t = np.random.default_rng(6).uniform(cfg.g_min, cfg.g_max, (2, 3))
+    t[1, 2] = np.nan
+    tw = program_array(cfg, t, world="twin")
+    x = np.random.default_rng(7).random((4, 5))
+    y = np.random.default_rng(8).standard_normal((4, 3))
+    write_handoff(tmp_path, {"a": {"twin": tw}}, test_x=x, test_y=y, test_labels=[0, 1, 2, 1])
+    d = load_devices(tmp_path / "handoff" / "devices.csv")["a"]
+    np.testing.assert_array_equal(d["g_twin"], tw.g)
+    assert np.isnan(d["target"][1, 2]) and np.isnan(d["g_spice"]).all()
+    assert (d["pulses_spice"] == -1).all() and d["pulses_twin"][1, 2] == 0
+    xl, yl, lab = load_test_vectors(tmp_path / "handoff" / "test_vectors.csv")
+    np.testing.assert_array_equal(xl, x)
+    np.testing.assert_array_equal(yl, y)
+    assert lab.tolist() == [0, 1, 2, 1]
