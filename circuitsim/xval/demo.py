@@ -18,6 +18,7 @@ import numpy as np
 
 from ..errors import ConfigError
 from ..network.plan import layer_rows
+from ..program.demo_block import programming_markdown, programming_section
 from . import plots
 from .config import XvalConfig
 from .executors import get_executor
@@ -148,6 +149,8 @@ def run_demo(out: str | Path, *, config: XvalConfig | None = None, quick: bool =
             report["plots"].append(Path(plots.plot_scatter(
                 sp[0], cir_on, out / "spice_vs_behavioral_full_circuit.png")).name)
     report["ir_drop"] = summary.get("ir_drop")
+    report["programming"] = programming_section(net.plans[0].conductance, out,
+                                                timeout_s=cfg.spice_timeout_s)[1]
     run_info["total_wall_s"] = time.perf_counter() - t_start
     write_json(out / "report.json", report)
     atomic_write_text(out / "report.md", render_markdown(report))
@@ -396,6 +399,8 @@ def render_markdown(r: dict) -> str:
                   f"{d['input']}): cell voltage loss max {fmt_v(d['max_cell_voltage_loss_V'])}, "
                   f"mean {fmt_v(d['mean_cell_voltage_loss_V'])} (max "
                   f"{100 * d['max_loss_over_v_read']:.2g} % of v_read).", ""]
+    if r.get("programming"):
+        lines += [programming_markdown(r["programming"])]
     lines += ["## Plots", ""]
     for p in r.get("plots", []):
         lines += [f"![{p}]({p})", ""]
