@@ -41,12 +41,12 @@ def add_arguments(p) -> None:
 
 
 def run(args) -> int:
+    import contextlib
     import math
 
     from ..errors import ConfigError
     from ..program import ProgramConfig
-    from ..program.run import run_program
-    from ..xval.store import check_writable
+    from ..xval.store import check_writable, out_lock
 
     if args.out:
         check_writable(args.out)
@@ -63,6 +63,13 @@ def run(args) -> int:
         raise ConfigError("--prune-table writes DIR/prune_table.json: give --out DIR")
     cfg = ProgramConfig(scheme=args.scheme, v_pulse=args.v_pulse, tolerance=args.tolerance,
                         max_pulses=args.max_pulses)
+    with out_lock(args.out) if args.out else contextlib.nullcontext():
+        return _run(args, cfg)
+
+
+def _run(args, cfg) -> int:
+    from ..program.run import run_program
+
     if args.prune_table:
         import json
         from pathlib import Path
