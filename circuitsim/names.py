@@ -9,5 +9,5 @@ MODEL_KINDS = ("mlp", "logistic", "cat-relu", "cnn")
 """Model kinds :func:`circuitsim.nn.make_model` knows."""
 
 STUDY_NAMES = ("variability", "tiles-adc", "vmax", "stuck-at", "retention", "endurance",
-               "noise-training", "ir-drop", "scenario")
+               "noise-training", "ir-drop", "scenario", "nonlinearity")
 """Names of :data:`circuitsim.studies.STUDIES` (a test checks they are the same)."""

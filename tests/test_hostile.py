@@ -61,6 +61,15 @@ def _cases() -> dict[str, list[list[str] | tuple[list[str], dict]]]:
                     [*nl, "--inputs", "0"], [*nl, "--g-min", "-1"], [*nl, "--wire-r", "nan"],
                     [*nl, "--check", "--check-timeout", "0"],
                     ([*nl, "--check", "--check-timeout", "1"], {"CIRCUITSIM_NGSPICE": "./hang"})],
+        "program": [["program", "--out", "afile"], ["program", "--quick", "--max-pulses", "0"],
+                    ["program", "--quick", "--tolerance", "nan"],
+                    ["program", "--quick", "--v-pulse", "0.7"],
+                    ["program", "--quick", "--v-pulse", "inf"],
+                    ["program", "--quick", "--seed", "-1"],
+                    ["program", "--checkpoint", "evil.pt", "--spice-block", "0"],
+                    ["program", "--checkpoint", "garbage.pt", "--spice-block", "0"],
+                    ["program", "--spice-block", "-1"], ["program", "--prune-table"],
+                    ["program", "--quick", "--variability", "--d2d-sigma", "-1"]],
         "study": [["study", "scenario", "--scenario", "bin.json", "--out", "st", "--quick"],
                   ["study", "scenario", "--out", "st", "--quick"],
                   ["study", "variability", "--out", "st", "--seed", "-1"],
@@ -79,6 +88,8 @@ def _cases() -> dict[str, list[list[str] | tuple[list[str], dict]]]:
                   ["train", "--out", "m2.pt", "--epochs", "0"],
                   ["train", "--out", "m2.pt", "--lr", "-1"],
                   ["train", "--out", "m2.pt", "--g-max", "-1"],
+                  ["train", "--out", "m2.pt", "--prune", "1.5"],
+                  ["train", "--out", "m2.pt", "--qat-levels", "1"],
                   ["train", "--out", "afile/m.pt"],
                   ["train", "--out", "m2.pt", "--data", "mnist", "--data-path", "nosuch"]],
         "train-circuit": [[*tc, "--seed=-1"], [*tc, "--epochs", "0"], [*tc, "--hidden", "0"],
@@ -145,7 +156,7 @@ def test_every_bad_input_ends_in_one_error_line(results, world):
     assert not bad, "\n\n".join(bad)
     assert not (world / "PAYLOAD-RAN").exists()
     evil = [r["stderr"] for c, r in results if "evil.pt" in c["argv"]]
-    assert len(evil) == 3 and all("refused to load" in e for e in evil)
+    assert len(evil) == 4 and all("refused to load" in e for e in evil)
 
 
 def test_bad_input_fails_before_any_work(results):

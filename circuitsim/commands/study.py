@@ -29,13 +29,11 @@ def add_arguments(p) -> None:
 
 
 def run(args) -> int:
-    import inspect
-    import time
 
     from ..errors import ConfigError
     from ..mapping import MappingConfig
-    from ..studies import STUDIES, StudyContext, run_study
-    from ..xval.store import check_writable
+    from ..studies import STUDIES, StudyContext
+    from ..xval.store import check_writable, out_lock
     from .train import parse_hidden
 
     if args.seed < 0:
@@ -51,6 +49,17 @@ def run(args) -> int:
                        mapping=MappingConfig(g_min=args.g_min, g_max=args.g_max,
                                              v_read=args.v_read))
     names = [n for n in STUDIES if n != "scenario"] if args.name == "all" else [args.name]
+    with out_lock(args.out):
+        _run_studies(args, ctx, names)
+    return 0
+
+
+def _run_studies(args, ctx, names) -> None:
+    import inspect
+    import time
+
+    from ..studies import STUDIES, run_study
+
     for name in names:
         kw = {}
         if args.draws is not None and "draws" in inspect.signature(STUDIES[name]).parameters:
@@ -64,4 +73,3 @@ def run(args) -> int:
         print(f"{name} ({time.perf_counter() - t0:.1f} s): {res.headline}")
         for f in res.meta.get("files", []):
             print(f"  wrote {f}")
-    return 0

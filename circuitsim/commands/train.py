@@ -28,6 +28,14 @@ def add_arguments(p) -> None:
     p.add_argument("--noise-shape", default="constant", choices=("constant", "wan2022"),
                    help="σ(G) of the injected noise [constant]")
     p.add_argument("--g-max", type=float, default=110e-6, help="G_max of the mapping [110e-6 S]")
+    p.add_argument("--prune", type=float, default=0.0,
+                   help="magnitude pruning: zero this fraction of each layer's weights, then "
+                        "retrain with the mask (pruned devices stay unprogrammed) [0 = off]")
+    p.add_argument("--qat-levels", type=int, default=None,
+                   help="quantisation-aware retraining to this many linear conductance levels "
+                        "of the mapping [off]")
+    p.add_argument("--retrain-epochs", type=int, default=10,
+                   help="epochs of the pruning / QAT retraining [10]")
     p.add_argument("--out", required=True, help="checkpoint file to write (.pt)")
 
 
@@ -89,14 +97,26 @@ def run(args) -> int:
                             g_max=args.g_max)
     cfg = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
                       seed=args.seed, device=args.device, weight_noise=noise)
+    if not 0.0 <= args.prune < 1.0:
+        raise ConfigError(f"--prune {args.prune!r}: give a fraction in [0, 1)")
+    if args.qat_levels is not None and args.qat_levels < 2:
+        raise ConfigError(f"--qat-levels {args.qat_levels!r}: give 2 or more levels")
     hist = train(model, ds, cfg)
     model.cpu()
+    pruning = None
+    if args.prune > 0 or args.qat_levels is not None:
+        from ..nn.prune import prune_retrain
+
+        pr = prune_retrain(model, ds, prune=args.prune, levels=args.qat_levels,
+                           epochs=args.retrain_epochs, seed=args.seed)
+        pruning = {"prune": args.prune, "pruned_fraction": pr["pruned_fraction"],
+                   "qat_levels": args.qat_levels, "retrain_epochs": args.retrain_epochs}
     sw = accuracy(model, ds.x_test, ds.y_test)
     mapped = mapped_accuracy(map_model(model, mcfg), ds.x_test, ds.y_test)
     config = {"data": args.data, "data_path": args.data_path,
               "model": {"kind": args.model, "hidden": list(hidden),
                         "activation": args.activation, "seed": args.seed},
-              "train": cfg.to_dict(), "mapping": mcfg.to_dict(),
+              "train": cfg.to_dict(), "mapping": mcfg.to_dict(), "pruning": pruning,
               "results": {"test_acc": sw, "mapped_test_acc": mapped,
                           "train_acc": hist["train_acc"][-1] if hist["train_acc"] else None}}
     path = save_checkpoint(args.out, model, config)

@@ -75,16 +75,27 @@ def solver_used(log: str) -> str:
     return m.group(1).lower() if m else "sparse"
 
 
+def _output_in_group(cmd: list[str], timeout_s: float, cwd=None) -> str:
+    """stdout + stderr of a short command run with :func:`run_in_group` (its whole process
+    group is killed on timeout)."""
+    with tempfile.TemporaryFile(mode="w+") as out:
+        run_in_group(cmd, timeout_s, cwd=cwd, stdout=out, stderr=subprocess.STDOUT,
+                     stdin=subprocess.DEVNULL)
+        out.seek(0)
+        return out.read()
+
+
+def _probe(exe: str, args: list[str], timeout_s: float, cwd=None) -> str:
+    try:
+        return _output_in_group([exe, *args], timeout_s, cwd=cwd)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise SimulationError(f"could not run {exe} {' '.join(args)} ({exc}); check the "
+                              "installation with `circuitsim check`") from None
+
+
 def ngspice_version(exe: str | None = None, *, timeout_s: float = 30.0) -> str:
     """The version of the ngspice executable (``"46"``, ``"39.3"``…), from ``ngspice -v``."""
-    exe = exe or find_ngspice()
-    try:
-        out = subprocess.run([exe, "-v"], capture_output=True, text=True, timeout=timeout_s,
-                             stdin=subprocess.DEVNULL).stdout
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        raise SimulationError(f"could not ask {exe} for its version ({exc}); check the "
-                              "installation with `circuitsim check`") from None
-    m = _VERSION_LINE.search(out)
+    m = _VERSION_LINE.search(_probe(exe or find_ngspice(), ["-v"], timeout_s))
     return m.group(1) if m else "unknown"
 
 
@@ -93,17 +104,11 @@ def ngspice_features(exe: str | None = None, *, timeout_s: float = 30.0) -> dict
     "Compiled with KLU" line, OSDI from whether ``pre_osdi`` is a command it knows (it answers
     "no such command" when built without OSDI)."""
     exe = exe or find_ngspice()
-    try:
-        out = subprocess.run([exe, "-v"], capture_output=True, text=True, timeout=timeout_s,
-                             stdin=subprocess.DEVNULL).stdout
-        with tempfile.TemporaryDirectory(prefix="circuitsim-probe-") as tmp:
-            deck = Path(tmp) / "probe.cir"
-            deck.write_text("osdi probe\n.control\npre_osdi no-such-file.osdi\n.endc\n.end\n")
-            probe = subprocess.run([exe, "-b", deck.name], capture_output=True, text=True,
-                                   timeout=timeout_s, cwd=tmp, stdin=subprocess.DEVNULL)
-        probe = probe.stdout + probe.stderr
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        raise SimulationError(f"could not run {exe} ({exc}); check the installation") from None
+    out = _probe(exe, ["-v"], timeout_s)
+    with tempfile.TemporaryDirectory(prefix="circuitsim-probe-") as tmp:
+        (Path(tmp) / "probe.cir").write_text(
+            "osdi probe\n.control\npre_osdi no-such-file.osdi\n.endc\n.end\n")
+        probe = _probe(exe, ["-b", "probe.cir"], timeout_s, cwd=tmp)
     m = _VERSION_LINE.search(out)
     return {"version": m.group(1) if m else "unknown",
             "klu": "klu" in out.lower(),

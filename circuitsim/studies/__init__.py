@@ -11,6 +11,7 @@ from ..errors import ConfigError
 from .common import StudyContext, StudyResult
 from .device import endurance, noise_training, retention, scenario, stuck_at, variability
 from .irdrop import ir_drop
+from .nonlinearity import nonlinearity
 from .readpath import tiles_adc, vmax
 
 STUDIES = {
@@ -23,6 +24,7 @@ STUDIES = {
     "noise-training": noise_training,
     "ir-drop": ir_drop,
     "scenario": scenario,
+    "nonlinearity": nonlinearity,
 }
 """Study name → function."""
 
@@ -37,6 +39,7 @@ QUICK = {
     "noise-training": {"sigmas_us": (20,), "draws": 3},
     "ir-drop": {"r_wires": (0.0, 10.0)},
     "scenario": {"draws": 2},
+    "nonlinearity": {"nls": (0, 6), "modes": ("potentiation", "both"), "epochs": 3},
 }
 
 
@@ -53,5 +56,5 @@ def run_study(name: str, ctx: StudyContext, out_dir=None, **settings) -> StudyRe
 
 
 __all__ = ["QUICK", "STUDIES", "StudyContext", "StudyResult", "endurance", "ir_drop",
-           "noise_training", "retention", "run_study", "scenario", "stuck_at", "tiles_adc",
-           "variability", "vmax"]
+           "noise_training", "nonlinearity", "retention", "run_study", "scenario", "stuck_at",
+           "tiles_adc", "variability", "vmax"]

@@ -18,6 +18,7 @@ import numpy as np
 
 from ..errors import ConfigError
 from ..network.plan import layer_rows
+from ..program.demo_block import programming_markdown, programming_section
 from . import plots
 from .config import DEFAULT_MAPPING, XvalConfig
 from .executors import get_executor
@@ -215,6 +216,8 @@ def run_demo(out: str | Path, *, config: XvalConfig | None = None, quick: bool =
     report["energy"] = report["variants"]["demo"]["energy"]
     report["ngspice"] = report["variants"]["demo"]["ngspice"]
     _record_simulator(out, decks, report["ngspice"])
+    report["programming"] = programming_section(net.plans[0].conductance, out,
+                                                timeout_s=cfg.spice_timeout_s)[1]
     run_info["total_wall_s"] = time.perf_counter() - t_start
     write_json(out / "report.json", report)
     atomic_write_text(out / "report.md", render_markdown(report))
@@ -569,6 +572,8 @@ def render_markdown(r: dict) -> str:
                   f"{d['input']}): cell voltage loss max {fmt_v(d['max_cell_voltage_loss_V'])}, "
                   f"mean {fmt_v(d['mean_cell_voltage_loss_V'])} (max "
                   f"{100 * d['max_loss_over_v_read']:.2g} % of v_read).", ""]
+    if r.get("programming"):
+        lines += [programming_markdown(r["programming"])]
     lines += ["## Plots", ""]
     for p in r.get("plots", []):
         lines += [f"![{p}]({p})", ""]

@@ -1,0 +1,217 @@
+"""ProgramConfig: how a crossbar is programmed (pulses, verify, biasing scheme, wiring).
+
+One frozen object read by both worlds: the transient-ngspice programmer
+(:mod:`circuitsim.program.spice`) and the twin (:mod:`circuitsim.program.twin`) build their
+drive waveforms from the same :mod:`circuitsim.program.schedule`, so a difference between them
+is device or circuit physics, never bookkeeping.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+from ..cards.memristor import VTEAM_CROSSBAR, Vteam
+from ..errors import ConfigError
+from ..units import require_finite, require_positive
+
+SCHEMES = ("v2", "v3", "ground")
+"""Biasing of the unselected lines: ``v2`` (V/2 on every unselected row and column), ``v3``
+(V/3 and 2V/3), ``ground`` (unselected lines at 0 V: the selected row's other cells see the
+full pulse; used only to measure what a half-select scheme saves)."""
+
+PROGRAM_SCHEMES = ("v2", "v3")
+"""Schemes a programming run may use."""
+
+
+def scheme_levels(scheme: str, v: float, polarity: int) -> dict[str, float]:
+    """Line voltages [V] of one programming phase: selected row ``sr``, selected column
+    ``sc``, unselected rows ``ur``, unselected columns ``uc``.  ``polarity`` +1 puts +v across
+    the selected cells (row − column: RESET for VTEAM, G down), −1 puts −v (SET, G up).  Every
+    line stays in [0, v]."""
+    if scheme not in SCHEMES:
+        raise ConfigError(f"scheme must be one of {SCHEMES}, got {scheme!r}")
+    if polarity not in (1, -1):
+        raise ConfigError(f"polarity must be +1 or -1, got {polarity!r}")
+    if scheme == "v2":
+        ur, uc = v / 2, v / 2
+    elif scheme == "v3":
+        ur, uc = (v / 3, 2 * v / 3) if polarity > 0 else (2 * v / 3, v / 3)
+    else:
+        ur, uc = 0.0, 0.0
+    if polarity > 0:
+        return {"sr": v, "sc": 0.0, "ur": ur, "uc": uc}
+    return {"sr": 0.0, "sc": v, "ur": ur, "uc": uc}
+
+
+def half_select_voltage(scheme: str, v: float) -> float:
+    """Largest |voltage| an unselected cell sees in ``scheme`` at pulse amplitude ``v`` [V]
+    (ideal wires)."""
+    return {"v2": v / 2, "v3": v / 3, "ground": v}[scheme]
+
+
+@dataclass(frozen=True)
+class ProgramConfig:
+    """Incremental-step write-verify programming of a 1R crossbar of dynamic memristors.
+
+    Every cell starts at ``x0``.  One *iteration* gives every cell still outside the
+    tolerance one pulse, row by row (all cells of a row that need the same polarity are pulsed
+    together, each with its own width: the selected row is held at its level while each
+    selected column is held at its own for the cell's width), then reads every pulsed row
+    (selected row at ``v_read``, all other lines at 0 V).  From its own read, each side
+    decides the next pulse of each cell: polarity from the sign of the error, width from a
+    geometric ladder ``w0·growth^k``: ``k`` rises by one while the polarity repeats and the
+    ladder's top falls by one at every polarity reversal (so the step shrinks around the
+    target)."""
+
+    device: Vteam = field(default_factory=lambda: VTEAM_CROSSBAR)
+    """Dynamic memristor card of every cell (VTEAM)."""
+    scheme: str = "v2"
+    """Half-select scheme: ``v2`` or ``v3`` (see :data:`SCHEMES`)."""
+    v_pulse: float | None = None
+    """Pulse amplitude across a selected cell [V]; None = the scheme's default
+    (:meth:`default_v_pulse`)."""
+    w0: float = 50e-9
+    """Shortest pulse width (flat top) [s]."""
+    growth: float = 2.0
+    """Width ratio of successive ladder steps [1]."""
+    ladder: int = 9
+    """Number of ladder steps above w0 (longest width w0·growth^ladder) [1]."""
+    edge: float = 10e-9
+    """Rise and fall time of every line transition [s]."""
+    max_pulses: int = 40
+    """Pulse budget per cell [1]."""
+    tolerance: float = 0.005
+    """Verify tolerance as a fraction of the device's G range [1]."""
+    v_read: float = 0.2
+    """Verify read voltage [V] (below both thresholds: reads do not disturb)."""
+    t_read: float = 100e-9
+    """Flat part of a verify read [s]."""
+    x0: float = 1.0
+    """Initial state of every cell [1] (VTEAM x = 1 is R_off: an array after a block reset)."""
+    r_wire_row: float = 1.0
+    """Row wire resistance per segment [ohm] (> 0)."""
+    r_wire_col: float = 1.0
+    """Column wire resistance per segment [ohm] (> 0)."""
+    r_driver: float = 10.0
+    """Output resistance of every line driver, row and column [ohm] (> 0)."""
+    c_wire: float = 0.1e-15
+    """Wire capacitance per segment, lumped at each cell node to ground [F] (SPICE only: the
+    twin's solve is static; the RC constants are ps against ns edges)."""
+
+    def __post_init__(self):
+        if not isinstance(self.device, Vteam):
+            raise ConfigError(f"ProgramConfig.device must be a Vteam card (threshold device), "
+                              f"got {type(self.device).__name__}; linear ion drift has no "
+                              "threshold, so no half-select scheme protects its unselected "
+                              "cells and it is not supported by `program`")
+        if self.scheme not in PROGRAM_SCHEMES:
+            raise ConfigError(f"ProgramConfig.scheme must be one of {PROGRAM_SCHEMES}, got "
+                              f"{self.scheme!r}" + ("; the ground scheme writes every cell of "
+                                                    "the selected row and serves only the "
+                                                    "half-select probe" if self.scheme ==
+                                                    "ground" else ""))
+        if self.v_pulse is None:
+            object.__setattr__(self, "v_pulse", self.default_v_pulse(self.device, self.scheme))
+        require_positive("ProgramConfig.v_pulse", self.v_pulse, "[V]")
+        for k in ("w0", "edge", "t_read", "r_wire_row", "r_wire_col", "r_driver", "v_read"):
+            require_positive(f"ProgramConfig.{k}", getattr(self, k),
+                             "(use a small value such as 1e-3 ohm for an ideal wire)"
+                             if k.startswith("r_") else "")
+        if require_finite("ProgramConfig.c_wire", self.c_wire) < 0:
+            raise ConfigError("ProgramConfig.c_wire must be >= 0 [F]")
+        if require_finite("ProgramConfig.growth", self.growth) < 1.0:
+            raise ConfigError(f"ProgramConfig.growth must be >= 1, got {self.growth!r}")
+        for k, lo in (("ladder", 0), ("max_pulses", 1)):
+            v = getattr(self, k)
+            if isinstance(v, bool) or int(v) != v or v < lo:
+                raise ConfigError(f"ProgramConfig.{k} must be a whole number >= {lo}, got "
+                                  f"{v!r}" + ("; give every cell at least one pulse "
+                                              "(--max-pulses 1 or more)" if k == "max_pulses"
+                                              else ""))
+            object.__setattr__(self, k, int(v))
+        tol = require_finite("ProgramConfig.tolerance", self.tolerance)
+        if not 0 < tol < 0.5:
+            raise ConfigError(f"ProgramConfig.tolerance must be in (0, 0.5) (fraction of the G "
+                              f"range), got {tol!r}")
+        if not 0.0 <= require_finite("ProgramConfig.x0", self.x0) <= 1.0:
+            raise ConfigError(f"ProgramConfig.x0 must lie in [0, 1], got {self.x0!r}")
+        d = self.device
+        v = self.v_pulse
+        if v <= max(d.v_off, -d.v_on):
+            raise ConfigError(f"ProgramConfig.v_pulse {v!r} V does not exceed the device "
+                              f"thresholds (v_off {d.v_off!r} V, v_on {d.v_on!r} V): no cell "
+                              "would switch; raise v_pulse")
+        vh = half_select_voltage(self.scheme, v)
+        if vh >= min(d.v_off, -d.v_on):
+            raise ConfigError(
+                f"scheme {self.scheme!r} at v_pulse {v!r} V puts {vh:.3g} V on the unselected "
+                f"cells, at or above the device threshold ({min(d.v_off, -d.v_on)!r} V): the "
+                "array cannot realise this scheme without writing the half-selected cells; "
+                "lower v_pulse below " + ("2" if self.scheme == "v2" else "3")
+                + "x the threshold" + (" or use scheme 'v3'" if self.scheme == "v2" else ""))
+        if self.v_read >= min(d.v_off, -d.v_on):
+            raise ConfigError(f"ProgramConfig.v_read {self.v_read!r} V is not below the "
+                              "device thresholds: a verify read would write the cell; lower it")
+
+    @staticmethod
+    def default_v_pulse(device: Vteam, scheme: str) -> float:
+        """Pulse amplitude [V]: 0.9 of the largest the scheme keeps below threshold on its
+        half-selected cells (2x or 3x the smaller threshold)."""
+        th = min(device.v_off, -device.v_on)
+        return 0.9 * {"v2": 2.0, "v3": 3.0}.get(scheme, 2.0) * th
+
+    @property
+    def g_min(self) -> float:
+        return 1.0 / self.device.r_off
+
+    @property
+    def g_max(self) -> float:
+        return 1.0 / self.device.r_on
+
+    @property
+    def g_range(self) -> float:
+        return self.g_max - self.g_min
+
+    @property
+    def widths(self) -> np.ndarray:
+        """The width ladder [s]."""
+        return self.w0 * self.growth ** np.arange(self.ladder + 1)
+
+    def check_targets(self, targets) -> np.ndarray:
+        """Targets [S] as a (rows, cols) float array; NaN marks a cell left unprogrammed.
+        :class:`ConfigError` for a target outside the device window (with the tolerance's
+        room at each end)."""
+        try:
+            g = np.array(targets, dtype=float)
+        except (TypeError, ValueError) as exc:
+            raise ConfigError(f"targets must be a (rows, cols) array of conductances [S]: "
+                              f"{exc}") from None
+        if g.ndim != 2 or min(g.shape) < 1:
+            raise ConfigError(f"targets must be 2-D (rows, cols), got shape {g.shape}")
+        if np.isinf(g).any():
+            raise ConfigError("targets must be finite (NaN = leave the cell unprogrammed)")
+        lo, hi = self.g_min, self.g_max
+        bad = np.isfinite(g) & ((g < lo) | (g > hi))
+        if bad.any():
+            i, j = (int(a) for a in np.argwhere(bad)[0])
+            raise ConfigError(f"target G[{i}, {j}] = {g[i, j]!r} S lies outside the device "
+                              f"window [{lo:.6g}, {hi:.6g}] S of {type(self.device).__name__} "
+                              f"(R {self.device.r_on:g}-{self.device.r_off:g} ohm); map the "
+                              "weights with MappingConfig(g_min, g_max) inside this window")
+        return g
+
+    def replace(self, **changes) -> ProgramConfig:
+        return replace(self, **changes)
+
+    def to_dict(self) -> dict:
+        from dataclasses import asdict
+
+        d = asdict(self)
+        d["device"] = {"kind": type(self.device).__name__, **asdict(self.device)}
+        return d
+
+
+__all__ = ["PROGRAM_SCHEMES", "ProgramConfig", "SCHEMES", "half_select_voltage",
+           "scheme_levels"]

@@ -1,0 +1,153 @@
+"""Drive waveforms of one programming iteration: the one plan both worlds apply.
+
+An iteration is a sequence of *row slots* (each with up to two phases: RESET cells, then SET
+cells) followed by the *verify reads* of every pulsed row.  :func:`build_iteration` turns the
+pulses decided by write-verify into one piecewise-linear waveform per line (``r{i}`` rows,
+``c{j}`` columns); ngspice gets them as PWL sources, the twin evaluates the same
+:class:`~circuitsim.circuit.Pwl` objects at their breakpoints.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..circuit import Pwl
+from .config import ProgramConfig, scheme_levels
+
+
+@dataclass(frozen=True)
+class CellPulse:
+    """One write pulse of one cell."""
+
+    row: int
+    col: int
+    polarity: int
+    """+1: +v across the cell (RESET, G down for VTEAM); −1: SET (G up)."""
+    width: float
+    """Flat-top width [s]."""
+    t_start: float = 0.0
+    """Start of the rising edge, from the iteration's start [s] (set by the schedule)."""
+    amplitude: float = 0.0
+    """|voltage| across the selected cell with ideal wires [V] (set by the schedule)."""
+
+
+@dataclass(frozen=True)
+class Phase:
+    row: int
+    polarity: int
+    t0: float
+    t1: float
+
+
+@dataclass
+class Iteration:
+    """The waveforms of one iteration: ``points`` maps line name -> (times, values) of its
+    piecewise-linear waveform (times from 0); :meth:`pwl` gives the SPICE source's Pwl."""
+
+    points: dict[str, tuple[np.ndarray, np.ndarray]]
+    phases: list[Phase]
+    reads: list[tuple[int, float]]
+    """(row, sample time) of every verify read, in time order."""
+    read_start: float
+    """Start of the read block [s] (SPICE saves from here on)."""
+    stop: float
+    pulses: list[CellPulse] = field(default_factory=list)
+    _corners: np.ndarray | None = field(default=None, repr=False)
+
+    def breakpoints(self, t0: float, t1: float) -> np.ndarray:
+        """Every waveform corner in [t0, t1] (with both ends)."""
+        if self._corners is None:
+            self._corners = np.unique(np.concatenate([t for t, _ in self.points.values()]))
+        c = self._corners
+        inner = c[np.searchsorted(c, t0, "right"):np.searchsorted(c, t1, "left")]
+        return np.unique(np.concatenate([[t0], inner, [t1]]))
+
+    def drive(self, t, rows: int, cols: int) -> np.ndarray:
+        """Line voltages at times ``t``: (len(t), rows + cols) [V], rows first."""
+        t = np.atleast_1d(np.asarray(t, dtype=float))
+        out = np.empty((len(t), rows + cols))
+        names = [f"r{i}" for i in range(rows)] + [f"c{j}" for j in range(cols)]
+        for k, n in enumerate(names):
+            ts, vs = self.points[n]
+            out[:, k] = np.interp(t, ts, vs)  # Pwl.value's semantics
+        return out
+
+    def pwl(self, name: str) -> Pwl:
+        """The SPICE waveform of line ``name``."""
+        ts, vs = self.points[name]
+        return Pwl(tuple(zip(ts.tolist(), vs.tolist(), strict=True)))
+
+
+class _Lines:
+    def __init__(self, names):
+        self.pts = {n: [(0.0, 0.0)] for n in names}
+
+    def move(self, name: str, t: float, v: float, edge: float) -> None:
+        pts = self.pts[name]
+        cur = pts[-1][1]
+        if v == cur:
+            return
+        if t > pts[-1][0]:
+            pts.append((t, cur))
+        pts.append((t + edge, v))
+
+
+def build_iteration(cfg: ProgramConfig, shape: tuple[int, int], pulses: list[CellPulse],
+                    read_rows, *, scheme: str | None = None) -> Iteration:
+    """Waveforms of one iteration.  ``pulses``: at most one per cell; rows are visited in
+    increasing order, RESET phase before SET phase.  ``read_rows``: rows read at the end (in
+    increasing order).  ``scheme`` overrides ``cfg.scheme`` (the half-select probe uses
+    ``'ground'``)."""
+    R, C = shape
+    scheme = cfg.scheme if scheme is None else scheme
+    e, v = cfg.edge, cfg.v_pulse
+    lines = _Lines([f"r{i}" for i in range(R)] + [f"c{j}" for j in range(C)])
+    by_row: dict[int, list[CellPulse]] = {}
+    for p in pulses:
+        by_row.setdefault(p.row, []).append(p)
+    t = 0.0
+    phases: list[Phase] = []
+    placed: list[CellPulse] = []
+    for row in sorted(by_row):
+        for pol in (1, -1):
+            sel = sorted((p for p in by_row[row] if p.polarity == pol), key=lambda p: p.col)
+            if not sel:
+                continue
+            lv = scheme_levels(scheme, v, pol)
+            t_ph = t
+            for i in range(R):
+                lines.move(f"r{i}", t, lv["sr"] if i == row else lv["ur"], e)
+            for j in range(C):
+                lines.move(f"c{j}", t, lv["uc"], e)
+            t1 = t + 2 * e
+            for p in sel:
+                lines.move(f"c{p.col}", t1, lv["sc"], e)
+                lines.move(f"c{p.col}", t1 + e + p.width, lv["uc"], e)
+                placed.append(CellPulse(row, p.col, pol, float(p.width), t1, v))
+            t2 = t1 + 3 * e + max(p.width for p in sel)
+            for i in range(R):
+                lines.move(f"r{i}", t2, 0.0, e)
+            for j in range(C):
+                lines.move(f"c{j}", t2, 0.0, e)
+            t = t2 + 2 * e
+            phases.append(Phase(row, pol, t_ph, t))
+    read_start = t
+    reads = []
+    for row in sorted(set(int(r) for r in read_rows)):
+        lines.move(f"r{row}", t, cfg.v_read, e)
+        reads.append((row, t + e + 0.5 * cfg.t_read))
+        lines.move(f"r{row}", t + e + cfg.t_read, 0.0, e)
+        t += 3 * e + cfg.t_read
+    stop = t + e
+    waves = {}
+    for n, pts in lines.pts.items():
+        if pts[-1][0] < stop:
+            pts = pts + [(stop, pts[-1][1])]
+        a = np.asarray(pts, dtype=float)
+        waves[n] = (a[:, 0], a[:, 1])
+    return Iteration(waves, phases, reads, read_start, stop, placed)
+
+
+__all__ = ["CellPulse", "Iteration", "Phase", "build_iteration"]

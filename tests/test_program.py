@@ -1,0 +1,265 @@
+"""Write-verify programming: ngspice (reference) vs the twin, on the same schedule."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from circuitsim.devices import VteamTwin
+from circuitsim.errors import ConfigError
+from circuitsim.program import (
+    CellArray,
+    CellPulse,
+    ProgramConfig,
+    build_iteration,
+    divergence,
+    half_select_probe,
+    program_array,
+)
+from circuitsim.program.spice import iteration_deck, read_iteration
+from circuitsim.program.twin import TwinProgrammer, segment_integral
+
+
+def test_one_pulse_matches_analytic_vteam(batch_runner):
+    """One RESET pulse on a 1x1 array with (almost) ideal wires: ngspice's ΔG within 1 % of
+    the analytic VTEAM Δx, (k_off/D)(V/v_off − 1)·w plus the edges.  The column ramps from
+    the V/2 bias to 0, so the cell's edge runs from V/2 to V in one edge time: above the
+    threshold that is the upper half of a 0 -> V ramp of twice the edge time."""
+    cfg = ProgramConfig(r_wire_row=1e-3, r_wire_col=1e-3, r_driver=1e-3, c_wire=0.0)
+    cells = CellArray(cfg.device, (1, 1))
+    x = np.full((1, 1), 0.5)
+    w = 2e-6
+    it = build_iteration(cfg, (1, 1), [CellPulse(0, 0, 1, w)], [0])
+    out = read_iteration(batch_runner.run(iteration_deck(cfg, cells, x, it)), cfg, it, (1, 1))
+    dx_spice = out["x"][0, 0] - 0.5
+    dx_analytic = float(VteamTwin(cfg.device).pulse_dx(cfg.v_pulse, w, edge=2 * cfg.edge))
+    assert dx_analytic == pytest.approx(
+        cfg.device.k_off / cfg.device.d * (cfg.v_pulse / cfg.device.v_off - 1) * w, rel=0.02)
+    g = lambda xx: 1.0 / cfg.device.resistance(xx)  # noqa: E731
+    dg_spice = g(0.5 + dx_spice) - g(0.5)
+    dg_analytic = g(0.5 + dx_analytic) - g(0.5)
+    assert abs(dg_spice / dg_analytic - 1) < 0.01
+    assert abs(dx_spice / dx_analytic - 1) < 0.01
+
+
+def test_segment_integral_exact():
+    u0, u1, dt, a = -0.5, 1.5, 2.0, 3.0
+    t = np.linspace(0, dt, 200001)
+    u = u0 + (u1 - u0) * t / dt
+    num = np.trapezoid(np.maximum(u, 0) ** a, t)
+    assert float(segment_integral(u0, u1, dt, a)) == pytest.approx(num, rel=1e-6)
+    assert float(segment_integral(0.3, 0.3, dt, a)) == pytest.approx(0.3 ** 3 * dt)
+    assert float(segment_integral(-1, -0.1, dt, a)) == 0.0
+
+
+@pytest.fixture(scope="module")
+def iteration_4x4():
+    cfg = ProgramConfig()
+    cells = CellArray(cfg.device, (4, 4))
+    x = np.full((4, 4), 0.5)
+    pulses = [CellPulse(1, 0, 1, 1e-6), CellPulse(1, 1, -1, 2e-6), CellPulse(1, 2, 1, 50e-9),
+              CellPulse(1, 3, -1, 400e-9), CellPulse(2, 1, 1, 3.2e-6)]
+    it = build_iteration(cfg, (4, 4), pulses, [0, 1, 2, 3])
+    return cfg, cells, x, it
+
+
+def test_iteration_twin_vs_spice(batch_runner, iteration_4x4):
+    """Same start, same waveforms on a 4x4 array with wires: every pulsed cell's Δx agrees
+    within 1 % (measured ≤ 0.4 %, the shortest pulse), unpulsed cells do not move in either
+    world (V/2 below threshold), reads agree to 1e-4 of the G range, energy within 1 %."""
+    cfg, cells, x, it = iteration_4x4
+    sp = read_iteration(batch_runner.run(iteration_deck(cfg, cells, x, it)), cfg, it, (4, 4))
+    tw = TwinProgrammer(cfg, cells).run(x, it)
+    dxs, dxt = sp["x"] - x, tw["x"] - x
+    pulsed = np.zeros((4, 4), bool)
+    for p in it.pulses:
+        pulsed[p.row, p.col] = True
+    assert np.all(np.abs(dxt[pulsed] / dxs[pulsed] - 1) < 0.01)
+    assert np.all(dxs[~pulsed] == 0) and np.all(dxt[~pulsed] == 0)
+    for r in sp["reads"]:
+        assert np.max(np.abs(sp["reads"][r] - tw["reads"][r])) < 1e-4 * cfg.g_range
+    assert tw["energy"] == pytest.approx(sp["energy"], rel=0.01)
+    # per-phase refactoring (exact sequencing) changes nothing at this level
+    tw2 = TwinProgrammer(cfg, cells).run(x, it, refactor="phase")
+    assert np.max(np.abs(tw2["x"] - tw["x"])) < 1e-4 * np.max(np.abs(dxt))
+
+
+def test_write_verify_converges_both_worlds(batch_runner):
+    """A 3x4 array, random targets: both worlds converge every cell within the budget and end
+    within 1 % of the G range of each other (each is within its tolerance of the target)."""
+    cfg = ProgramConfig()
+    t = np.random.default_rng(1).uniform(cfg.g_min, cfg.g_max, (3, 4))
+    t[0, 0] = np.nan  # an unprogrammed cell stays at x0
+    tw = program_array(cfg, t, world="twin")
+    sp = program_array(cfg, t, world="spice", runner=batch_runner)
+    m = np.isfinite(t)
+    for r in (tw, sp):
+        assert r.converged_fraction >= 0.99
+        assert np.max(np.abs(r.g[m] - t[m])) <= cfg.tolerance * cfg.g_range * 1.01
+        assert r.x[0, 0] == cfg.x0 and r.pulses[0, 0] == 0
+        assert r.disturb_after_accept(cfg.g_range) < 1e-6
+    assert np.max(np.abs(sp.g[m] - tw.g[m])) <= 0.01 * cfg.g_range
+    d = divergence(sp, tw)
+    assert d["first_divergent_iteration"] is None or d["first_divergent_iteration"] >= 1
+
+
+def test_half_select_v2_below_ground_scheme(batch_runner):
+    """V/2 keeps the unselected cells below threshold (no change in either world); grounding
+    the unselected lines writes the selected row's other cells (measured ~10 % of the range)."""
+    out = half_select_probe(ProgramConfig(), (3, 3), runner=batch_runner)
+    for s in ("v2", "v3"):
+        assert out[s]["spice"] < 1e-9 and out[s]["twin"] < 1e-9
+    assert out["ground"]["spice"] > 0.01
+    assert out["ground"]["twin"] == pytest.approx(out["ground"]["spice"], rel=0.01)
+
+
+def test_resume_continues_from_written_state(tmp_path):
+    cfg = ProgramConfig()
+    t = np.random.default_rng(2).uniform(cfg.g_min, cfg.g_max, (3, 3))
+    full = program_array(cfg, t, world="twin")
+    part = program_array(cfg, t, world="twin", state_dir=tmp_path, stop_after=4)
+    assert part.iterations == 4 and (tmp_path / "state_twin.npz").exists()
+    resumed = program_array(cfg, t, world="twin", state_dir=tmp_path)
+    assert resumed.iterations == full.iterations
+    np.testing.assert_array_equal(resumed.pulses, full.pulses)
+    np.testing.assert_allclose(resumed.g, full.g, rtol=0, atol=1e-15)
+    assert len(resumed.log) == len(full.log)
+    # a different run does not pick up this state
+    other = program_array(cfg, t * 0.99 + 0.01 * cfg.g_min, world="twin", state_dir=tmp_path,
+                          stop_after=1)
+    assert other.iterations == 1
+
+
+def test_c2c_and_d2d_variation_same_draw_both_worlds(batch_runner):
+    cfg = ProgramConfig()
+    rng = np.random.default_rng(3)
+    shape = (2, 3)
+    cells = CellArray(cfg.device, shape, {"k_off": cfg.device.k_off * np.exp(
+        0.2 * rng.standard_normal(shape)), "k_on": cfg.device.k_on * np.exp(
+        0.2 * rng.standard_normal(shape))})
+    t = rng.uniform(cfg.g_min, cfg.g_max, shape)
+    tw = program_array(cfg, t, world="twin", cells=cells, c2c_sigma=0.1, seed=5)
+    sp = program_array(cfg, t, world="spice", cells=cells, c2c_sigma=0.1, seed=5,
+                       runner=batch_runner)
+    assert tw.converged_fraction == 1.0 and sp.converged_fraction == 1.0
+    assert np.max(np.abs(sp.g - tw.g)) <= 0.01 * cfg.g_range
+
+
+def test_bad_input_names_the_fix():
+    cfg = ProgramConfig()
+    with pytest.raises(ConfigError, match="outside the device window"):
+        cfg.check_targets([[cfg.g_max * 1.5]])
+    with pytest.raises(ConfigError, match="at least one pulse"):
+        ProgramConfig(max_pulses=0)
+    with pytest.raises(ConfigError, match="cannot realise"):
+        ProgramConfig(scheme="v2", v_pulse=0.7)
+    assert ProgramConfig(scheme="v3", v_pulse=0.7).v_pulse == 0.7
+    with pytest.raises(ConfigError, match="half-select probe"):
+        ProgramConfig(scheme="ground")
+    with pytest.raises(ConfigError, match="does not exceed"):
+        ProgramConfig(v_pulse=0.25)
+    from circuitsim.cards.memristor import HP_JOGLEKAR
+
+    with pytest.raises(ConfigError, match="no threshold"):
+        ProgramConfig(device=HP_JOGLEKAR)
+
+
+@pytest.mark.slow
+def test_program_quick_writes_handoff_and_loaders_read_it(tmp_path):
+    """`circuitsim program --quick --out DIR`: program.json with the documented keys, the
+    hand-off files, and their loaders agree with program.json."""
+    from circuitsim.cli import main
+    from circuitsim.program.handoff import load_devices, load_program_json, load_pulses
+
+    assert main(["program", "--quick", "--out", str(tmp_path)]) == 0
+    s = load_program_json(tmp_path / "program.json")
+    for k in ("cells", "converged_fraction", "max_g_error_spice_vs_twin", "half_select_max_dg",
+              "energy_j", "time_s", "pulses_per_cell", "wall_s", "accuracy"):
+        assert k in s
+    assert s["cells"] == 16
+    assert s["converged_fraction"]["spice"] >= 0.99 and s["converged_fraction"]["twin"] >= 0.99
+    assert s["max_g_error_spice_vs_twin"] <= 0.01
+    hs = s["half_select_max_dg"]
+    assert hs["v2"]["spice"] < hs["ground"]["spice"]
+    dev = load_devices(tmp_path / "handoff" / "devices.csv")["quick"]
+    assert dev["target"].shape == (4, 4)
+    assert np.max(np.abs(dev["g_spice"] - dev["g_twin"])) / ProgramConfig().g_range == \
+        pytest.approx(s["max_g_error_spice_vs_twin"], rel=1e-9)
+    pulses = load_pulses(tmp_path / "handoff" / "pulses.csv")
+    n_sp = sum(1 for p in pulses if p["world"] == "spice")
+    assert n_sp == int(dev["pulses_spice"].sum())
+    assert {p["polarity"] for p in pulses} <= {1, -1}
+    t = [p["time_s"] for p in pulses if p["world"] == "spice"]
+    assert t == sorted(t)
+    assert (tmp_path / "handoff" / "README.md").read_text().startswith("# Programming")
+
+
+def test_handoff_loaders_refuse_foreign_files(tmp_path):
+    from circuitsim.program.handoff import load_devices, load_pulses
+
+    bad = tmp_path / "devices.csv"
+    bad.write_text("a,b,c\n1,2,3\n")
+    with pytest.raises(ConfigError, match="not a circuitsim hand-off"):
+        load_devices(bad)
+    with pytest.raises(ConfigError, match="does not exist"):
+        load_pulses(tmp_path / "nope.csv")
+
+
+def test_variability_write_verify_vs_one_shot_and_wan():
+    """Varied cells (d2d σ 0.2 on the rates, c2c 0.1): write-verify leaves σ(G) inside the
+    tolerance band (≈ tol/√3 for errors spread over ±tol), one-shot programming with the
+    nominal recipe is far worse; the statistical Wan model is given next to them."""
+    from circuitsim.program.variability import variability_table
+
+    cfg = ProgramConfig()
+    r = variability_table(cfg, (6, 6), bins=2)
+    assert r["write_verify_converged"] == 1.0
+    for row in r["rows"]:
+        assert row["sigma_write_verify_us"] <= r["tolerance_us"]
+        assert row["sigma_one_shot_us"] > 10 * row["sigma_write_verify_us"]
+        assert row["sigma_wan2022_model_us"] > 0
+
+
+def test_row_deck_with_static_other_rows_matches_full_deck(batch_runner, iteration_4x4):
+    """Cells off the pulsed row as resistors (V/2 keeps them below threshold): the same end
+    states and reads as the all-dynamic deck."""
+    cfg, cells, x, _ = iteration_4x4
+    it = build_iteration(cfg, (4, 4), [CellPulse(2, 1, 1, 1e-6), CellPulse(2, 3, -1, 2e-6)],
+                         [2])
+    full = read_iteration(batch_runner.run(iteration_deck(cfg, cells, x, it)), cfg, it, (4, 4))
+    row = read_iteration(batch_runner.run(iteration_deck(cfg, cells, x, it, dynamic_rows=[2])),
+                         cfg, it, (4, 4), x_prev=x, dynamic_rows=[2])
+    np.testing.assert_allclose(row["x"], full["x"], rtol=0, atol=1e-9)
+    np.testing.assert_allclose(row["reads"][2], full["reads"][2], rtol=1e-6)
+
+
+def test_programming_section_for_the_demo(tmp_path, batch_runner):
+    from circuitsim.program.demo_block import programming_section
+
+    cfg = ProgramConfig()
+    t = np.random.default_rng(4).uniform(cfg.g_min, cfg.g_max, (6, 6))
+    md, s = programming_section(t, tmp_path, block=4, spice_block=2, runner=batch_runner)
+    assert md.startswith("## Programming") and "programming.png" in md and "| converged |" in md
+    assert (tmp_path / "programming.png").stat().st_size > 1000
+    assert s["converged"]["spice"] == 1.0 and s["max_g_error_spice_vs_twin"] <= 0.01
+    assert s["half_select_max_dg"]["ground"]["spice"] > s["half_select_max_dg"]["v2"]["spice"]
+
+
+def test_handoff_round_trip_with_test_vectors(tmp_path):
+    from circuitsim.program.handoff import load_devices, load_test_vectors, write_handoff
+
+    cfg = ProgramConfig()
+    t = np.random.default_rng(6).uniform(cfg.g_min, cfg.g_max, (2, 3))
+    t[1, 2] = np.nan
+    tw = program_array(cfg, t, world="twin")
+    x = np.random.default_rng(7).random((4, 5))
+    y = np.random.default_rng(8).standard_normal((4, 3))
+    write_handoff(tmp_path, {"a": {"twin": tw}}, test_x=x, test_y=y, test_labels=[0, 1, 2, 1])
+    d = load_devices(tmp_path / "handoff" / "devices.csv")["a"]
+    np.testing.assert_array_equal(d["g_twin"], tw.g)
+    assert np.isnan(d["target"][1, 2]) and np.isnan(d["g_spice"]).all()
+    assert (d["pulses_spice"] == -1).all() and d["pulses_twin"][1, 2] == 0
+    xl, yl, lab = load_test_vectors(tmp_path / "handoff" / "test_vectors.csv")
+    np.testing.assert_array_equal(xl, x)
+    np.testing.assert_array_equal(yl, y)
+    assert lab.tolist() == [0, 1, 2, 1]
