@@ -138,7 +138,7 @@ def test_sigterm_then_resume_gives_the_clean_runs_report(tmp_path, small_model):
     out = tmp_path / "killed"
     args = ["--quick", "--model", str(small_model), "--set", "hidden=[8]",
             "--set", "n_images=12", "--set", "chunk_size=2", "--workers", "1",
-            "--no-progress", "--full-spice-images", "0"]
+            "--no-progress", "--full-spice-images", "0", "--no-macro"]
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     proc = subprocess.Popen([sys.executable, "-m", "circuitsim.cli", "demo", "--out", str(out),
                              *args], env=env, cwd=ROOT, stdout=subprocess.PIPE,

@@ -34,6 +34,15 @@ def add_arguments(p) -> None:
                    help="images of the full-circuit variant (access transistors + circuit "
                         "neurons, ~10-20 s of ngspice each) run in ngspice [default 20; "
                         "--quick 2; 0 skips the variant]")
+    p.add_argument("--no-macro", action="store_true",
+                   help="skip the macro variant (64-256-256-10 ReLU, 1T1R, 128x128 tiles, "
+                        "8-bit ADC)")
+    p.add_argument("--macro-images", type=int, default=None, metavar="N",
+                   help="test images of the macro variant through the twin (~1.3 s each per "
+                        "core on a loaded 2-core machine) [default 40]")
+    p.add_argument("--macro-spice-images", type=int, default=None, metavar="N",
+                   help="images of the macro variant run in ngspice (~2 min each on a loaded "
+                        "2-core machine; the twin runs all) [default 2; --quick 1]")
     add_executor_arguments(p)
 
 
@@ -68,7 +77,9 @@ def run(args) -> int:
         r = run_demo(args.out, config=cfg, quick=args.quick, model_path=args.model,
                      executor=args.executor, scheduler=args.scheduler, workers=args.workers,
                      resume=args.resume, progress=False if args.no_progress else None,
-                     full_spice_images=args.full_spice_images)
+                     full_spice_images=args.full_spice_images, macro=not args.no_macro,
+                     macro_spice_images=args.macro_spice_images,
+                     macro_images=args.macro_images)
     acc, ag, t = r["accuracy"], r["agreement"], r["timing_s"]
     print(f"{r['dataset']}: {r['n_test']} test images, {r['n_spice']} through ngspice")
     print("accuracy: " + ", ".join(f"{k} {fmt_pct(v)}" for k, v in acc.items()))
@@ -84,8 +95,17 @@ def run(args) -> int:
               f"{fmt_pct(fc['accuracy']['behavioral_circuit'])} on {fc['n_test']} images; "
               f"ngspice argmax agreement {fmt_pct(fc['agreement']['argmax_spice_vs_behavioral'])}"
               f" on {fc['n_spice']}, max |Δ output| {fc['agreement']['max_abs_output_diff_V']!s} V")
+    mc = r.get("variants", {}).get("macro")
+    if mc:
+        e = mc.get("energy") or {}
+        print(f"macro (64-256-256-10 ReLU, 1T1R, {mc['tiles']} tiles): behavioral_circuit "
+              f"{fmt_pct(mc['accuracy']['behavioral_circuit'])} on {mc['n_test']} images; "
+              f"ngspice argmax agreement {fmt_pct(mc['agreement']['argmax_spice_vs_behavioral'])}"
+              f" on {mc['n_spice']}; read energy per inference {e.get('spice_mean_J')} J "
+              f"(ngspice), {e.get('behavioral_circuit_mean_J')} J (twin)")
     print(f"report: {args.out}/report.md")
     failed = r["failed_chunks"] + (fc or {}).get("failed_chunks", [])
+    failed += (mc or {}).get("failed_chunks", [])
     if failed:
         print(f"{len(failed)} chunk(s) failed; see the report "
               "(rerun with --resume to retry them)")

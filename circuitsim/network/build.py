@@ -252,6 +252,10 @@ def build_network(model, circuit: CircuitConfig | None = None, mapping=None, *,
                           "calibration= inputs (a training subset) to set the ADC full scales "
                           "(never the evaluated images), or use adc_range='full-scale'")
     x_cal = _check_calibration(calibration, net.n_features)
-    return Network(net.calibrated_plans(x_cal), circuit, mapping, name=name,
-                   sinh_v0=net.sinh_v0, nonideal=nonideal, draw=draw,
-                   calibration_size=len(x_cal))
+    calibrated = Network(net.calibrated_plans(x_cal), circuit, mapping, name=name,
+                         sinh_v0=net.sinh_v0, nonideal=nonideal, draw=draw,
+                         calibration_size=len(x_cal))
+    # the same arrays (only the ADC full scales changed): keep the factored tile engines
+    # (~5 s each for a 128×256 1T1R tile)
+    calibrated._solvers = net._solvers
+    return calibrated

@@ -52,6 +52,11 @@ class CircuitConfig(Wires):
     relu_full_scale: float = 4.0
     """ReLU networks: the activation that maps to a row voltage of v_read [1] (larger
     activations overdrive the next rows; ``build_network(..., calibration=X)`` measures it)."""
+    t_read: float = 10e-9
+    """Read time of one inference per layer [s]: the read energy is the DC read power (Σ V·I
+    of the row drivers, from ngspice or the twin) times it.  10 ns is NeuroSim MLP's
+    ``readPulseWidth`` (Param.cpp, next to its 0.5 V read and 15 kΩ access resistance) [U: a
+    modelling default, not a measured macro]; settling of the lines is not included."""
     device_range: tuple[float, float] | None = None
     """Programmable conductance range of the device (g_lo, g_hi) [S]; None = the mapping's
     (g_min, g_max).  Every mapped conductance must lie inside it."""
@@ -81,6 +86,7 @@ class CircuitConfig(Wires):
         require_positive("CircuitConfig.v_per_unit", self.v_per_unit, "[V]")
         require_finite("CircuitConfig.neuron_v_offset", self.neuron_v_offset)
         require_positive("CircuitConfig.relu_full_scale", self.relu_full_scale)
+        require_positive("CircuitConfig.t_read", self.t_read, "[s]")
         if self.device_range is not None:
             if isinstance(self.device_range, str) or len(self.device_range) != 2:
                 raise ConfigError("CircuitConfig.device_range must be None or a pair "

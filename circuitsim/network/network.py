@@ -281,7 +281,7 @@ class Network:
         own = not isinstance(runner, Runner)
         r = get_runner(runner) if own else runner
         t0 = time.perf_counter()
-        parts = []
+        parts, runs = [], []
         try:
             chunk = int(chunk)
             starts = range(0, len(x), chunk)
@@ -294,16 +294,19 @@ class Network:
                 t = timeout_s if timeout_s is not None else 120.0 + 2.0 * len(xs)
                 if self.digital:
                     parts.append(self._digital_forward(
-                        xs, lambda p, V, t=t: self._tiles_spice(p, V, r, t), "spice"))
+                        xs, lambda p, V, t=t: self._tiles_spice(p, V, r, t, runs), "spice"))
                     continue
                 res = r.run(self.deck(xs, slot_s=slot_s), timeout_s=t)
+                runs.append(res)
                 parts.append(self._read(res, len(xs), slot_s))
         finally:
             if own:
                 r.close()
         out = _concat(parts, "spice")
         out.wall_s = time.perf_counter() - t0
-        out.meta["runs"] = len(parts) * (len(self.plans) if self.digital else 1)
+        out.meta["runs"] = len(runs)
+        out.meta["solver"] = sorted({res.solver for res in runs})
+        out.meta["ngspice_version"] = sorted({res.ngspice_version for res in runs})
         return out
 
     def _read(self, res, n: int, slot_s: float | None = None) -> NetOutputs:
@@ -409,9 +412,10 @@ class Network:
         return f"l{plan.index}_t{ri}_{ci}_z{j}"
 
     @staticmethod
-    def tile_row_node(plan: LayerPlan, i: int) -> str:
-        """Row i of a digital-periphery layer (driven by the DAC; the bias row is ``vbias``)."""
-        return "vbias" if i == plan.n_in else f"l{plan.index}_r{i}"
+    def tile_drive_node(plan: LayerPlan, ri: int, ci: int, i: int) -> str:
+        """Row i (layer numbering) of tile (ri, ci) as driven by that tile's own row driver:
+        every tile has its drivers, so that ngspice reports each tile's read power."""
+        return f"l{plan.index}_t{ri}_{ci}_r{i}"
 
     def _tile_sense_names(self, plan: LayerPlan, ri: int, ci: int) -> list[str]:
         cards = plan.tile_sense[ri][ci]
@@ -433,21 +437,21 @@ class Network:
         n = len(V)
         els: list = [VoltageSource("Vslot", "slot", "0", 0.0,
                                    comment=f"input slot: .dc sweeps it 0..{n - 1}; row voltages "
-                                           "are pwl functions of it"),
-                     VoltageSource("Vbias", "vbias", "0", self.v_read,
-                                   comment=f"bias row at v_read = {self.v_read:g} V")]
+                                           "are pwl functions of it")]
         if self.circuit.access is not None:
             els.append(VoltageSource("Vwl", "wl", "0", self.circuit.access.v_wordline,
                                      comment="word lines of every 1T1R tile"))
-        els += _row_sources([self.tile_row_node(plan, i) for i in range(plan.n_in)],
-                            V[:, :plan.n_in], f"Vl{plan.index}_r",
-                            "rows: DAC output voltages, one value per slot")
         subs, saves = [], []
         for ri, ci, (r0, r1), (c0, c1) in plan.tiles():
             tag = f"l{plan.index}_t{ri}_{ci}"
             spec = self.tile_spec(plan, ri, ci)
             subs.append(crossbar_subckt(spec, f"xbar_{tag}"))
-            ports = [self.tile_row_node(plan, i) for i in range(r0, r1)]
+            ports = [self.tile_drive_node(plan, ri, ci, i) for i in range(r0, r1)]
+            drivers = _row_sources(ports, V[:, r0:r1], f"V{tag}_r",
+                                   f"tile ({ri}, {ci}) row drivers: DAC output voltages, one "
+                                   "value per slot (the bias row at v_read)")
+            els += drivers
+            saves += [f"i({d.name.lower()})" for d in drivers]
             ports += [f"{tag}_col{k}" for k in range(2 * (c1 - c0))]
             if self.circuit.access is not None:
                 ports.append("wl")
@@ -472,11 +476,17 @@ class Network:
                     elements=els, subcircuits=subs, options=DECK_OPTIONS,
                     analyses=[Dc("Vslot", 0.0, float(n - 1), 1.0)], saves=tuple(saves))
 
-    def _tiles_spice(self, plan: LayerPlan, V, runner, timeout_s) -> tuple:
-        """Sense outputs (N, row tiles, out) [V] and column currents (N, row tiles, 2·out) of
-        every tile of a layer, from one ngspice run."""
+    def _tiles_spice(self, plan: LayerPlan, V, runner, timeout_s, runs=None) -> tuple:
+        """Sense outputs (N, row tiles, out) [V], column currents (N, row tiles, 2·out) [A]
+        and read power (N, row tiles, col tiles) [W] of every tile of a layer, from one
+        ngspice run (its SimResult is appended to ``runs`` if given).  The power of a tile is
+        Σ V·I of its row drivers from ngspice's branch currents (``i(V)`` flows into the +
+        terminal: a source delivering power has a negative current); the tile's other sources
+        deliver none at DC (0 V column meters, the word line's gates)."""
         n = len(V)
         res = runner.run(self.layer_deck(plan, V), timeout_s=timeout_s)
+        if runs is not None:
+            runs.append(res)
 
         def vec(name):
             a = np.atleast_1d(np.asarray(res[name], dtype=float))
@@ -488,25 +498,40 @@ class Network:
 
         out = np.empty((n, len(plan.row_tiles), plan.n_out))
         cur = np.empty((n, len(plan.row_tiles), 2 * plan.n_out))
-        for ri, ci, _, (c0, c1) in plan.tiles():
+        power = np.zeros((n, len(plan.row_tiles), len(plan.col_tiles)))
+        for ri, ci, (r0, r1), (c0, c1) in plan.tiles():
             tag = f"l{plan.index}_t{ri}_{ci}"
             for j in range(c0, c1):
                 out[:, ri, j] = vec(f"v({self.tile_out_node(plan, ri, ci, j)})")
             for k in range(2 * (c1 - c0)):
                 cur[:, ri, 2 * c0 + k] = vec(f"i(v{tag}_m{k})")
-        return out, cur
+            for k in range(r1 - r0):
+                name = (f"v{tag}_r{k}" if np.all(V[:, r0 + k] == V[0, r0 + k])
+                        else f"b{tag}_r{k}")
+                power[:, ri, ci] -= V[:, r0 + k] * vec(f"i({name})")
+        return out, cur, power
 
-    def _tiles_twin(self, plan: LayerPlan, V, ideal: bool, backend: str = "numpy") -> tuple:
+    def _tiles_twin(self, plan: LayerPlan, V, ideal: bool, backend: str = "numpy",
+                    power: bool = True) -> tuple:
         """The same as :meth:`_tiles_spice` through the behavioral engine (``ideal``: G·V and
-        the infinite-gain sense stage)."""
+        the infinite-gain sense stage; its read power Σ_i V_i² Σ_j G_ij: no wires).  The
+        circuit's read power is :func:`circuitsim.behavioral.energy.read_power` at the solved
+        node voltages (``power=False`` skips it: zeros)."""
+        from ..behavioral.cells import cell_current
+        from ..behavioral.energy import read_power
+
         n = len(V)
         out = np.empty((n, len(plan.row_tiles), plan.n_out))
         cur = np.empty((n, len(plan.row_tiles), 2 * plan.n_out))
+        pw = np.zeros((n, len(plan.row_tiles), len(plan.col_tiles)))
         for ri, ci, (r0, r1), (c0, c1) in plan.tiles():
             cards = plan.tile_sense[ri][ci]
             v = V[:, r0:r1]
             if ideal:
-                i = v @ plan.tile_conductance(ri, ci)
+                g = plan.tile_conductance(ri, ci)
+                i = v @ g
+                if power:
+                    pw[:, ri, ci] = (v ** 2) @ g.sum(axis=1)
             else:
                 key = (plan.index, ri, ci, backend)
                 if key not in self._solvers:
@@ -514,21 +539,35 @@ class Network:
 
                     spec = self.tile_spec(plan, ri, ci, extra_r_sense=cards[0].r_in)
                     self._solvers[key] = _NumpySolver(CrossbarSolver(spec, backend=backend))
-                i = self._solvers[key].column_currents(v.T).T
+                s = self._solvers[key].solver
+                if power and backend == "numpy" and not s.spec.is_linear:
+                    # nonlinear cells: one Newton solve gives both (the column current is
+                    # the sum of its cell currents, the power Σ_i V_i Σ_j I_cell)
+                    vr, vc = s.node_voltages(v.T)
+                    i_cell = cell_current(s.spec, s.spec.conductance[:, :, None], vr, vc)[0]
+                    i = i_cell.sum(axis=0).T
+                    pw[:, ri, ci] = np.einsum("ki,ijk->k", v, i_cell)
+                else:
+                    i = self._solvers[key].column_currents(v.T).T
+                    if power:
+                        pw[:, ri, ci] = np.asarray(read_power(s.spec, v.T, solver=s),
+                                                   dtype=float).reshape(n)
             cur[:, ri, 2 * c0:2 * c1] = i
             for jj, card in enumerate(cards):
                 ip, i_n = i[:, 2 * jj], i[:, 2 * jj + 1]
                 out[:, ri, c0 + jj] = (card.transimpedance * (ip - i_n) if ideal
                                        else card.transfer(ip, i_n))
-        return out, cur
+        return out, cur, pw
 
     def _digital_forward(self, x, tiles_of, source: str) -> NetOutputs:
         """Layer by layer: DAC rows → analog tiles (``tiles_of(plan, V)``) → ADC, partial
         sums and activation (:func:`digital_step`, the same for every world)."""
-        layers, pre, cur, tiles, a = [], [], [], [], x
+        layers, pre, cur, tiles, power, a = [], [], [], [], [], x
         for p in self.plans:
             V = layer_rows(p, a, self.v_read)
-            out, i = tiles_of(p, V)
+            out, i, pw = tiles_of(p, V)
+            # per input: a conv layer reads its tiles once per output position
+            power.append(pw.reshape(len(x), -1, *pw.shape[1:]).sum(axis=1))
             out = out + self.read_noise(p, V)
             z_v, a = layer_outputs(p, out, self.circuit.v_per_unit, len(x))
             pre.append(z_v)
@@ -536,7 +575,7 @@ class Network:
             cur.append(i.reshape(len(x), -1))
             tiles.append(out)
         return NetOutputs(layers, pre[-1] / self.circuit.v_per_unit, pre, cur, source,
-                          tiles=tiles)
+                          tiles=tiles, power=power)
 
     def read_noise(self, plan: LayerPlan, V) -> np.ndarray | float:
         """The read-noise sample of every tile output (N, row tiles, out) [V] for row voltages
@@ -568,7 +607,7 @@ class Network:
         plans, a = [], self.check_inputs(x_cal)
         for p in self.plans:
             V = layer_rows(p, a, self.v_read)
-            out, _ = self._tiles_twin(p, V, ideal=False)
+            out, _, _ = self._tiles_twin(p, V, ideal=False, power=False)
             fs = np.abs(out).max(axis=(0, 2))
             p = dataclasses.replace(p, adc_full_scale=np.where(fs > 0, fs, 1.0))
             _, a = layer_outputs(p, out, self.circuit.v_per_unit, len(a))
@@ -666,7 +705,7 @@ class Network:
                 path = out / f"{name}_l{p.index}.cir"
                 path.write_text(emit_deck(self.layer_deck(p, V, print_outputs=True)))
                 paths.append(path)
-                _, a = layer_outputs(p, self._tiles_twin(p, V, ideal=False)[0],
+                _, a = layer_outputs(p, self._tiles_twin(p, V, ideal=False, power=False)[0],
                                      self.circuit.v_per_unit, len(a))
             man["decks"] = [q.name for q in paths]
         else:
@@ -728,4 +767,6 @@ def _concat(parts: list[NetOutputs], source: str) -> NetOutputs:
                       [np.concatenate([p.pre[i] for p in parts]) for i in range(L)],
                       [np.concatenate([p.currents[i] for p in parts]) for i in range(L)],
                       source, tiles=[np.concatenate([p.tiles[i] for p in parts])
-                                     for i in range(len(parts[0].tiles))])
+                                     for i in range(len(parts[0].tiles))],
+                      power=[np.concatenate([p.power[i] for p in parts])
+                             for i in range(len(parts[0].power))])

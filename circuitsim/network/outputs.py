@@ -31,6 +31,11 @@ class NetOutputs:
     tiles: list[np.ndarray] = field(default_factory=list)
     """Layers with tiles / converters: ``tiles[l]`` (N, row tiles, n_out) analog sense-stage
     outputs of every tile before the ADC [V] (empty for all-analog networks)."""
+    power: list[np.ndarray] = field(default_factory=list)
+    """Layers with tiles / converters: ``power[l]`` (N, row tiles, col tiles) read power of
+    every tile [W]: Σ V·I of its row drivers (SPICE: ngspice's branch currents; twin: the
+    solved node voltages), summed over the output positions of a conv layer (one read each).
+    Times the read time ``CircuitConfig.t_read`` = read energy."""
     meta: dict = field(default_factory=dict)
 
     def predict(self) -> np.ndarray:

@@ -20,7 +20,7 @@ from ..errors import ConfigError
 from ..network.plan import layer_rows
 from ..program.demo_block import programming_markdown, programming_section
 from . import plots
-from .config import XvalConfig
+from .config import DEFAULT_MAPPING, XvalConfig
 from .executors import get_executor
 from .harness import (
     Variant,
@@ -32,7 +32,7 @@ from .harness import (
     single_threaded,
 )
 from .pipeline import get_model, load_dataset, load_given_model, train_config
-from .report import comparable, fmt_pct, fmt_s, fmt_v, summarise, write_json
+from .report import comparable, energy_summary, fmt_pct, fmt_s, fmt_v, summarise, write_json
 from .store import atomic_write_text, check_writable
 
 
@@ -57,6 +57,30 @@ DEMO_CONFIG = XvalConfig(circuit=DEMO_CIRCUIT)
 all test images, 20 images per chunk."""
 
 QUICK_IMAGES = 40
+
+MACRO_CONFIG = XvalConfig(
+    hidden=(256, 256), activation="relu",
+    mapping={**DEFAULT_MAPPING, "tile_size": 128, "adc_bits": 8},
+    circuit={**DEMO_CIRCUIT, "access": "ACCESS_018UM"}, calibration_images=50, chunk_size=1)
+"""The ``macro`` variant: a 64-256-256-10 ReLU MLP on the digits (the packaged checkpoint
+:data:`circuitsim.data.MACRO_CHECKPOINT`), 1T1R cells (level-1 NMOS, word line 1.8 V),
+128×128 tiles (128 inputs × 128 outputs, a G+ and a G− column each: 128×256 arrays), an
+8-bit ADC per tile output calibrated on the first 50 training images, 2.5 Ω wires; layers
+co-simulated tile by tile (11 tiles: 2 + 6 + 3).  Each worker builds it once: ~50 s of tile
+factorisations plus the twin on the calibration images (measured ~2.5 CPU-minutes per worker
+with 200 calibration images on the loaded 2-core machine, hence 50)."""
+
+MACRO_IMAGES = 40
+"""Test images of the macro variant through the twin by default (``--macro-images``; the
+first ones).  Its 1T1R twin costs ~1.3 s per image per core here (11 tiles of up to 128×256
+nonlinear cells, Newton), so all 360 would add ~8 CPU-minutes to ``make demo``; the report
+states the number."""
+
+MACRO_SPICE_IMAGES = 2
+"""Images of the macro variant run in ngspice by default (``--macro-spice-images``; the twin
+runs all of them).  Measured on the shared 2-core machine (load 6–10): ~10 s of ngspice per
+128×256 1T1R tile per image, ~2 min per image for the 11 tiles, so all 360 images would take
+~12 core-hours; 2 images keep ``make demo`` near its budget."""
 """``--quick``: the first 40 test images (or fewer if n_images says so), in chunks of ≤ 10."""
 
 
@@ -70,7 +94,9 @@ def run_demo(out: str | Path, *, config: XvalConfig | None = None, quick: bool =
              scheduler: str | None = None, workers: int | None = None, resume: bool = False,
              progress: bool | None = None, factory=network_from_config, dataset=None,
              dask_processes: bool = True, full_spice_images: int | None = None,
-             log=None) -> dict:
+             macro: bool = False, macro_spice_images: int | None = None,
+             macro_images: int | None = None,
+             macro_config: XvalConfig | None = None, log=None) -> dict:
     """Run the demo into ``out``; returns the report dict (also written as report.json).
 
     Two variants of the same mapped network: the demo circuit (:data:`DEMO_CONFIG`: wires,
@@ -78,7 +104,12 @@ def run_demo(out: str | Path, *, config: XvalConfig | None = None, quick: bool =
     behavioral model — the report's top-level figures — and the full circuit
     (:data:`FULL_CIRCUIT`: + access transistors and circuit neurons) on every image
     behaviorally and on ``full_spice_images`` images (default :data:`FULL_SPICE_IMAGES`,
-    quick 2; 0 skips the variant) in ngspice, reported under ``full_circuit``.
+    quick 2; 0 skips the variant) in ngspice, reported under ``full_circuit``.  ``macro``
+    adds the :data:`MACRO_CONFIG` variant (its own model): the twin on the first
+    ``macro_images`` test images (default :data:`MACRO_IMAGES`, at most the demo's), ngspice
+    on the first ``macro_spice_images`` of them (default :data:`MACRO_SPICE_IMAGES`, quick 1);
+    ``macro_config`` replaces :data:`MACRO_CONFIG` (tests shrink it).  Every variant is
+    reported under ``variants``.
 
     Everything that can be wrong with the inputs (config keys and values, the model file, the
     output directory, the executor) raises :class:`ConfigError` before training or
@@ -92,6 +123,21 @@ def run_demo(out: str | Path, *, config: XvalConfig | None = None, quick: bool =
         full_spice_images = 2 if quick else FULL_SPICE_IMAGES
     if full_spice_images < 0:
         raise ConfigError(f"--full-spice-images must be ≥ 0, got {full_spice_images}")
+    if macro_spice_images is None:
+        macro_spice_images = 1 if quick else MACRO_SPICE_IMAGES
+    if macro_spice_images < 0:
+        raise ConfigError(f"--macro-spice-images must be ≥ 0, got {macro_spice_images}")
+    macro_images = MACRO_IMAGES if macro_images is None else macro_images
+    if macro_images < 1:
+        raise ConfigError(f"--macro-images must be ≥ 1, got {macro_images}")
+    if cfg.n_images is not None:
+        macro_images = min(macro_images, cfg.n_images)
+    macro_cfg = None
+    if macro:
+        macro_cfg = (macro_config or MACRO_CONFIG).replace(
+            dataset=cfg.dataset, dataset_path=cfg.dataset_path, n_images=macro_images,
+            spice_images=macro_spice_images, spice_runner=cfg.spice_runner,
+            spice_timeout_s=max(cfg.spice_timeout_s, 1800.0))
     full_cfg = None
     if full_spice_images:
         full = dict(FULL_CIRCUIT)
@@ -105,8 +151,9 @@ def run_demo(out: str | Path, *, config: XvalConfig | None = None, quick: bool =
     resolved = {}
     if factory is network_from_config:
         resolved = {k: _as_dict(v) for k, v in section_configs(cfg).items()}
-        if full_cfg is not None:
-            section_configs(full_cfg)
+        for c in (full_cfg, macro_cfg):
+            if c is not None:
+                section_configs(c)
     resolved["train"] = _as_dict(train_config(cfg))
     given = load_given_model(model_path) if model_path is not None else None
     ex = get_executor(executor, workers=workers, scheduler=scheduler, processes=dask_processes)
@@ -121,6 +168,12 @@ def run_demo(out: str | Path, *, config: XvalConfig | None = None, quick: bool =
         variants = [Variant("demo", cfg, model)]
         if full_cfg is not None:  # the costliest chunks first: better packing on workers
             variants.insert(0, Variant("full", full_cfg, model))
+        if macro_cfg is not None:
+            macro_model, macro_info = get_model(macro_cfg, ds, out / "models",
+                                                progress=progress)
+            log(f"macro model: {macro_info['architecture']} ({macro_info['source']}, torch "
+                f"test accuracy {macro_info['test_accuracy_torch']:.4f})")
+            variants.insert(0, Variant("macro", macro_cfg, macro_model))
         run = XvalRun(variants, ds, out, factory=factory)
         run.begin(resume=resume)  # a refused --resume leaves netlists/ as it was
         decks = _write_netlists(net, out / "netlists", out)
@@ -149,6 +202,20 @@ def run_demo(out: str | Path, *, config: XvalConfig | None = None, quick: bool =
             report["plots"].append(Path(plots.plot_scatter(
                 sp[0], cir_on, out / "spice_vs_behavioral_full_circuit.png")).name)
     report["ir_drop"] = summary.get("ir_drop")
+    report["variants"] = {"demo": variant_section(summary, cfg, run.records("demo"), factory)}
+    if full_cfg is not None:
+        report["variants"]["full"] = variant_section(fs, full_cfg, run.records("full"), factory)
+    if macro_cfg is not None:
+        ms = summarise(run.records("macro"))
+        report["variants"]["macro"] = {
+            **variant_section(ms, macro_cfg, run.records("macro"), factory),
+            "model": {"architecture": macro_info["architecture"],
+                      "checkpoint": Path(macro_info["checkpoint"]).name,
+                      "source": macro_info["source"],
+                      "test_accuracy_torch": macro_info["test_accuracy_torch"]}}
+    report["energy"] = report["variants"]["demo"]["energy"]
+    report["ngspice"] = report["variants"]["demo"]["ngspice"]
+    _record_simulator(out, decks, report["ngspice"])
     report["programming"] = programming_section(net.plans[0].conductance, out,
                                                 timeout_s=cfg.spice_timeout_s)[1]
     run_info["total_wall_s"] = time.perf_counter() - t_start
@@ -253,6 +320,50 @@ def full_section(fs: dict, cfg: XvalConfig) -> dict:
                          "spice_per_image": t["spice"] / fs["n_spice"] if fs["n_spice"] else None}}
 
 
+def simulator_used(records: list[dict]) -> dict:
+    """The ngspice version(s) and linear solver(s) the chunks' SimResults reported."""
+    ver, sol = set(), set()
+    for r in records:
+        ver.update(r["meta"].get("ngspice_version") or [])
+        sol.update(r["meta"].get("solver") or [])
+    return {"version": sorted(ver), "solver": sorted(sol)}
+
+
+def variant_section(s: dict, cfg: XvalConfig, records: list[dict], factory) -> dict:
+    """One variant's figures (report ``variants[key]``): circuit, mapping, accuracy,
+    agreement, timings, read energy, the simulator that ran it."""
+    t = s["timing_s"]["chunks_sum"]
+    t_read = None
+    if factory is network_from_config:
+        t_read = section_configs(cfg)["circuit"].t_read
+    energy = energy_summary(records, t_read) if t_read is not None else None
+    n_tiles = None if energy is None else sum(int(np.prod(d["tiles"])) for d in energy["layers"])
+    per_img = t["spice"] / s["n_spice"] if s["n_spice"] else None
+    return {"architecture": [*cfg.hidden], "activation": cfg.activation,
+            "circuit": cfg.circuit, "mapping": cfg.mapping, "n_test": s["n_test"],
+            "n_spice": s["n_spice"], "accuracy": s["accuracy"],
+            "accuracy_on_spice_images": s.get("accuracy_on_spice_images"),
+            "agreement": s["agreement"], "failed_chunks": s["failed_chunks"],
+            "tiles": n_tiles, "energy": energy, "ngspice": simulator_used(records),
+            "timing_s": {"spice": t["spice"], "behavioral_circuit_chunks": t["behavioral_circuit"],
+                         "spice_per_image": per_img,
+                         "spice_per_tile_per_image": (per_img / n_tiles
+                                                      if per_img and n_tiles else None),
+                         "behavioral_circuit_per_image": t["behavioral_circuit"] / s["n_test"]}}
+
+
+def _record_simulator(out: Path, decks: list[str], used: dict) -> None:
+    """Add the ngspice version and solver that ran the demo variant to its manifest."""
+    for d in decks:
+        p = out / d
+        if p.name.endswith("manifest.json"):
+            man = json.loads(p.read_text())
+            man["simulated_with"] = {"ngspice_version": used["version"],
+                                     "solver": used["solver"],
+                                     "what": "reported by ngspice in the demo's runs"}
+            atomic_write_text(p, json.dumps(man, indent=1, sort_keys=True) + "\n")
+
+
 def make_plots(summary: dict, out: Path, *, net=None, X=None) -> list[str]:
     arr = summary["_arrays"]
     made = [plots.plot_accuracy(summary["accuracy"], out / "accuracy.png",
@@ -310,6 +421,66 @@ def ir_drop_map(net, X) -> tuple[np.ndarray, str, dict] | None:
     title = (f"IR drop, layer 1 {what} {rows}×{cols} (G+/G− column pairs), mean test "
              f"input; max loss {loss.max() * 1e3:.3g} mV of {v_read:g} V")
     return loss, title, figs
+
+
+def fmt_j(x) -> str:
+    if x is None:
+        return "—"
+    for unit, scale in (("fJ", 1e-15), ("pJ", 1e-12), ("nJ", 1e-9)):
+        if abs(x) < 1000 * scale:
+            return f"{x / scale:.4g} {unit}"
+    return f"{x:.4g} J"
+
+
+def variants_markdown(variants: dict) -> list[str]:
+    """The variants table and each tiled variant's read energy."""
+    if not variants:
+        return []
+    lines = ["## Variants", "",
+             "| variant | network | circuit | tiles | images (ngspice) | accuracy twin / "
+             "ngspice | argmax agreement | max abs Δ output | ngspice per image | read energy "
+             "per inference, ngspice / twin on the same images "
+             "| ngspice, solver |", "|---|---|---|---|---|---|---|"
+             "---|---|---|---|"]
+    for key, v in variants.items():
+        a, g, e, t = v["accuracy"], v["agreement"], v.get("energy") or {}, v["timing_s"]
+        circ = ", ".join(f"{k}={val}" for k, val in v["circuit"].items())
+        tiles = "—" if not v.get("tiles") else str(v["tiles"])
+        if v["mapping"].get("tile_size"):
+            tiles += f" of {v['mapping']['tile_size']}×{v['mapping']['tile_size']}"
+        ng = v.get("ngspice") or {}
+        lines.append(
+            f"| {key} | {'-'.join(map(str, v['architecture']))} hidden, {v['activation']} | "
+            f"{circ} | {tiles} | {v['n_test']} ({v['n_spice']}) | "
+            f"{fmt_pct(a.get('behavioral_circuit'))} / {fmt_pct(a.get('spice'))} | "
+            f"{fmt_pct(g.get('argmax_spice_vs_behavioral'))} | "
+            f"{fmt_v(g.get('max_abs_output_diff_V'))} | {fmt_s(t.get('spice_per_image'))} | "
+            f"{fmt_j(e.get('spice_mean_J'))} / "
+            f"{fmt_j(e.get('behavioral_circuit_on_spice_images_mean_J'))} | "
+            f"{', '.join(ng.get('version', []))}, {', '.join(ng.get('solver', []))} |")
+    lines.append("")
+    for key, v in variants.items():
+        e = v.get("energy")
+        if not e:
+            continue
+        nan = float("nan")
+        lines += [f"### Read energy, variant `{key}`", "",
+                  f"{e['what']}; t_read = {e['t_read_s']:g} s. Mean per inference: twin "
+                  f"{fmt_j(e['behavioral_circuit_mean_J'])} over {e['n_images']} images "
+                  f"(ideal crossbars {fmt_j(e.get('behavioral_ideal_mean_J'))}); ngspice "
+                  f"{fmt_j(e.get('spice_mean_J'))} over {e['n_spice']} images (twin on the same "
+                  f"images {fmt_j(e.get('behavioral_circuit_on_spice_images_mean_J'))}, largest "
+                  f"relative difference per image {e.get('max_rel_diff_per_image', nan):.2g}).",
+                  "", f"| layer | tiles (row × col) | twin mean ({e['n_images']} images) | ngspice "
+                  f"mean ({e['n_spice']} images) | max rel. Δ per tile, same images |",
+                  "|---|---|---|---|---|"]
+        for d in e["layers"]:
+            lines.append(f"| {d['layer'] + 1} | {d['tiles'][0]} × {d['tiles'][1]} | "
+                         f"{fmt_j(d['behavioral_circuit_mean_J'])} | "
+                         f"{fmt_j(d.get('spice_mean_J'))} | "
+                         f"{d.get('max_rel_diff_tile', nan):.2g} |")
+        lines.append("")
+    return lines
 
 
 def render_markdown(r: dict) -> str:
@@ -385,7 +556,9 @@ def render_markdown(r: dict) -> str:
                   f"{fmt_pct(fg.get('argmax_spice_vs_behavioral'))} of {fc['n_spice']} images; "
                   f"output |Δ| max {fmt_v(fg.get('max_abs_output_diff_V'))}, mean "
                   f"{fmt_v(fg.get('mean_abs_output_diff_V'))}", ""]
+    lines += variants_markdown(r.get("variants") or {})
     failed = list(r["failed_chunks"]) + list((fc or {}).get("failed_chunks", []))
+    failed += list(((r.get("variants") or {}).get("macro") or {}).get("failed_chunks", []))
     if failed:
         lines += ["## Failed chunks", ""]
         for f in failed:

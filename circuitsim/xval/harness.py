@@ -182,6 +182,11 @@ def _layers(outputs) -> list[np.ndarray]:
     return [np.asarray(a, dtype=np.float64) for a in outputs.layers]
 
 
+def _power(outputs) -> list[np.ndarray]:
+    """Per-layer tile read power (N, row tiles, col tiles) [W], or [] (all-analog decks)."""
+    return [np.asarray(p, dtype=np.float64) for p in getattr(outputs, "power", None) or []]
+
+
 def _tiles(outputs) -> list[np.ndarray]:
     return [np.asarray(t, dtype=np.float64) for t in getattr(outputs, "tiles", None) or []]
 
@@ -220,7 +225,8 @@ def make_network(factory: NetworkFactory, model, cfg: XvalConfig, calibration=No
 def evaluate_chunk(task: VariantTask, chunk: Chunk, X: np.ndarray, y: np.ndarray) -> dict:
     """Run all levels on one chunk (single-threaded: one chunk per core).  Returns the stored
     record: ``meta`` (status, timings) and arrays ``y``, ``<level>_L<k>`` (layer outputs) and
-    ``<level>_I<k>`` (column currents) per layer k.  An ngspice failure is returned as
+    ``<level>_I<k>`` (column currents) per layer k, and with tiles ``<level>_P<k>`` (read
+    power of every tile, (N, row tiles, col tiles) [W]).  An ngspice failure is returned as
     ``status: failed`` with its deck and log (the behavioral arrays are kept)."""
     with single_threaded():
         return _evaluate_chunk(task, chunk, X, y)
@@ -238,19 +244,24 @@ def _evaluate_chunk(task: VariantTask, chunk: Chunk, X: np.ndarray, y: np.ndarra
 
     t0 = time.perf_counter()
     levels = {"software": software_layers(task.model, X)}
-    currents, tiles = {}, {}
+    currents, tiles, power = {}, {}, {}
     timing["software"] = time.perf_counter() - t0
     for name, ideal in (("behavioral_ideal", True), ("behavioral_circuit", False)):
         t0 = time.perf_counter()
         o = net.behavioral_forward(X, ideal=ideal, timeout_s=cfg.spice_timeout_s)
         timing[name] = time.perf_counter() - t0
         levels[name], currents[name], tiles[name] = _layers(o), _currents(o), _tiles(o)
+        power[name] = _power(o)
     if chunk.spice:
         t0 = time.perf_counter()
         try:
             o = net.spice_forward(X, runner=cfg.spice_runner, timeout_s=cfg.spice_timeout_s)
             levels["spice"], currents["spice"], tiles["spice"] = (_layers(o), _currents(o),
                                                                   _tiles(o))
+            power["spice"] = _power(o)
+            run = getattr(o, "meta", None) or {}  # what the runs' SimResults reported
+            meta["solver"] = run.get("solver")
+            meta["ngspice_version"] = run.get("ngspice_version")
         except SimulationError as exc:
             meta.update(status="failed", error=f"{type(exc).__name__}: {exc}",
                         deck=exc.deck or "", log=exc.log or "")
@@ -261,6 +272,9 @@ def _evaluate_chunk(task: VariantTask, chunk: Chunk, X: np.ndarray, y: np.ndarra
     for name, cur in currents.items():
         for k, a in enumerate(cur):
             rec[f"{name}_I{k}"] = a
+    for name, pw in power.items():
+        for k, a in enumerate(pw):
+            rec[f"{name}_P{k}"] = a
     for name, tl in tiles.items():
         for k, a in enumerate(tl):
             rec[f"{name}_T{k}"] = a

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..data import DEMO_CHECKPOINT, data_path
+from ..data import DEMO_CHECKPOINT, MACRO_CHECKPOINT, data_path
 from ..errors import ConfigError
 from .config import XvalConfig, build_section
 
@@ -77,7 +77,7 @@ def get_model(cfg: XvalConfig, dataset, cache_dir: Path, *, given: tuple | None 
             path.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(repo, path)
             info = {"checkpoint": str(path), "trained_now": False,
-                    "source": f"repository checkpoint {REPO_CHECKPOINT}"}
+                    "source": f"repository checkpoint circuitsim/data/{repo.name}"}
         else:
             model = make_model(cfg.model, dataset.n_features, dataset.n_classes,
                                getattr(dataset, "image_shape", None), cfg.hidden,
@@ -126,15 +126,25 @@ def _cached_model(path: Path, cfg: XvalConfig, dataset, tcfg):
 REPO_CHECKPOINT = f"circuitsim/data/{DEMO_CHECKPOINT}"
 """The demo model shipped as package data (written by netlists/write_netlists.py: digits,
 64-16-10 sigmoid, seed 0, 40 epochs of Adam); used instead of training when the config asks
-for exactly that model."""
+for exactly that model.  The macro variant's 64-256-256-10 ReLU model is shipped too
+(:data:`circuitsim.data.MACRO_CHECKPOINT`)."""
+
+REPO_CHECKPOINTS = (DEMO_CHECKPOINT, MACRO_CHECKPOINT)
 
 
 def repo_checkpoint(cfg: XvalConfig, dataset) -> Path | None:
-    """:data:`REPO_CHECKPOINT` if it exists and its recorded settings are ``cfg``'s, else
-    None."""
+    """The packaged checkpoint (:data:`REPO_CHECKPOINTS`) whose recorded settings are
+    ``cfg``'s, else None."""
+    for name in REPO_CHECKPOINTS:
+        p = _repo_checkpoint(cfg, dataset, data_path(name))
+        if p is not None:
+            return p
+    return None
+
+
+def _repo_checkpoint(cfg: XvalConfig, dataset, p: Path) -> Path | None:
     from ..nn.train import load_checkpoint
 
-    p = data_path(DEMO_CHECKPOINT)
     if not p.is_file() or dataset.name != "digits" or set(cfg.train) - {"epochs", "seed"} \
             or cfg.model != "mlp":
         return None

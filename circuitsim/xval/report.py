@@ -123,6 +123,62 @@ def _diffs(a: list[np.ndarray], b: list[np.ndarray]) -> list[dict]:
     return out
 
 
+def _power_stack(records: list[dict], level: str) -> list[np.ndarray] | None:
+    """Per-layer tile power (N, row tiles, col tiles) [W] of ``level`` over the records that
+    have it (for ``spice``: the chunks whose ngspice run succeeded)."""
+    have = [r for r in records if f"{level}_P0" in r
+            and (level != "spice" or r["meta"]["status"] == "ok")]
+    if not have:
+        return None
+    n_layers = sum(1 for k in have[0] if k.startswith(f"{level}_P"))
+    return [np.concatenate([r[f"{level}_P{k}"] for r in have]) for k in range(n_layers)]
+
+
+def energy_summary(records: list[dict], t_read: float) -> dict | None:
+    """Read energy per inference [J] = tile read power (Σ V·I of its row drivers) × the read
+    time ``t_read`` [s], per layer and tile, SPICE vs the behavioral circuit on the images run
+    in ngspice, and the behavioral circuit and ideal crossbars on every image.  None when the
+    records hold no power (all-analog decks)."""
+    beh = _power_stack(records, "behavioral_circuit")
+    if beh is None:
+        return None
+    ideal = _power_stack(records, "behavioral_ideal")
+    sp = _power_stack(records, "spice")
+    mask = np.concatenate([np.full(len(r["y"]), "spice_P0" in r and r["meta"]["status"] == "ok")
+                           for r in records])
+
+    def total(layers):
+        return sum(a.sum(axis=(1, 2)) for a in layers) * t_read
+
+    out: dict = {"t_read_s": t_read,
+                 "what": "Σ V·I of every tile's row drivers × t_read (DC read power; the 0 V "
+                         "column meters and the word line deliver none; sense amplifiers, "
+                         "converters and line charging are not included)",
+                 "n_images": int(len(mask)), "n_spice": int(mask.sum()),
+                 "behavioral_circuit_mean_J": float(total(beh).mean()),
+                 "behavioral_ideal_mean_J": (None if ideal is None
+                                             else float(total(ideal).mean()))}
+    layers = []
+    for k, b in enumerate(beh):
+        d = {"layer": k, "tiles": list(b.shape[1:]),
+             "behavioral_circuit_mean_J": float(b.sum(axis=(1, 2)).mean() * t_read),
+             "behavioral_circuit_tile_mean_J": (b.mean(axis=0) * t_read).tolist()}
+        if sp is not None:
+            s_, b_ = sp[k], b[mask]
+            d["spice_mean_J"] = float(s_.sum(axis=(1, 2)).mean() * t_read)
+            d["spice_tile_mean_J"] = (s_.mean(axis=0) * t_read).tolist()
+            d["max_rel_diff_tile"] = float((np.abs(s_ - b_) / np.abs(s_).max()).max())
+        layers.append(d)
+    out["layers"] = layers
+    if sp is not None:
+        es, eb = total(sp), total([a[mask] for a in beh])
+        out.update(spice_mean_J=float(es.mean()),
+                   behavioral_circuit_on_spice_images_mean_J=float(eb.mean()),
+                   max_rel_diff_per_image=float((np.abs(es - eb) / np.abs(es)).max()),
+                   spice_per_image_J=es.tolist(), behavioral_circuit_per_image_J=eb.tolist())
+    return out
+
+
 def summarise(records: list[dict]) -> dict:
     """Accuracies, agreement and timings of one variant from its chunk records (in image
     order).  Also returns the stacked arrays under ``"_arrays"`` (for plots; not JSON).
