@@ -101,8 +101,10 @@ def run(args) -> int:
         print(f"macro (64-256-256-10 ReLU, 1T1R, {mc['tiles']} tiles): behavioral_circuit "
               f"{fmt_pct(mc['accuracy']['behavioral_circuit'])} on {mc['n_test']} images; "
               f"ngspice argmax agreement {fmt_pct(mc['agreement']['argmax_spice_vs_behavioral'])}"
-              f" on {mc['n_spice']}; read energy per inference {e.get('spice_mean_J')} J "
-              f"(ngspice), {e.get('behavioral_circuit_mean_J')} J (twin)")
+              f" on {mc['n_spice']}; read energy per inference on those images "
+              f"{_j(e.get('spice_mean_J'))} (ngspice) vs "
+              f"{_j(e.get('behavioral_circuit_on_spice_images_mean_J'))} (twin), "
+              f"{_j(e.get('behavioral_circuit_mean_J'))} (twin, all {mc['n_test']})")
     print(f"report: {args.out}/report.md")
     failed = r["failed_chunks"] + (fc or {}).get("failed_chunks", [])
     failed += (mc or {}).get("failed_chunks", [])
@@ -111,3 +113,8 @@ def run(args) -> int:
               "(rerun with --resume to retry them)")
         return 1
     return 0
+
+
+def _j(x) -> str:
+    """An energy [J] for the summary line, or 'n/a'."""
+    return "n/a" if x is None else f"{x:.4g} J"
