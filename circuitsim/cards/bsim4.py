@@ -18,16 +18,15 @@ word line into the channel (measured 6.6e-11 A at v_gs = 1 V, v_ds = 0 for W/L 1
 
 from __future__ import annotations
 
-import importlib.resources
 import re
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 from scipy.interpolate import RectBivariateSpline
 
 from ..circuit import Dc, Deck, Mosfet, VoltageSource
 from ..circuit.elements import Model
+from ..circuit.library import library_dir
 from ..errors import ConfigError
 from ..units import require_finite, require_positive
 from .transistor import AccessTransistor
@@ -38,7 +37,7 @@ _PAIR = re.compile(r"([A-Za-z_]\w*)\s*=\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\
 def card_params(card_file: str) -> dict[str, float]:
     """The ``name = value`` pairs of the ``.model`` in ``circuitsim/models/<card_file>``, in
     order (comments skipped)."""
-    path = Path(str(importlib.resources.files("circuitsim") / "models" / card_file))
+    path = library_dir() / card_file
     if not path.is_file():
         raise ConfigError(f"BSIM4 card {card_file!r} not found in circuitsim/models")
     params: dict[str, float] = {}

