@@ -107,7 +107,7 @@ def run_demo(out: str | Path, *, config: XvalConfig | None = None, quick: bool =
     quick 2; 0 skips the variant) in ngspice, reported under ``full_circuit``.  ``macro``
     adds the :data:`MACRO_CONFIG` variant (its own model): the twin on the first
     ``macro_images`` test images (default :data:`MACRO_IMAGES`, at most the demo's), ngspice
-    on the first ``macro_spice_images`` of them (default :data:`MACRO_SPICE_IMAGES`, quick 1);
+    on the first ``macro_spice_images`` of them (default :data:`MACRO_SPICE_IMAGES`, quick 0);
     ``macro_config`` replaces :data:`MACRO_CONFIG` (tests shrink it).  Every variant is
     reported under ``variants``.
 
@@ -124,7 +124,7 @@ def run_demo(out: str | Path, *, config: XvalConfig | None = None, quick: bool =
     if full_spice_images < 0:
         raise ConfigError(f"--full-spice-images must be ≥ 0, got {full_spice_images}")
     if macro_spice_images is None:
-        macro_spice_images = 1 if quick else MACRO_SPICE_IMAGES
+        macro_spice_images = 0 if quick else MACRO_SPICE_IMAGES
     if macro_spice_images < 0:
         raise ConfigError(f"--macro-spice-images must be ≥ 0, got {macro_spice_images}")
     macro_images = MACRO_IMAGES if macro_images is None else macro_images
