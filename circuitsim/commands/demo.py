@@ -42,7 +42,8 @@ def add_arguments(p) -> None:
                         "core on a loaded 2-core machine) [default 40]")
     p.add_argument("--macro-spice-images", type=int, default=None, metavar="N",
                    help="images of the macro variant run in ngspice (~2 min each on a loaded "
-                        "2-core machine; the twin runs all) [default 2; --quick 0: a quick run stays quick]")
+                        "2-core machine; the twin runs all) [default 2; --quick 0, so a quick "
+                        "run stays quick]")
     add_executor_arguments(p)
 
 
