@@ -93,10 +93,16 @@ def _probe(exe: str, args: list[str], timeout_s: float, cwd=None) -> str:
                               "installation with `circuitsim check`") from None
 
 
+def _version_in(text: str) -> str:
+    """The version in an ngspice banner or raw-file ``Command:`` line (``ngspice-46`` → ``"46"``),
+    or ``"unknown"``."""
+    m = _VERSION_LINE.search(text or "")
+    return m.group(1) if m else "unknown"
+
+
 def ngspice_version(exe: str | None = None, *, timeout_s: float = 30.0) -> str:
     """The version of the ngspice executable (``"46"``, ``"39.3"``…), from ``ngspice -v``."""
-    m = _VERSION_LINE.search(_probe(exe or find_ngspice(), ["-v"], timeout_s))
-    return m.group(1) if m else "unknown"
+    return _version_in(_probe(exe or find_ngspice(), ["-v"], timeout_s))
 
 
 def ngspice_features(exe: str | None = None, *, timeout_s: float = 30.0) -> dict:
@@ -109,8 +115,7 @@ def ngspice_features(exe: str | None = None, *, timeout_s: float = 30.0) -> dict
         (Path(tmp) / "probe.cir").write_text(
             "osdi probe\n.control\npre_osdi no-such-file.osdi\n.endc\n.end\n")
         probe = _probe(exe, ["-b", "probe.cir"], timeout_s, cwd=tmp)
-    m = _VERSION_LINE.search(out)
-    return {"version": m.group(1) if m else "unknown",
+    return {"version": _version_in(out),
             "klu": "klu" in out.lower(),
             "osdi": "no such command" not in probe.lower()}
 
@@ -189,6 +194,7 @@ class Runner:
     name = "runner"
     _warned_fallback = False
     ngspice_version = "unknown"
+    """The version of the ngspice behind the last run (from its raw file or library)."""
 
     def run(self, deck: Deck | str, *, timeout_s: float = DEFAULT_TIMEOUT_S,
             retry_convergence: bool = False, **kw) -> SimResult:
@@ -232,7 +238,6 @@ class BatchRunner(Runner):
         self.ascii = ascii
         self.keep = keep
         self.exe = find_ngspice()
-        self.ngspice_version = ngspice_version(self.exe)
 
     def _run_text(self, text: str, *, timeout_s: float, run_dir: str | Path | None = None,
                   **kw) -> SimResult:
@@ -264,6 +269,8 @@ class BatchRunner(Runner):
             raise _fail("ngspice wrote no raw file", text, rdir, log)
         plots = parse_raw(raw_path, strict=False)
         _check_plots(plots, text, rdir, log)
+        # the raw file names the ngspice that wrote it ("Command: ngspice-46, Build ...")
+        self.ngspice_version = _version_in(plots[0].meta.get("Command", ""))
         result = SimResult(plots=plots, deck=text, log=log, run_dir=None if tmp else rdir,
                            wall_s=wall, runner=self.name,
                            solver=_check_solver(text, log, self),
