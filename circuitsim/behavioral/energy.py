@@ -16,16 +16,24 @@ from .cells import cell_current
 from .solver import CrossbarSolver
 
 
+def currents_and_power(spec: CrossbarSpec, V, solver: CrossbarSolver | None = None):
+    """Column currents [A] and row-driver power [W] from one node-voltage solve: V (rows, K)
+    -> ``(I (cols, K), P (K,))``.  Each column current is the sum of its cell currents (KCL on
+    the column line), the power Σ_i V_i Σ_j I_cell(i, j).  ``solver``: a
+    :class:`CrossbarSolver` of ``spec`` to reuse."""
+    v2, _ = spec.check_inputs(V)
+    solver = solver if solver is not None else CrossbarSolver(spec)
+    vr, vc = solver.node_voltages(v2)
+    i_cell = cell_current(spec, spec.conductance[:, :, None], vr, vc)[0]
+    return i_cell.sum(axis=0), np.einsum("ik,ijk->k", v2, i_cell)
+
+
 def read_power(spec: CrossbarSpec, V, solver: CrossbarSolver | None = None) -> np.ndarray:
     """Power delivered by the row drivers [W]: V (rows,) -> float array of shape (), or
     (rows, K) -> (K,).  ``solver``: a :class:`CrossbarSolver` of ``spec`` to reuse."""
-    v2, vector = spec.check_inputs(V)
-    solver = solver if solver is not None else CrossbarSolver(spec)
-    vr, vc = solver.node_voltages(v2)
-    g = spec.conductance[:, :, None]
-    i_cell = cell_current(spec, g, vr, vc)[0]
-    p = np.einsum("ik,ijk->k", v2, i_cell)
+    _, vector = spec.check_inputs(V)
+    p = currents_and_power(spec, V, solver)[1]
     return p[0] if vector else p
 
 
-__all__ = ["read_power"]
+__all__ = ["currents_and_power", "read_power"]

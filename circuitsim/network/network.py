@@ -517,8 +517,7 @@ class Network:
         the infinite-gain sense stage; its read power Σ_i V_i² Σ_j G_ij: no wires).  The
         circuit's read power is :func:`circuitsim.behavioral.energy.read_power` at the solved
         node voltages (``power=False`` skips it: zeros)."""
-        from ..behavioral.cells import cell_current
-        from ..behavioral.energy import read_power
+        from ..behavioral.energy import currents_and_power, read_power
 
         n = len(V)
         out = np.empty((n, len(plan.row_tiles), plan.n_out))
@@ -543,10 +542,8 @@ class Network:
                 if power and backend == "numpy" and not s.spec.is_linear:
                     # nonlinear cells: one Newton solve gives both (the column current is
                     # the sum of its cell currents, the power Σ_i V_i Σ_j I_cell)
-                    vr, vc = s.node_voltages(v.T)
-                    i_cell = cell_current(s.spec, s.spec.conductance[:, :, None], vr, vc)[0]
-                    i = i_cell.sum(axis=0).T
-                    pw[:, ri, ci] = np.einsum("ki,ijk->k", v, i_cell)
+                    i, pw[:, ri, ci] = currents_and_power(s.spec, v.T, solver=s)
+                    i = i.T
                 else:
                     i = self._solvers[key].column_currents(v.T).T
                     if power:
