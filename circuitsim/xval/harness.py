@@ -266,18 +266,11 @@ def _evaluate_chunk(task: VariantTask, chunk: Chunk, X: np.ndarray, y: np.ndarra
             meta.update(status="failed", error=f"{type(exc).__name__}: {exc}",
                         deck=exc.deck or "", log=exc.log or "")
         timing["spice"] = time.perf_counter() - t0
-    for name, layers in levels.items():
-        for k, a in enumerate(layers):
-            rec[f"{name}_L{k}"] = a
-    for name, cur in currents.items():
-        for k, a in enumerate(cur):
-            rec[f"{name}_I{k}"] = a
-    for name, pw in power.items():
-        for k, a in enumerate(pw):
-            rec[f"{name}_P{k}"] = a
-    for name, tl in tiles.items():
-        for k, a in enumerate(tl):
-            rec[f"{name}_T{k}"] = a
+    # per level and layer: outputs (L), column currents (I), tile power (P), tile outputs (T)
+    for tag, per_level in (("L", levels), ("I", currents), ("P", power), ("T", tiles)):
+        for name, arrays in per_level.items():
+            for k, a in enumerate(arrays):
+                rec[f"{name}_{tag}{k}"] = a
     for k, p in enumerate(getattr(net, "plans", [])):
         if getattr(p, "adc_bits", None) is not None:
             rec[f"adcfs_L{k}"] = np.asarray(p.adc_full_scale, dtype=np.float64)
