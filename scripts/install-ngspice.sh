@@ -8,6 +8,8 @@ set -euo pipefail
 
 MIN_MAJOR=44
 BACKPORTS_FILE=/etc/apt/sources.list.d/circuitsim-bookworm-backports.sources
+# the deb822 entry of Debian 12's backports suite, as a printf format
+BACKPORTS_ENTRY='Types: deb\nURIs: http://deb.debian.org/debian\nSuites: bookworm-backports\nComponents: main\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n'
 
 ngspice_major() {
   # ngspice -v prints e.g. "** ngspice-46 : Circuit level simulation program"
@@ -57,7 +59,7 @@ if [ "$(id -u)" != 0 ]; then
   echo "Run as root:" >&2
   if [ "$add_suite" = 1 ] && ! grep -rqs 'bookworm-backports' /etc/apt/sources.list /etc/apt/sources.list.d/; then
     cat >&2 <<MSG
-  printf 'Types: deb\nURIs: http://deb.debian.org/debian\nSuites: bookworm-backports\nComponents: main\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n' | sudo tee $BACKPORTS_FILE
+  printf '$BACKPORTS_ENTRY' | sudo tee $BACKPORTS_FILE
   sudo apt-get update && sudo apt-get install -y -t bookworm-backports ngspice libngspice0
 MSG
   elif [ "$add_suite" = 1 ]; then
@@ -71,7 +73,7 @@ fi
 export DEBIAN_FRONTEND=noninteractive
 if [ "$add_suite" = 1 ] && ! grep -rqs 'bookworm-backports' /etc/apt/sources.list /etc/apt/sources.list.d/; then
   echo "ngspice: adding Debian's bookworm-backports suite ($BACKPORTS_FILE)"
-  printf 'Types: deb\nURIs: http://deb.debian.org/debian\nSuites: bookworm-backports\nComponents: main\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n' >"$BACKPORTS_FILE"
+  printf "$BACKPORTS_ENTRY" >"$BACKPORTS_FILE"
 fi
 apt-get update -q
 if [ -n "$suite" ]; then
