@@ -29,9 +29,14 @@ def initial_states(circuit: TrainingCircuit, scale: float, seed: int):
     return circuit.states_for_weights(w1), circuit.states_for_weights(w2)
 
 
+def _g_span(circuit) -> float:
+    """The device's conductance range 1/R_on − 1/R_off [S]."""
+    return 1 / circuit.card.r_on - 1 / circuit.card.r_off
+
+
 def conductance_deviation(circuit, a1, a2, b1, b2) -> float:
     """max |G_a − G_b| over cells and samples, relative to the device's G range."""
-    span = 1 / circuit.card.r_on - 1 / circuit.card.r_off
+    span = _g_span(circuit)
     g = circuit.conductance
     return float(max(np.max(np.abs(g(np.asarray(a1)) - g(np.asarray(b1)))),
                      np.max(np.abs(g(np.asarray(a2)) - g(np.asarray(b2))))) / span)
@@ -55,7 +60,7 @@ def one_step_deviation(circuit, hist, X, Y, order) -> dict:
     idx = np.concatenate(order)[:len(hist.records)]
     rel, absd, floor_ok = [], [], []
     g = circuit.conductance
-    span = 1 / circuit.card.r_on - 1 / circuit.card.r_off
+    span = _g_span(circuit)
     for k, i in enumerate(idx):
         rec = twin.step(X[i], Y[i], hist.x1[k], hist.x2[k])
         for xa, xs, xt in ((hist.x1[k], hist.x1[k + 1], rec.x1),
