@@ -4,14 +4,19 @@ Hardware-aware training: ``TrainConfig.weight_noise`` is an object with
 ``layer_noise(weight (out, in), bias (out,) or None, generator) -> (dW, db)`` (the additive
 error of one whole layer, as the mapping sees it: conv weights flattened per filter) or, simpler,
 ``sample(w, generator) -> dw`` (per tensor) — e.g. :class:`circuitsim.nonideal.WeightNoise`
-(drawn from the device-variability model) or :class:`circuitsim.nonideal.IRDropAware` (the
-deterministic error of the IR-drop solve, a straight-through estimate).  At every step the error
-is added to the weights and biases of each ``Linear`` / ``Conv2d`` for the forward and backward
-pass, then removed before the optimiser step, so the clean weights learn to be robust to it.
+(drawn from the device-variability model) or :class:`circuitsim.nonideal.IRDropAware` with
+``gradient="straight-through"`` (the deterministic error of the IR-drop solve).  At every step the
+error is added to the weights and biases of each ``Linear`` / ``Conv2d`` for the forward and
+backward pass, then removed before the optimiser step, so the clean weights learn to be robust
+to it.  A hook whose ``replaces_forward`` is true (:class:`circuitsim.nonideal.IRDropAware`, the
+default ``gradient="exact"``) instead gives ``layer_forward(module, x) -> output``, used in place
+of each ``Linear`` / ``Conv2d`` forward during the training steps (the exact IR-drop solve, whose
+backward pass is the solver's adjoint); evaluation (``train_acc``, ``test_acc``) stays software.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import pickle
 import re
@@ -68,9 +73,11 @@ class TrainConfig:
             raise ConfigError(f"TrainConfig: lr must be > 0 and weight_decay >= 0, got "
                               f"{self.lr}, {self.weight_decay}")
         wn = self.weight_noise
-        if wn is not None and not (hasattr(wn, "sample") or hasattr(wn, "layer_noise")):
+        if wn is not None and not (hasattr(wn, "sample") or hasattr(wn, "layer_noise")
+                                   or _replaces_forward(wn)):
             raise ConfigError("TrainConfig.weight_noise must have a layer_noise(w, b, generator) "
-                              "or a sample(w, generator) method")
+                              "or a sample(w, generator) method, or replaces_forward = True "
+                              "and a layer_forward(module, x) method")
         pick_device(self.device)
 
     def to_dict(self) -> dict:
@@ -89,6 +96,22 @@ def pick_device(device: str | None) -> torch.device:
     if str(device).startswith("cuda") and not torch.cuda.is_available():
         raise ConfigError("device 'cuda' asked for but torch sees no CUDA device; use 'cpu'")
     return torch.device(device)
+
+
+def _replaces_forward(hook) -> bool:
+    return bool(getattr(hook, "replaces_forward", False)) and hasattr(hook, "layer_forward")
+
+
+@contextlib.contextmanager
+def _forward_replaced(hook, modules):
+    """Within the block each module's output is ``hook.layer_forward(module, input)``."""
+    handles = [m.register_forward_hook(lambda mod, args, out: hook.layer_forward(mod, args[0]))
+               for m in modules] if hook is not None else []
+    try:
+        yield
+    finally:
+        for h in handles:
+            h.remove()
 
 
 def _mapped_modules(model: nn.Module) -> list[nn.Module]:
@@ -163,19 +186,21 @@ def train(model: nn.Module, dataset: Dataset, config: TrainConfig = TrainConfig(
     bar = tqdm(range(config.epochs), desc=f"train {dataset.name}", disable=not show)
     step = 0
     noise = None
+    replace = config.weight_noise if _replaces_forward(config.weight_noise) else None
     for _ in bar:
         model.train()
         perm = torch.randperm(len(x), generator=gen).to(dev)
         total = 0.0
         for i in range(0, len(x), config.batch_size):
             idx = perm[i:i + config.batch_size]
-            if config.weight_noise is not None:
+            if config.weight_noise is not None and replace is None:
                 if step % config.noise_every == 0:
                     noise = _draw_noise(config.weight_noise, modules, noise_gen)
                 with torch.no_grad():
                     for p, n in noise:
                         p.add_(n)
-            loss = loss_fn(model(x[idx]), y[idx])
+            with _forward_replaced(replace, modules):
+                loss = loss_fn(model(x[idx]), y[idx])
             opt.zero_grad()
             loss.backward()
             if noise is not None:

@@ -15,8 +15,10 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import torch
 
+from ..behavioral.autograd import crossbar_currents
 from ..errors import ConfigError
-from ..mapping import MappingConfig, map_layer
+from ..mapping import MappingConfig, map_layer, quantize_conductance
+from ..mapping.converters import tile_ranges
 from ..units import require_nonnegative, require_positive
 from .programming import ProgrammingNoise
 from .read import IRDrop
@@ -74,26 +76,162 @@ class WeightNoise:
         return torch.as_tensor(noise, dtype=w.dtype)
 
 
+GRADIENTS = ("exact", "straight-through")
+"""The two ways :class:`IRDropAware` puts IR drop into training."""
+
+
 @dataclass(frozen=True)
 class IRDropAware:
-    """IR-drop-aware training: the error of each layer is the exact, deterministic difference
-    between the weights its crossbars realise with wire resistance
-    (:meth:`IRDrop.effective_layer`) and the weights themselves, recomputed at every step
-    from the current weights; added for the forward/backward pass and removed before the update
-    (a straight-through estimate of the gradient)."""
+    """IR-drop-aware training, the ``TrainConfig.weight_noise`` hook of
+    :mod:`circuitsim.nn.train`, in one of two ways (``gradient``):
+
+    * ``"exact"`` (default): at every training step each ``Linear`` / ``Conv2d`` layer's
+      output is computed as the mapped crossbars compute it -- [W | b] mapped to G+ / G- as
+      :func:`~circuitsim.mapping.map_layer` does, every T×T tile of both arrays solved
+      exactly with wire resistance (the Schur-complement PCG of
+      :mod:`circuitsim.behavioral.pcg`, accepted by its KCL criterion), outputs as
+      :func:`~circuitsim.mapping.crossbar_forward` forms them -- and the backward pass is the
+      adjoint of the nodal equations (:func:`circuitsim.behavioral.crossbar_currents`):
+      the true gradient of the IR-drop forward with respect to the weights, the biases and
+      the layer inputs.  :meth:`layer_forward` is that forward.
+    * ``"straight-through"`` (the earlier method): the error of each layer is the exact,
+      deterministic difference between the weights its crossbars realise with wire
+      resistance (:meth:`IRDrop.effective_layer`) and the weights themselves, recomputed
+      from the current weights (every ``TrainConfig.noise_every`` steps), added for the
+      forward/backward pass and removed before the update; its gradient is that of the
+      ideal crossbar at the shifted weights.  :meth:`layer_noise` is that error.
+
+    Both leave the converters out (DAC / ADC quantisation is not differentiable); with
+    ``mapping.levels`` the conductance quantisation is in the exact forward with a
+    straight-through gradient."""
 
     ir_drop: IRDrop
     """The wire resistances."""
     mapping: MappingConfig
     """How weights become conductances (G range, tiles)."""
+    gradient: str = "exact"
+    """``"exact"`` (exact IR-drop forward, adjoint gradient) or ``"straight-through"``."""
+
+    def __post_init__(self):
+        if not isinstance(self.ir_drop, IRDrop):
+            raise ConfigError("IRDropAware.ir_drop must be an IRDrop (the wire resistances)")
+        if not isinstance(self.mapping, MappingConfig):
+            raise ConfigError("IRDropAware.mapping must be a MappingConfig")
+        if self.gradient not in GRADIENTS:
+            raise ConfigError(f"IRDropAware.gradient must be one of {GRADIENTS}, got "
+                              f"{self.gradient!r}")
+
+    @property
+    def replaces_forward(self) -> bool:
+        """True: :func:`circuitsim.nn.train` calls :meth:`layer_forward` in place of each
+        mapped layer's forward (``"exact"``); False: it adds :meth:`layer_noise`."""
+        return self.gradient == "exact"
 
     def to_dict(self) -> dict:
-        return {"ir_drop": asdict(self.ir_drop), "mapping": self.mapping.to_dict()}
+        return {"ir_drop": asdict(self.ir_drop), "mapping": self.mapping.to_dict(),
+                "gradient": self.gradient}
 
     def layer_noise(self, w: torch.Tensor, b: torch.Tensor | None, generator=None):
+        """Straight-through: (dW, db) = weights realised with IR drop minus the weights."""
         wn = w.detach().cpu().double().numpy()
         bn = None if b is None else b.detach().cpu().double().numpy()
         layer = map_layer(wn, bn, self.mapping)
         w2, b2 = self.ir_drop.effective_layer(layer).weights()
         dw = torch.as_tensor(w2 - wn, dtype=w.dtype)
         return dw, (None if b is None else torch.as_tensor(b2 - bn, dtype=b.dtype))
+
+    def layer_forward(self, module: torch.nn.Module, x: torch.Tensor) -> torch.Tensor:
+        """Output of ``module`` (``nn.Linear`` or ``nn.Conv2d``, pre-activation) for input
+        ``x`` through its mapped crossbars with IR drop, exact and differentiable (float64
+        inside, returned in ``x``'s dtype).  Equals
+        ``crossbar_forward(map_model(...), x, mvm=ir_drop.mvm())`` layer by layer (ideal
+        converters)."""
+        if isinstance(module, torch.nn.Linear):
+            lead = x.shape[:-1]
+            z = self._crossbar(module.weight, module.bias, x.reshape(-1, x.shape[-1]))
+            return z.reshape(*lead, z.shape[-1]).to(x.dtype)
+        if isinstance(module, torch.nn.Conv2d):
+            return self._conv(module, x)
+        raise ConfigError(f"IRDropAware maps nn.Linear and nn.Conv2d layers, not "
+                          f"{type(module).__name__}")
+
+    def _conv(self, m: torch.nn.Conv2d, x: torch.Tensor) -> torch.Tensor:
+        if m.groups != 1 or tuple(m.dilation) != (1, 1) or m.padding_mode != "zeros" or \
+                isinstance(m.padding, str):
+            raise ConfigError("IRDropAware (exact): Conv2d with groups, dilation, a string "
+                              "padding or a non-zero padding mode is not mapped; use "
+                              "groups=1, dilation=1 and integer zero padding")
+        n, _, h, w_ = x.shape
+        kh, kw = m.kernel_size
+        cols = torch.nn.functional.unfold(x, (kh, kw), padding=m.padding, stride=m.stride)
+        patches = cols.transpose(1, 2).reshape(-1, cols.shape[1])  # (N L, C kh kw)
+        z = self._crossbar(m.weight.reshape(m.weight.shape[0], -1), m.bias, patches)
+        ho = (h + 2 * m.padding[0] - kh) // m.stride[0] + 1
+        wo = (w_ + 2 * m.padding[1] - kw) // m.stride[1] + 1
+        return z.reshape(n, ho, wo, -1).permute(0, 3, 1, 2).to(x.dtype)
+
+    def _crossbar(self, weight, bias, x):
+        """z (M, out) = the mapped layer's output for inputs x (M, in), float64."""
+        cfg = self.mapping
+        W = weight.to(torch.float64)
+        b = torch.zeros(W.shape[0], dtype=torch.float64, device=W.device) if bias is None \
+            else bias.to(torch.float64)
+        x = x.to(torch.float64)
+        wb = torch.cat([W.T, b[None, :]], dim=0)  # (in + 1, out), as map_layer
+        span = cfg.g_max - cfg.g_min
+        if cfg.scaling == "column":
+            w_max = wb.abs().amax(0)
+            w_max = torch.where(w_max > 0, w_max, torch.ones_like(w_max))
+        else:
+            w_max = wb.abs().amax()
+            w_max = w_max if float(w_max.detach()) > 0 else torch.ones_like(w_max)
+        w_per_s = w_max / span
+        g_pos = cfg.g_min + torch.relu(wb) / w_per_s
+        g_neg = cfg.g_min + torch.relu(-wb) / w_per_s
+        if cfg.levels is not None:  # the programmed levels forward, straight-through back
+            g_pos = g_pos + (_quantized(g_pos, cfg) - g_pos).detach()
+            g_neg = g_neg + (_quantized(g_neg, cfg) - g_neg).detach()
+        # the bias row is an input of value 1; inputs above 1 are scaled (crossbar_forward)
+        peak = x.detach().abs().amax() if x.numel() else torch.zeros(())
+        x_scale = float(peak) if float(peak) > 1.0 else 1.0
+        xs = torch.cat([x, torch.ones_like(x[:, :1])], dim=1) / x_scale
+        v = xs * cfg.v_read  # (M, rows)
+        total = _tiled_currents(self.ir_drop, g_pos, g_neg, v, cfg.tile_size)
+        return total * (w_per_s * (x_scale / cfg.v_read))
+
+
+def _quantized(g: torch.Tensor, cfg: MappingConfig) -> torch.Tensor:
+    q = quantize_conductance(g.detach().cpu().numpy(), cfg)
+    return torch.as_tensor(q, dtype=g.dtype, device=g.device)
+
+
+def _tiled_currents(ir: IRDrop, g_pos, g_neg, v, tile):
+    """Differential column currents I+ - I- (M, cols) [A] of a layer's G+ / G- arrays
+    (rows, cols) split into ``tile`` x ``tile`` crossbars, inputs v (M, rows) [V]: every tile of
+    one shape (both signs) is one batched exact solve (K draws), row-tile partial sums
+    added."""
+    rows, cols = g_pos.shape
+    groups: dict = {}
+    for r0, r1 in tile_ranges(rows, tile):
+        for c0, c1 in tile_ranges(cols, tile):
+            groups.setdefault((r1 - r0, c1 - c0), []).append((r0, r1, c0, c1))
+    parts = []
+    for tiles in groups.values():
+        gs, vs = [], []
+        for r0, r1, c0, c1 in tiles:
+            for g in (g_pos, g_neg):
+                gs.append(g[r0:r1, c0:c1].clamp_min(ir.g_open))  # IRDrop.open_cells
+                vs.append(v[:, r0:r1].T)
+        G = torch.stack(gs)  # (K, r, c)
+        if ir.is_identity:
+            I = torch.einsum("krc,krm->kcm", G, torch.stack(vs))
+        else:
+            spec = ir.spec(G[0].detach().cpu().numpy())
+            I = crossbar_currents(spec, torch.stack(vs), G)  # (K, c, M)
+        parts.append((tiles, I))
+    total = v.new_zeros((v.shape[0], cols))
+    for tiles, I in parts:
+        for t, (_, _, c0, c1) in enumerate(tiles):
+            d = (I[2 * t] - I[2 * t + 1]).T  # (M, c)
+            total = total + torch.nn.functional.pad(d, (c0, cols - c1))
+    return total
