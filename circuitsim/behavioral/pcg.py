@@ -54,10 +54,11 @@ USE_KERNELS = True
 same ``dpttrf`` factors.  False = always LAPACK."""
 
 KERNEL_MIN_NODES = 128 * 128
-"""Smallest line system (nodes) solved by the numba kernels.  Measured here: 1.3-2.2x faster
-one-vector solves from 128x128 to 1024x1024, no gain at 64x64 -- and the first use in a process
-pays numba's import and cache load (1-4 s on this loaded machine), so small arrays never
-import numba."""
+"""Smallest right-hand side (nodes x draws x vectors) solved by the numba kernels.  Measured
+here: 1.3-2.2x faster one-vector solves from 128x128 to 1024x1024, no gain for one vector at
+64x64, 2-4x for batches of vectors at 64x64 -- and the first use in a process pays numba's
+import and cache load (1-4 s on this loaded machine), so small single solves never import
+numba."""
 
 
 # ---------------------------------------------------------------------- array helpers
@@ -149,14 +150,27 @@ class _Lines:
             raise ConfigError(f"crossbar line system is not positive definite (LAPACK dpttrf "
                               f"info={info}); are all conductances > 0 and finite?")
         self.fac = (d_f, e_f)
-        self.kernel = None
-        if USE_KERNELS and d.size >= KERNEL_MIN_NODES and _kernels() is not None:
+        self._kernel = None
+
+    def kernel_for(self, r):
+        """(l, 1/d, kernel) of :mod:`.linekernels` for right-hand sides r when they are big
+        enough (r.size >= KERNEL_MIN_NODES: one vector of a large array or a batch of a small
+        one) and numba is installed, else None (LAPACK)."""
+        if not USE_KERNELS or r.size < KERNEL_MIN_NODES:
+            return None
+        if self._kernel is None:
+            kern = _kernels()
+            if kern is None:
+                return None
             # the same LDL^T factors in the natural layout
+            ax = self.axis
+            d_f, e_f = self.fac
             shape = self.diag.swapaxes(ax, -1).shape
             dinv = (1.0 / d_f).reshape(shape).swapaxes(ax, -1)
             l_ = np.append(e_f, 0.0).reshape(shape).swapaxes(ax, -1)
-            self.kernel = (np.ascontiguousarray(l_), np.ascontiguousarray(dinv),
-                           _kernels().solve_last if ax == -1 else _kernels().solve_mid)
+            self._kernel = (np.ascontiguousarray(l_), np.ascontiguousarray(dinv),
+                            kern.solve_last if ax == -1 else kern.solve_mid)
+        return self._kernel
 
     # torch: parallel cyclic reduction with precomputed coefficients
     def _pcr(self, cup):
@@ -176,15 +190,17 @@ class _Lines:
         self.levels = levels
         self.inv = 1.0 / b
 
-    def solve(self, r):
-        """r (B, K, n_r, n_c) -> T^-1 r (values at fixed nodes: r itself)."""
+    def solve(self, r, out=None):
+        """r (B, K, n_r, n_c) -> T^-1 r (values at fixed nodes: r itself); ``out``: a numpy
+        array of r's shape to write into (used when it is not r itself)."""
         if not self.chain:
-            return r * self.inv
+            return r * self.inv if out is None else np.multiply(r, self.inv, out=out)
         xp, ax = self.xp, self.axis
-        if xp is np and self.kernel is not None:
-            l_, dinv, f = self.kernel
+        kernel = self.kernel_for(r) if xp is np else None
+        if kernel is not None:
+            l_, dinv, f = kernel
             r = np.ascontiguousarray(r)
-            return f(l_, dinv, r, np.empty_like(r))
+            return f(l_, dinv, r, np.empty_like(r) if out is None else out)
         if xp is np:
             d_f, e_f = self.fac
             rm = r if ax == -1 else r.swapaxes(-1, -2)
@@ -196,7 +212,11 @@ class _Lines:
                     shape[0], -1).T)
                 x = x.T
             x = x.reshape(shape)
-            return x if ax == -1 else x.swapaxes(-1, -2)
+            x = x if ax == -1 else x.swapaxes(-1, -2)
+            if out is not None:
+                out[...] = x
+                return out
+            return x
         d = r
         for s, al, ga in self.levels:
             d = d + al * _shift(d, s, ax, xp) + ga * _shift(d, -s, ax, xp)
@@ -309,15 +329,21 @@ class Grid:
         """Row-network matrix times x (free and fixed nodes; diagonal incl. cells)."""
         y = self.dr * x
         if self.row_chain and x.shape[-1] > 1:
-            y[..., 1:] -= self.gr * x[..., :-1]
-            y[..., :-1] -= self.gr * x[..., 1:]
+            if self.xp is np:
+                _chain_flat(y, x, self.gr, -1)
+            else:
+                y[..., 1:] -= self.gr * x[..., :-1]
+                y[..., :-1] -= self.gr * x[..., 1:]
         return y
 
     def chain_c(self, x):
         y = self.dc * x
         if self.col_chain and x.shape[-2] > 1:
-            y[..., 1:, :] -= self.gc * x[..., :-1, :]
-            y[..., :-1, :] -= self.gc * x[..., 1:, :]
+            if self.xp is np:
+                _chain_flat(y, x, self.gc, -2)
+            else:
+                y[..., 1:, :] -= self.gc * x[..., :-1, :]
+                y[..., :-1, :] -= self.gc * x[..., 1:, :]
         return y
 
     def residual(self, V, xr, xc, jr=None, jc=None):
@@ -413,6 +439,8 @@ class Grid:
     def _cg(self, fr, fc, tol, maxiter):
         """Solve A (dr, dc) = (fr, fc) on the free nodes to a max-norm KCL residual <= tol
         (B, K): CG on the row-network Schur complement, row-line preconditioned."""
+        if self.xp is np:
+            return self._cg_numpy(fr, fc, tol, maxiter)
         xp = self.xp
         G, mr, mc = self.G, self.mr, self.mc
         cols, rows = self.cols, self.rows
@@ -453,11 +481,107 @@ class Grid:
         return x, dcol, it
 
 
+    def _cg_numpy(self, fr, fc, tol, maxiter):
+        """:meth:`_cg` for numpy with every grid-sized array allocated once: the same
+        operations in place (fresh multi-MB temporaries per operation cost page faults that
+        made batched solves 2-3x slower here)."""
+        G, mr, mc = self.G, self.mr, self.mc
+        cols, rows = self.cols, self.rows
+        ein = np.einsum
+        B, K = fr.shape[:2]
+        R, C = self.spec.shape
+        cell = np.empty((B, K, R, C))  # G * (a row- or column-network vector)
+        shape_c = fc.shape
+        u = np.empty(shape_c)
+
+        def col_solve(f, out):  # T_c^-1 f on the free column nodes
+            if mc is not None:
+                f = np.multiply(f, mc, out=out)
+            return cols.solve(f, out=out)
+
+        def S(p, out):
+            np.multiply(G, p, out=cell)
+            f = cell if self.col_chain else cell.sum(-2, keepdims=True)
+            col_solve(f, u)
+            np.multiply(G, u, out=cell)
+            if self.row_chain:
+                _chain_into(self.dr, p, self.gr, -1, out)
+                out -= cell
+            else:
+                np.multiply(self.dr, p, out=out)
+                out -= cell.sum(-1, keepdims=True)
+            if mr is not None:
+                out *= mr
+            return out
+
+        # Schur right-hand side
+        wc = col_solve(np.array(fc), np.empty(shape_c))
+        np.multiply(G, wc, out=cell)
+        b = fr + (cell if self.row_chain else cell.sum(-1, keepdims=True))
+        if mr is not None:
+            b *= mr
+        x = np.zeros_like(b)
+        r = b
+        z = rows.solve(r, out=np.empty_like(b))
+        p = z.copy()
+        q = np.empty_like(b)
+        rz = ein("...ij,...ij->...", r, z)
+        it = 0
+        tol_r = 0.5 * tol[..., None, None]
+        for it in range(1, maxiter + 1):  # noqa: B007 (returned)
+            if bool((np.abs(r) <= tol_r).all()):
+                it -= 1
+                break
+            S(p, q)
+            pq = ein("...ij,...ij->...", p, q)
+            alpha = _safe_div(rz, pq, np)[..., None, None]
+            x += alpha * p  # (a temporary here is cheaper than two in-place passes)
+            np.multiply(q, alpha, out=q)
+            r -= q
+            rows.solve(r, out=z)
+            rz_new = ein("...ij,...ij->...", r, z)
+            beta = _safe_div(rz_new, rz, np)[..., None, None]
+            rz = rz_new
+            p *= beta
+            p += z
+        np.multiply(G, x, out=cell)
+        f = fc + (cell if self.col_chain else cell.sum(-2, keepdims=True))
+        dcol = col_solve(f, f)
+        return x, dcol, it
+
+
+def _chain_into(d, x, g: float, axis: int, out):
+    """out = d x - g (x shifted by +-1 node along the chains) (numpy, see _chain_flat)."""
+    np.multiply(d, x, out=out)
+    _chain_flat(out, x, g, axis)
+    return out
+
+
+def _chain_flat(y, x, g: float, axis: int) -> None:
+    """y -= g (x shifted by +-1 node along the chains of ``axis``: -1 rows, -2 columns), in
+    place, for numpy arrays (..., R, C).  Flat slices of each (R, C) plane instead of strided
+    4-D slices (those cost ~10x more here); the coupling across a row chain's ends is
+    multiplied by an exact 0."""
+    n_r, n_c = y.shape[-2], y.shape[-1]
+    y2 = y.reshape(-1, n_r * n_c)
+    x2 = np.ascontiguousarray(np.broadcast_to(x, y.shape)).reshape(-1, n_r * n_c)
+    if axis == -1:  # no coupling from the last node of a row to the first of the next
+        w = np.full(n_r * n_c - 1, g)
+        w[n_c - 1::n_c] = 0.0
+        y2[:, 1:] -= w * x2[:, :-1]
+        y2[:, :-1] -= w * x2[:, 1:]
+    else:
+        y2[:, n_c:] -= g * x2[:, :-n_c]
+        y2[:, :-n_c] -= g * x2[:, n_c:]
+
+
 def _mask(x, m):
     return x if m is None else x * m
 
 
 def _dot(a, b, xp):
+    if xp is np:
+        return np.einsum("...ij,...ij->...", a, b)
     return (a * b).sum((-2, -1))
 
 
