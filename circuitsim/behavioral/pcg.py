@@ -53,6 +53,10 @@ USE_KERNELS = True
 :data:`KERNEL_MIN_NODES` nodes when numba is installed, else LAPACK ``dpttrs``; both apply the
 same ``dpttrf`` factors.  False = always LAPACK."""
 
+USE_FUSED = True
+"""numpy CG by the compiled per-vector kernel (:func:`.linekernels.cg_batch`) when numba is
+installed; False = the vectorised numpy CG (every pair advanced together)."""
+
 KERNEL_MIN_NODES = 128 * 128
 """Smallest right-hand side (nodes x draws x vectors) solved by the numba kernels.  Measured
 here: 1.3-2.2x faster one-vector solves from 128x128 to 1024x1024, no gain for one vector at
@@ -152,6 +156,19 @@ class _Lines:
         self.fac = (d_f, e_f)
         self._kernel = None
 
+    def natural(self):
+        """(l, 1/d) (K, n_r, n_c) of the LDL^T factors in the natural layout (l = 0 for
+        single-node lines): the operands of the compiled kernels."""
+        if not self.chain:
+            inv = np.ascontiguousarray(np.broadcast_to(self.inv, self.diag.shape))
+            return np.zeros_like(inv), inv
+        ax = self.axis
+        d_f, e_f = self.fac
+        shape = self.diag.swapaxes(ax, -1).shape
+        dinv = (1.0 / d_f).reshape(shape).swapaxes(ax, -1)
+        l_ = np.append(e_f, 0.0).reshape(shape).swapaxes(ax, -1)
+        return np.ascontiguousarray(l_), np.ascontiguousarray(dinv)
+
     def kernel_for(self, r):
         """(l, 1/d, kernel) of :mod:`.linekernels` for right-hand sides r when they are big
         enough (r.size >= KERNEL_MIN_NODES: one vector of a large array or a batch of a small
@@ -162,14 +179,8 @@ class _Lines:
             kern = _kernels()
             if kern is None:
                 return None
-            # the same LDL^T factors in the natural layout
-            ax = self.axis
-            d_f, e_f = self.fac
-            shape = self.diag.swapaxes(ax, -1).shape
-            dinv = (1.0 / d_f).reshape(shape).swapaxes(ax, -1)
-            l_ = np.append(e_f, 0.0).reshape(shape).swapaxes(ax, -1)
-            self._kernel = (np.ascontiguousarray(l_), np.ascontiguousarray(dinv),
-                            kern.solve_last if ax == -1 else kern.solve_mid)
+            l_, dinv = self.natural()  # the same LDL^T factors in the natural layout
+            self._kernel = (l_, dinv, kern.solve_last if self.axis == -1 else kern.solve_mid)
         return self._kernel
 
     # torch: parallel cyclic reduction with precomputed coefficients
@@ -440,6 +451,8 @@ class Grid:
         """Solve A (dr, dc) = (fr, fc) on the free nodes to a max-norm KCL residual <= tol
         (B, K): CG on the row-network Schur complement, row-line preconditioned."""
         if self.xp is np:
+            if USE_FUSED and _kernels() is not None:
+                return self._cg_fused(fr, fc, tol, maxiter)
             return self._cg_numpy(fr, fc, tol, maxiter)
         xp = self.xp
         G, mr, mc = self.G, self.mr, self.mc
@@ -480,6 +493,23 @@ class Grid:
         dcol = col_solve(fc + self.reduce_c(G * x))
         return x, dcol, it
 
+
+    def _cg_fused(self, fr, fc, tol, maxiter):
+        """:meth:`_cg` by the compiled kernel :func:`.linekernels.cg_batch`: each (vector,
+        draw) pair runs the same iteration on its own arrays, pairs in parallel."""
+        lr, dir_ = self.rows.natural()
+        lc, dic = self.cols.natural()
+        mr = np.ones(self.dr.shape) if self.mr is None else np.ascontiguousarray(self.mr[0])
+        mc = np.ones(self.dc.shape) if self.mc is None else np.ascontiguousarray(self.mc[0])
+        G = np.ascontiguousarray(self.G[0])
+        fr = np.ascontiguousarray(np.broadcast_to(fr, fr.shape[:2] + self.dr.shape[1:]))
+        fc = np.ascontiguousarray(np.broadcast_to(fc, fc.shape[:2] + self.dc.shape[1:]))
+        tol = np.ascontiguousarray(np.broadcast_to(tol, fr.shape[:2]), dtype=np.float64)
+        x, dcol = np.empty_like(fr), np.empty_like(fc)
+        iters = np.zeros(fr.shape[:2], dtype=np.int64)
+        _kernels().cg_batch(G, np.ascontiguousarray(self.dr), lr, dir_, mr, lc, dic, mc,
+                            float(self.gr or 0.0), fr, fc, tol, int(maxiter), x, dcol, iters)
+        return x, dcol, int(iters.max()) if iters.size else 0
 
     def _cg_numpy(self, fr, fc, tol, maxiter):
         """:meth:`_cg` for numpy with every grid-sized array allocated once: the same
