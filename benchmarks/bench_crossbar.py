@@ -20,7 +20,9 @@ timings include every setup step -- nothing is cached between calls):
   errors vs ngspice, KCL report, peak memory (engine in a fresh subprocess: max RSS).
 * ``1R batch``: fixed conductances, per-vector time in a batch of 1000 on the transfer map vs
   the ideal MVM on the same batch.
-* ``MC``: K conductance draws x B vectors (``behavioral.column_currents_draws``, auto).
+* ``MC``: K conductance draws x B vectors (``behavioral.column_currents_draws``, auto = a
+  transfer map per draw for many vectors; and ``method="pcg"``, every draw and vector by the
+  compiled per-vector PCG, on a tenth of the draws).
 * ``1T1R``: one vector incl. setup (auto: Newton + PCG, ``behavioral.newton``) and per vector
   in a batch (auto: chord Newton on the block factors), vs ngspice KLU and the ideal MVM.
 * ``train``: one epoch of a differential single-layer (G+ / G- arrays) classifier with the exact
@@ -170,7 +172,7 @@ def nl_batch_row(n: int, batch: int) -> dict:
             "ideal_us": ti / batch * 1e6, "ratio": t / ti}
 
 
-def mc_row(n: int, draws: int, vectors: int) -> dict:
+def mc_row(n: int, draws: int, vectors: int, method: str = "auto") -> dict:
     import numpy as np
 
     from circuitsim import behavioral
@@ -183,11 +185,11 @@ def mc_row(n: int, draws: int, vectors: int) -> dict:
     V = make_inputs(n, vectors)
     with blas_limit(1):
         t0 = time.perf_counter()
-        I = behavioral.column_currents_draws(spec, G, V)
+        I = behavioral.column_currents_draws(spec, G, V, method=method)
         t = time.perf_counter() - t0
         chk = pcg.solve(spec, V[:, :2], G[:2]).currents
     err = float(np.abs(I[:2, :, :2] - chk).max() / np.abs(chk).max())
-    return {"what": f"MC {draws} draws x {vectors} vectors, {n}x{n}", "time_s": t,
+    return {"what": f"MC {draws} draws x {vectors} vectors, {n}x{n} ({method})", "time_s": t,
             "per_draw_s": t / draws, "pcg_vs_auto": err}
 
 
@@ -337,11 +339,13 @@ def main(argv=None) -> int:
         extra = []
     elif args.quick:
         extra = [batch_row(64, 1000), nl_batch_row(32, 20), mc_row(64, 5, 20),
+                 mc_row(64, 5, 20, "pcg"),
                  train_row(32, 256, 64)]
     else:
         extra = [batch_row(n, 1000) for n in (64, 128, 256)]
         extra += [nl_batch_row(n, 100) for n in (64, 128)]
         extra.append(mc_row(128, args.mc_draws, 100))
+        extra.append(mc_row(128, max(args.mc_draws // 10, 2), 100, "pcg"))
         extra += [train_row(64, 1024, 64), train_row(128, 1024, 64)]
     md = markdown(single, extra, meta)
     print(md)

@@ -331,6 +331,27 @@ def test_fused_cg_kernel_equals_the_vectorised_cg(monkeypatch):
         np.testing.assert_allclose(a.v_row, b.v_row, rtol=0, atol=1e-13)
 
 
+def test_fused_kcl_residual_equals_numpy(monkeypatch):
+    """The compiled KCL residual (pcg.USE_FUSED) equals the numpy one at arbitrary voltages
+    and injections, for every zero-resistance pattern (broadcast injections included)."""
+    rng = np.random.default_rng(3)
+    Gk = rng.uniform(1e-6, 1e-4, (2, 6, 5))
+    V = rng.uniform(-0.3, 0.3, (3, 2, 6))
+    for pattern in PATTERNS:
+        grid = pcg.Grid(CrossbarSpec(Gk[0], **wires(pattern)), Gk)
+        xr, xc = grid.known(V)
+        xr, xc = xr + rng.normal(size=xr.shape), xc + rng.normal(size=xc.shape)
+        for jr, jc in ((None, None), (rng.normal(size=xr.shape),
+                                      rng.normal(size=(1,) + xc.shape[1:]))):
+            monkeypatch.setattr(pcg, "USE_FUSED", True)
+            a = grid.residual(V, xr, xc, jr, jc)
+            monkeypatch.setattr(pcg, "USE_FUSED", False)
+            b = grid.residual(V, xr, xc, jr, jc)
+            for fused, ref in zip(a, b, strict=True):
+                np.testing.assert_allclose(fused, np.broadcast_to(ref, fused.shape),
+                                           rtol=1e-14, atol=1e-18)
+
+
 def test_list_inputs_are_accepted():
     s = CrossbarSpec(np.full((2, 3), 5e-5), r_wire_row=1.0, r_wire_col=1.0)
     ref = behavioral.column_currents(s, np.array([0.1, 0.2]), method="map")

@@ -230,6 +230,56 @@ def _cg_batch(G, dr, lr, dir_, mr, lc, dic, mc, gr, fr, fc, tol, maxiter, xout, 
         iters[b, k] = it
 
 
+def _residual(G, dr, dc, gr, gc, gs, V, xr, xc, jr, jc, has_j, mr, mc, rr, rc
+              ):  # pragma: no cover - compiled
+    """KCL imbalance at every node (:meth:`circuitsim.behavioral.pcg.Grid.residual`), into
+    rr (B, K, R, Cr) and rc (B, K, Rc, C).  ``gr`` / ``gc`` 0: no chains; ``gs`` 0: no
+    driver resistance; jr / jc read only when ``has_j``."""
+    B, K, R, Cr = xr.shape
+    Rc, C = xc.shape[2], xc.shape[3]
+    for b in range(B):
+        for k in range(K):
+            Gk = G[k]
+            for i in range(R):
+                ii = i if Rc > 1 else 0
+                for j in range(Cr):
+                    if Cr > 1:
+                        cells = Gk[i, j] * xc[b, k, ii, j]
+                    else:
+                        cells = 0.0
+                        for jj in range(C):
+                            cells += Gk[i, jj] * xc[b, k, ii, jj]
+                    v = dr[k, i, j] * xr[b, k, i, j]
+                    if j > 0:
+                        v -= gr * xr[b, k, i, j - 1]
+                    if j < Cr - 1:
+                        v -= gr * xr[b, k, i, j + 1]
+                    val = cells - v
+                    if j == 0:
+                        val += gs * V[b, k, i]
+                    if has_j:
+                        val += jr[b, k, i, j]
+                    rr[b, k, i, j] = val * mr[k, i, j]
+            for i in range(Rc):
+                for j in range(C):
+                    jr_ = j if Cr > 1 else 0
+                    if Rc > 1:
+                        cells = Gk[i, j] * xr[b, k, i, jr_]
+                    else:
+                        cells = 0.0
+                        for i2 in range(R):
+                            cells += Gk[i2, j] * xr[b, k, i2, jr_]
+                    v = dc[k, i, j] * xc[b, k, i, j]
+                    if i > 0:
+                        v -= gc * xc[b, k, i - 1, j]
+                    if i < Rc - 1:
+                        v -= gc * xc[b, k, i + 1, j]
+                    val = cells - v
+                    if has_j:
+                        val += jc[b, k, i, j]
+                    rc[b, k, i, j] = val * mc[k, i, j]
+
+
 if AVAILABLE:
     _inner = numba.njit(cache=True, nogil=True)
     _rows_solve = _inner(_rows_solve)
@@ -237,5 +287,6 @@ if AVAILABLE:
     _col_rhs = _inner(_col_rhs)
     _row_cells = _inner(_row_cells)
     cg_batch = numba.njit(cache=True, nogil=True)(_cg_batch)
+    residual = numba.njit(cache=True, nogil=True)(_residual)
 else:  # pragma: no cover
-    cg_batch = None
+    cg_batch = residual = None

@@ -360,6 +360,8 @@ class Grid:
     def residual(self, V, xr, xc, jr=None, jc=None):
         """KCL imbalance (currents into each node minus out) at every node; zero at known
         nodes.  V (B, K, R) inputs, xr/xc full node voltages, jr/jc injected currents."""
+        if self.xp is np and USE_FUSED and _kernels() is not None:
+            return self._residual_fused(V, xr, xc, jr, jc)
         G = self.G
         rr = self.reduce_r(G * xc) - self.chain_r(xr)  # b - A x (the nodal equations)
         rc = self.reduce_c(G * xr) - self.chain_c(xc)
@@ -370,6 +372,28 @@ class Grid:
         if jc is not None:
             rc = rc + jc
         return _mask(rr, self.mr), _mask(rc, self.mc)
+
+    def _residual_fused(self, V, xr, xc, jr, jc):
+        """:meth:`residual` by the compiled kernel :func:`.linekernels.residual`."""
+        def full(a, shape):
+            return np.ascontiguousarray(np.broadcast_to(a, shape), dtype=np.float64)
+
+        shape_r = np.broadcast_shapes(xr.shape, () if jr is None else np.shape(jr))
+        shape_c = np.broadcast_shapes(xc.shape, () if jc is None else np.shape(jc))
+        B, K = max(shape_r[0], shape_c[0]), self.K
+        shape_r, shape_c = (B, K) + shape_r[2:], (B, K) + shape_c[2:]
+        has_j = jr is not None or jc is not None
+        jr_ = full(0.0 if jr is None else jr, shape_r) if has_j else np.zeros((1, 1, 1, 1))
+        jc_ = full(0.0 if jc is None else jc, shape_c) if has_j else np.zeros((1, 1, 1, 1))
+        mr = np.ones(self.dr.shape) if self.mr is None else np.ascontiguousarray(self.mr[0])
+        mc = np.ones(self.dc.shape) if self.mc is None else np.ascontiguousarray(self.mc[0])
+        rr, rc = np.empty(shape_r), np.empty(shape_c)
+        _kernels().residual(np.ascontiguousarray(self.G[0]), np.ascontiguousarray(self.dr),
+                            np.ascontiguousarray(self.dc), float(self.gr or 0.0),
+                            float(self.gc or 0.0), float(self.gs or 0.0), full(V, (B, K) +
+                            V.shape[2:]), full(xr, shape_r), full(xc, shape_c), jr_, jc_,
+                            has_j, mr, mc, rr, rc)
+        return rr, rc
 
     def known(self, V):
         """Full node-voltage arrays holding only the known values (inputs; outputs are 0)."""
