@@ -352,6 +352,25 @@ def test_fused_kcl_residual_equals_numpy(monkeypatch):
                                            rtol=1e-14, atol=1e-18)
 
 
+def test_chunked_solve_equals_one_piece(monkeypatch):
+    """Many draws x vectors are solved in pieces (pcg.CHUNK_NODES); the result and the KCL
+    report equal the one-piece solve in every layout."""
+    rng = np.random.default_rng(21)
+    Gk = rng.uniform(1e-6, 1e-4, (5, 6, 4))
+    s = CrossbarSpec(Gk[0], **W1, r_source=1.0)
+    for G, V in ((Gk, rng.uniform(0, 0.2, (6, 7))), (Gk, rng.uniform(0, 0.2, (5, 6, 3))),
+                 (Gk[1], rng.uniform(0, 0.2, (6, 9))), (Gk, rng.uniform(0, 0.2, 6))):
+        whole = pcg.solve(s, V, G)
+        monkeypatch.setattr(pcg, "CHUNK_NODES", 2 * 6 * 4)  # 2 draws x 1 vector a piece
+        parts = pcg.solve(s, V, G)
+        monkeypatch.undo()
+        for a, b in ((parts.currents, whole.currents), (parts.v_row, whole.v_row),
+                     (parts.v_col, whole.v_col)):
+            assert np.shape(a) == np.shape(b)
+            np.testing.assert_allclose(a, b, rtol=1e-11, atol=1e-16)
+        assert parts.kcl_ratio <= 1.0
+
+
 def test_list_inputs_are_accepted():
     s = CrossbarSpec(np.full((2, 3), 5e-5), r_wire_row=1.0, r_wire_col=1.0)
     ref = behavioral.column_currents(s, np.array([0.1, 0.2]), method="map")

@@ -53,6 +53,11 @@ USE_KERNELS = True
 :data:`KERNEL_MIN_NODES` nodes when numba is installed, else LAPACK ``dpttrs``; both apply the
 same ``dpttrf`` factors.  False = always LAPACK."""
 
+CHUNK_NODES = 1 << 21
+"""numpy :func:`solve` splits draws x vectors x nodes above this many into pieces (16 MB
+arrays): fresh multi-hundred-MB temporaries cost more in page faults than the solve itself
+here (10 draws x 100 vectors of 128x128 in one piece: 3.9 s per draw)."""
+
 USE_FUSED = True
 """numpy CG by the compiled per-vector kernel (:func:`.linekernels.cg_batch`) when numba is
 installed; False = the vectorised numpy CG (every pair advanced together)."""
@@ -781,10 +786,42 @@ def solve(spec: CrossbarSpec, V, G=None, *, rtol: float = RTOL, backend: str | N
     on_cpu = xp is not np and g.device.type == "cpu"
     if on_cpu:  # LAPACK line solves beat cyclic reduction on a CPU: same equations in numpy
         g, v = g.detach().numpy(), v.detach().numpy()
-    grid = Grid(spec, g)
-    xr, xc, rep = grid.solve(v, rtol=rtol, maxiter=maxiter)
-    I, vr, vc = _outputs(grid, xr, xc, batched, vector)
+    R, C = spec.shape
+    B, K = v.shape[0], g.shape[0]
+    if xp is not np or B * K * R * C <= CHUNK_NODES:
+        grid = Grid(spec, g)
+        xr, xc, rep = grid.solve(v, rtol=rtol, maxiter=maxiter)
+        I, vr, vc = _outputs(grid, xr, xc, batched, vector)
+    else:
+        I, vr, vc, rep = _solve_chunked(spec, g, v, rtol, maxiter)
+        if vector:
+            I, vr, vc = I[..., 0], vr[..., 0], vc[..., 0]
+        if not batched:
+            I, vr, vc = I[0], vr[0], vc[0]
     if on_cpu:
         I, vr, vc = (xp.from_numpy(np.array(a)) for a in (I, vr, vc))
     return LinearSolution(I, vr, vc, rep["kcl_max"], rep["kcl_sum"], rep["kcl_rel"],
                           rep["kcl_ratio"], rep["iterations"])
+
+
+def _solve_chunked(spec, g, v, rtol, maxiter):
+    """numpy :func:`solve` of many draws x vectors in pieces of at most CHUNK_NODES nodes
+    (each piece its own Grid): (K, C, B) currents, (K, R, C, B) node voltages, the report
+    (worst over the pieces; iterations: the most any piece needed)."""
+    R, C = spec.shape
+    B, K = v.shape[0], g.shape[0]
+    kc = max(1, min(K, CHUNK_NODES // (R * C)))
+    bc = max(1, min(B, CHUNK_NODES // (kc * R * C)))
+    I = np.empty((K, C, B))
+    vr, vc = np.empty((K, R, C, B)), np.empty((K, R, C, B))
+    rep = {"kcl_max": 0.0, "kcl_sum": 0.0, "kcl_rel": 0.0, "kcl_ratio": 0.0, "iterations": 0}
+    for k0 in range(0, K, kc):
+        grid = Grid(spec, g[k0:k0 + kc])
+        for b0 in range(0, B, bc):
+            xr, xc, r = grid.solve(v[b0:b0 + bc, k0:k0 + kc], rtol=rtol, maxiter=maxiter)
+            i_, r_, c_ = _outputs(grid, xr, xc, True, False)
+            I[k0:k0 + kc, :, b0:b0 + bc] = i_
+            vr[k0:k0 + kc, ..., b0:b0 + bc] = r_
+            vc[k0:k0 + kc, ..., b0:b0 + bc] = c_
+            rep = {key: max(rep[key], r[key]) for key in rep}
+    return I, vr, vc, rep

@@ -15,7 +15,7 @@ def ir_drop(ctx: StudyContext, r_wires=(0.0, 0.5, 1.0, 2.0, 5.0, 10.0), r_source
     """Test accuracy with wire resistance ``r`` per segment on rows and columns (each layer one
     (in + 1) × out differential crossbar, or T×T tiles if the mapping says so); with ``aware``
     also the plain model fine-tuned IR-drop-aware at each ``r`` for ``aware_epochs`` epochs
-    (:class:`IRDropAware`; the exact IR-drop error is refreshed once per epoch)."""
+    (:class:`IRDropAware`: the exact IR-drop solve in every training step, adjoint gradient)."""
     import numpy as np
 
     ds = ctx.dataset
