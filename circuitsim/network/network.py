@@ -426,15 +426,20 @@ class Network:
         idx = {s: n for n, s in enumerate(uniq)}
         return [f"{base}_{idx[s]}" for s in cards]
 
-    def layer_deck(self, plan: LayerPlan, V, *, print_outputs: bool = False) -> Deck:
+    def layer_deck(self, plan: LayerPlan, V, *, print_outputs: bool = False,
+                   tiles=None) -> Deck:
         """One ``.dc`` deck evaluating every tile of a digital-periphery layer for the row
         voltages ``V`` (N, in + 1) [V] (the DAC outputs; the last column, the bias row, must be
         v_read): one crossbar subcircuit per tile, each with its own sense stages; the sense
-        outputs ``v(l{L}_t{ri}_{ci}_z{j})`` go to the ADC in Python."""
+        outputs ``v(l{L}_t{ri}_{ci}_z{j})`` go to the ADC in Python.  ``tiles``: only these
+        ``(ri, ci)`` (one tile per deck: the tile-parallel co-simulation's jobs); None: all.
+        The tiles share no node but the word line (a source), so a deck of a subset solves
+        the same equations for those tiles."""
         from ..crossbar import crossbar_subckt
 
         V = np.asarray(V, dtype=float)
         n = len(V)
+        chosen = _chosen_tiles(plan, tiles)
         els: list = [VoltageSource("Vslot", "slot", "0", 0.0,
                                    comment=f"input slot: .dc sweeps it 0..{n - 1}; row voltages "
                                            "are pwl functions of it")]
@@ -443,6 +448,8 @@ class Network:
                                      comment="word lines of every 1T1R tile"))
         subs, saves = [], []
         for ri, ci, (r0, r1), (c0, c1) in plan.tiles():
+            if (ri, ci) not in chosen:
+                continue
             tag = f"l{plan.index}_t{ri}_{ci}"
             spec = self.tile_spec(plan, ri, ci)
             subs.append(crossbar_subckt(spec, f"xbar_{tag}"))
@@ -471,20 +478,24 @@ class Network:
                 saves.append(f"v({node})")
         if print_outputs:
             els.append(RawLine("print", ".print dc " + " ".join(saves[:64])))
-        return Deck(f"{self.name}: layer {plan.index}, {len(plan.row_tiles)}x"
-                    f"{len(plan.col_tiles)} tiles, {n} input(s) in one .dc sweep",
+        which = (f"{len(plan.row_tiles)}x{len(plan.col_tiles)} tiles" if tiles is None else
+                 "tile(s) " + " ".join(f"({ri}, {ci})" for ri, ci in sorted(chosen)))
+        return Deck(f"{self.name}: layer {plan.index}, {which}, {n} input(s) in one .dc sweep",
                     elements=els, subcircuits=subs, options=DECK_OPTIONS,
                     analyses=[Dc("Vslot", 0.0, float(n - 1), 1.0)], saves=tuple(saves))
 
-    def _tiles_spice(self, plan: LayerPlan, V, runner, timeout_s, runs=None) -> tuple:
+    def _tiles_spice(self, plan: LayerPlan, V, runner, timeout_s, runs=None,
+                     tiles=None) -> tuple:
         """Sense outputs (N, row tiles, out) [V], column currents (N, row tiles, 2·out) [A]
         and read power (N, row tiles, col tiles) [W] of every tile of a layer, from one
         ngspice run (its SimResult is appended to ``runs`` if given).  The power of a tile is
         Σ V·I of its row drivers from ngspice's branch currents (``i(V)`` flows into the +
         terminal: a source delivering power has a negative current); the tile's other sources
-        deliver none at DC (0 V column meters, the word line's gates)."""
+        deliver none at DC (0 V column meters, the word line's gates).  ``tiles``: only these
+        ``(ri, ci)`` are simulated (the other entries are NaN)."""
         n = len(V)
-        res = runner.run(self.layer_deck(plan, V), timeout_s=timeout_s)
+        chosen = _chosen_tiles(plan, tiles)
+        res = runner.run(self.layer_deck(plan, V, tiles=tiles), timeout_s=timeout_s)
         if runs is not None:
             runs.append(res)
 
@@ -496,10 +507,13 @@ class Network:
                                       run_dir=res.run_dir, log=res.log)
             return a
 
-        out = np.empty((n, len(plan.row_tiles), plan.n_out))
-        cur = np.empty((n, len(plan.row_tiles), 2 * plan.n_out))
+        out = np.full((n, len(plan.row_tiles), plan.n_out), np.nan)
+        cur = np.full((n, len(plan.row_tiles), 2 * plan.n_out), np.nan)
         power = np.zeros((n, len(plan.row_tiles), len(plan.col_tiles)))
         for ri, ci, (r0, r1), (c0, c1) in plan.tiles():
+            if (ri, ci) not in chosen:
+                power[:, ri, ci] = np.nan
+                continue
             tag = f"l{plan.index}_t{ri}_{ci}"
             for j in range(c0, c1):
                 out[:, ri, j] = vec(f"v({self.tile_out_node(plan, ri, ci, j)})")
@@ -510,6 +524,31 @@ class Network:
                         else f"b{tag}_r{k}")
                 power[:, ri, ci] -= V[:, r0 + k] * vec(f"i({name})")
         return out, cur, power
+
+    def spice_tile(self, plan: LayerPlan, tile: tuple[int, int], V, runner,
+                   timeout_s: float | None = None) -> tuple:
+        """One tile ``(ri, ci)`` of a digital-periphery layer in its own ngspice run, for row
+        voltages ``V`` (N, in + 1) [V]: ``(out (N, outputs of the tile) [V], currents
+        (N, 2·outputs) [A], read power (N,) [W], SimResult)`` -- the tile's share of
+        :meth:`_tiles_spice`, one independent job of the tile-parallel co-simulation
+        (:mod:`circuitsim.xval.tiles`)."""
+        ri, ci = tile
+        (c0, c1) = plan.col_tiles[ci]
+        runs: list = []
+        out, cur, pw = self._tiles_spice(plan, np.asarray(V, dtype=float), runner, timeout_s,
+                                         runs, tiles=[tile])
+        return out[:, ri, c0:c1], cur[:, ri, 2 * c0:2 * c1], pw[:, ri, ci], runs[0]
+
+    def forward_with_tiles(self, X, tiles_of, source: str = "spice") -> NetOutputs:
+        """The layer-by-layer co-simulation of a digital-periphery network with the analog
+        tiles given by ``tiles_of(plan, V) -> (out, currents, power)`` (shapes of
+        :meth:`_tiles_spice`): the same DAC / ADC / partial-sum / activation code as
+        :meth:`spice_forward` and :meth:`behavioral_forward`.  The tile-parallel scheduler
+        feeds it tile results computed elsewhere."""
+        if not self.digital:
+            raise ConfigError("forward_with_tiles needs a network with tiles / converters "
+                              "(mapping.tile_size or adc_bits)")
+        return self._digital_forward(self.check_inputs(X), tiles_of, source)
 
     def _tiles_twin(self, plan: LayerPlan, V, ideal: bool, backend: str = "numpy",
                     power: bool = True) -> tuple:
@@ -713,6 +752,18 @@ class Network:
         man_path = out / (f"{name}.manifest.json" if name != self.name else "manifest.json")
         man_path.write_text(json.dumps(man, indent=1, sort_keys=True) + "\n")
         return [*paths, man_path]
+
+
+def _chosen_tiles(plan: LayerPlan, tiles) -> set:
+    """``tiles`` as a set of ``(ri, ci)`` of ``plan`` (None: all); ConfigError if unknown."""
+    every = {(ri, ci) for ri, ci, _, _ in plan.tiles()}
+    if tiles is None:
+        return every
+    chosen = {(int(ri), int(ci)) for ri, ci in tiles}
+    if not chosen or not chosen <= every:
+        raise ConfigError(f"layer {plan.index}: tiles {sorted(chosen)} are not a non-empty "
+                          f"subset of its tiles {sorted(every)}")
+    return chosen
 
 
 def _row_sources(nodes: list[str], values: np.ndarray, prefix: str, comment: str) -> list:
