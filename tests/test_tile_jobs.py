@@ -19,8 +19,17 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from circuitsim.errors import ConfigError
 from circuitsim.nn.models import make_mlp
-from circuitsim.xval import ChunkStore, Variant, XvalConfig, XvalRun, comparable, summarise
+from circuitsim.xval import (
+    ChunkStore,
+    Variant,
+    XvalConfig,
+    XvalRun,
+    comparable,
+    get_executor,
+    summarise,
+)
 from circuitsim.xval.harness import network_from_config
 from circuitsim.xval.store import ChunkError
 
@@ -74,8 +83,6 @@ def slow_factory(model, cfg, calibration=None):
 
 
 def _run(out, tile_jobs=True, resume=False, cell="1R"):
-    from circuitsim.xval import get_executor
-
     model = make_mlp((6, 7, 3), "relu", seed=3).eval()
     cfg = CFG.replace(tile_jobs=tile_jobs)
     if cell == "1T1R":
@@ -170,3 +177,13 @@ def test_a_corrupted_job_file_is_detected_and_recomputed(tmp_path):
     store.load(job.stem)  # intact again
     assert json.loads(str(np.load(job)["__meta__"]))["chunk"] == job.stem
     assert _report(again) == _report(ref)
+
+
+def test_tile_jobs_on_an_untiled_network_is_a_config_error(tmp_path):
+    model = make_mlp((6, 7, 3), "relu", seed=3).eval()
+    cfg = XvalConfig(hidden=(7,), activation="relu", tile_jobs=True, chunk_size=3)
+    run = XvalRun([Variant("u", cfg, model)], data(), tmp_path)
+    with get_executor("local", workers=1) as ex, pytest.raises(ConfigError, match="tile_jobs"):
+        run.run(ex, progress=False)
+    with pytest.raises(ConfigError, match="tile_jobs must be true or false"):
+        XvalConfig(tile_jobs="yes")

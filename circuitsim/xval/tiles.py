@@ -186,11 +186,15 @@ def run_tile_jobs(executor: Executor, store: ChunkStore, variant: str, task, chu
     stats = {"run": 0, "skipped": 0, "failed": [], "retried": []}
     if not spice:
         return results, stats
-    geometry = []
-    for _, ok, value in executor.imap(layer_tiles, [(task,)]):
-        if not ok:
-            raise value
-        geometry = value
+    geometry = None
+    for attempt in range(2):  # a worker that died is replaced on the second try
+        for _, ok, value in executor.imap(layer_tiles, [(task,)]):
+            if ok:
+                geometry = value
+            elif attempt or isinstance(value, ConfigError):
+                raise value
+        if geometry is not None:
+            break
     for layer, tiles in geometry:
         live = [c for c in spice if results[c.id]["failed"] is None]
         jobs = [TileJob(variant, layer, t, c.start, c.stop, _upstream(results[c.id]["layers"]))
