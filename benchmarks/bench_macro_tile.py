@@ -19,6 +19,7 @@ does not depend on where its inputs came from).  Writes benchmarks/results/macro
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import sys
 import time
@@ -32,14 +33,16 @@ from circuitsim.behavioral import CrossbarSolver  # noqa: E402
 from circuitsim.circuit import RawLine  # noqa: E402
 from circuitsim.crossbar.netlist import col_node, crossbar_deck, row_node  # noqa: E402
 from circuitsim.data import MACRO_CHECKPOINT, data_path  # noqa: E402
+from circuitsim.errors import SimulationError  # noqa: E402
 from circuitsim.nn.data import load_digits  # noqa: E402
 from circuitsim.nn.train import load_checkpoint  # noqa: E402
 from circuitsim.spice import get_runner  # noqa: E402
 from circuitsim.xval.demo import MACRO_CONFIG  # noqa: E402
 from circuitsim.xval.harness import network_from_config  # noqa: E402
 
-ACCT = ("Total analysis time", "Total iterations", "DC sweep iterations", "Matrix reordering",
-        "L-U decomposition time", "Load time", "Total elapsed time")
+ACCT = ("Netlist loading time", "Subckt and Param expansion time", "Netlist parsing time",
+        "Total iterations", "Total analysis time", "Matrix load time", "Matrix reorder time",
+        "Matrix factor time", "Matrix solve time")
 
 
 def acct(log: str) -> dict:
@@ -54,7 +57,11 @@ def acct(log: str) -> dict:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--images", type=int, default=3)
+    ap.add_argument("--images", type=int, nargs="+", default=[1, 3, 20],
+                    help="images per .dc sweep of the tile job (one run each)")
+    ap.add_argument("--no-nodeset", action="store_true", help="skip the .op / .nodeset runs")
+    ap.add_argument("--op-timeout", type=float, default=180.0,
+                    help="timeout of each standalone .op run [s]")
     args = ap.parse_args()
     ds = load_digits()
     model, _ = load_checkpoint(data_path(MACRO_CHECKPOINT))
@@ -62,7 +69,7 @@ def main() -> None:
     net = network_from_config(model, MACRO_CONFIG,
                               calibration=ds.x_train[:MACRO_CONFIG.calibration_images])
     print(f"network built in {time.perf_counter() - t0:.1f} s", flush=True)
-    X = ds.x_test[:args.images]
+    X = ds.x_test[:max(args.images)]
     rows_of = {}
 
     def twin(p, V):
@@ -79,7 +86,7 @@ def main() -> None:
     runner = get_runner("batch")
     rows = []
     try:
-        for k in sorted({1, args.images}):
+        for k in sorted(set(args.images)):
             deck = net.layer_deck(plan, V[:k], tiles=[tile])
             deck = deck.replace(options={**deck.options, "acct": True})
             t = time.perf_counter()
@@ -88,6 +95,8 @@ def main() -> None:
                          "wall s": time.perf_counter() - t, "solver": res.solver,
                          **acct(res.log)})
             print(rows[-1], flush=True)
+        if args.no_nodeset:
+            return write(rows)
         v = V[0, r0:r1]
         solver = CrossbarSolver(net.tile_spec(plan, *tile,
                                               extra_r_sense=plan.tile_sense[0][0][0].r_in))
@@ -110,20 +119,31 @@ def main() -> None:
                            (f"same, .nodeset of {len(guess)} row/column nodes from the twin",
                             warm)):
             t = time.perf_counter()
-            res = runner.run(deck, timeout_s=3600)
-            rows.append({"run": name, "images": 1, "wall s": time.perf_counter() - t,
-                         "solver": res.solver, **acct(res.log)})
+            try:
+                res = runner.run(deck, timeout_s=args.op_timeout)
+            except SimulationError as exc:  # the warm start that is slower than none
+                rows.append({"run": f"{name}: stopped ({type(exc).__name__} after "
+                                    f"{args.op_timeout:g} s)", "images": 1,
+                             "wall s": time.perf_counter() - t, "solver": None,
+                             **acct("")})
+            else:
+                rows.append({"run": name, "images": 1, "wall s": time.perf_counter() - t,
+                             "solver": res.solver, **acct(res.log)})
             print(rows[-1], flush=True)
     finally:
         runner.close()
+    write(rows)
+
+
+def write(rows: list[dict]) -> None:
     write_table("macro_tile", rows,
                 title="One 128×256 1T1R tile of the macro variant in ngspice (layer 2, tile "
                       "(0, 0))",
-                notes="ngspice 46 batch runner, KLU; the counts are ngspice's own "
-                      "(.options acct).  The standalone .op deck is the tile alone "
-                      "(crossbar_deck, ideal 0 V column sources instead of the sense stage).  "
-                      "Wall times on the shared 2-core machine.")
-
+                notes="ngspice 46 batch runner, KLU; the counts and times after 'solver' are "
+                      "ngspice's own (.options acct) [s].  The standalone .op deck is the tile "
+                      "alone (crossbar_deck, ideal 0 V column sources instead of the sense "
+                      "stage).  Wall times on the shared 2-core machine, load average "
+                      f"{os.getloadavg()[0]:.1f} when the table was written.")
 
 if __name__ == "__main__":
     main()

@@ -73,6 +73,7 @@ def test_macro_variant_in_report(tmp_path):
     assert z["projected_spice_s_all_images"] == pytest.approx(
         360 * m["timing_s"]["spice_per_image"])
     assert "core-hours" in z["why"] and "2 of 4 images through ngspice" in md
-    # the macro variant runs its ngspice level as (tile, image) jobs: 15 tiles x 2 images
+    # the macro variant runs its ngspice level as (tile, chunk) jobs: its 2 ngspice images
+    # form one chunk, so one job per tile
     jobs = sorted((tmp_path / "out" / "chunks").glob("macro-L*.npz"))
-    assert len(jobs) == 30
+    assert len(jobs) == 15 and all(j.name.endswith("-i00000-00002.npz") for j in jobs)

@@ -61,7 +61,7 @@ QUICK_IMAGES = 40
 MACRO_CONFIG = XvalConfig(
     hidden=(256, 256), activation="relu",
     mapping={**DEFAULT_MAPPING, "tile_size": 128, "adc_bits": 8},
-    circuit={**DEMO_CIRCUIT, "access": "ACCESS_018UM"}, calibration_images=50, chunk_size=1,
+    circuit={**DEMO_CIRCUIT, "access": "ACCESS_018UM"}, calibration_images=50, chunk_size=40,
     tile_jobs=True)
 """The ``macro`` variant: a 64-256-256-10 ReLU MLP on the digits (the packaged checkpoint
 :data:`circuitsim.data.MACRO_CHECKPOINT`), 1T1R cells (level-1 NMOS, word line 1.8 V),
@@ -78,11 +78,14 @@ first ones).  Its 1T1R twin costs ~1.3 s per image per core here (11 tiles of up
 nonlinear cells, Newton), so all 360 would add ~8 CPU-minutes to ``make demo``; the report
 states the number."""
 
-MACRO_SPICE_IMAGES = 2
+MACRO_SPICE_IMAGES = 4
 """Images of the macro variant run in ngspice by default (``--macro-spice-images``; the twin
-runs all of them).  Measured on the shared 2-core machine (load 6–10): ~10 s of ngspice per
-128×256 1T1R tile per image, ~2 min per image for the 11 tiles, so all 360 images would take
-~12 core-hours; 2 images keep ``make demo`` near its budget."""
+runs all of them), in one chunk: each of the 11 tiles is one job whose ``.dc`` sweep visits
+them all.  A tile deck's set-up (parsing, matrix set-up, ordering, the first operating point
+from scratch) costs more than a further image (``benchmarks/bench_macro_tile.py``: a 128×256
+1T1R tile 22.5 s for 1 image, 150 s for 20), so one chunk of 4 costs about what 2 images cost
+as one deck per image: measured 87 s of ngspice per image (4 images, load 6–8) against
+160–168 s before.  All 360 would still take hours of ngspice; the report says so."""
 """``--quick``: the first 40 test images (or fewer if n_images says so), in chunks of ≤ 10."""
 
 
@@ -188,7 +191,8 @@ def run_demo(out: str | Path, *, config: XvalConfig | None = None, quick: bool =
         run_info = {**ex.describe(), "resumed": resume, "model_source": model_info["source"],
                     "checkpoint": model_info["checkpoint"], "chunks": len(run.chunks),
                     "chunks_run_now": stats["run"], "chunks_skipped": stats["skipped"],
-                    "chunks_retried": stats["retried"], "harness_wall_s": stats["wall_s"],
+                    "chunks_retried": stats["retried"], "tile_jobs": stats["tile_jobs"],
+                    "harness_wall_s": stats["wall_s"],
                     "total_wall_s": None}
     summary = summarise(run.records("demo"))
     report = build_report(summary, cfg, ds.name, model_info, resolved, beh, run_info,
@@ -373,7 +377,8 @@ def spice_sizing(v: dict, n_dataset: int) -> dict:
         out["why"] = (
             f"ngspice on the first {n_sp} of the {v['n_test']} images the twin ran "
             f"(--macro-spice-images; default {MACRO_SPICE_IMAGES}): this run measured "
-            f"{per:.0f} s of ngspice CPU per image{per_tile}, so all {n_dataset} test images "
+            f"{per:.0f} s of ngspice per image (wall time of its tile jobs, summed)"
+            f"{per_tile}, so all {n_dataset} test images "
             f"would take {per * n_dataset / 3600:.1f} core-hours, far beyond the demo's "
             f"~3-minute budget; agreement with ngspice is measured on these {n_sp} images "
             "only")
