@@ -84,8 +84,8 @@ runs all of them), in one chunk: each of the 11 tiles is one job whose ``.dc`` s
 them all.  A tile deck's set-up (parsing, matrix set-up, ordering, the first operating point
 from scratch) costs more than a further image (``benchmarks/bench_macro_tile.py``: a 128×256
 1T1R tile 22.5 s for 1 image, 150 s for 20), so one chunk of 4 costs about what 2 images cost
-as one deck per image: measured 87 s of ngspice per image (4 images, load 6–8) against
-160–168 s before.  All 360 would still take hours of ngspice; the report says so."""
+as one deck per image: measured 81 s of ngspice per image (``circuitsim demo``, 4 images,
+load 6) against 160–168 s before.  All 360 would still take hours of ngspice; the report says so."""
 """``--quick``: the first 40 test images (or fewer if n_images says so), in chunks of ≤ 10."""
 
 
