@@ -84,7 +84,7 @@ def _linear_branches(spec: CrossbarSpec, nm: NodeMap):
         add(nm.col[:-1, :], nm.col[1:, :], 1.0 / spec.r_wire_col)
     if spec.r_sense > 0:
         add(nm.col[R - 1, :], R + np.arange(C), 1.0 / spec.r_sense)
-    if spec.sinh_v0 is None:
+    if spec.ohmic_cells:
         add(nm.row, nm.mid if nm.mid is not None else nm.col, spec.conductance)
     if not a:
         e = np.zeros(0, dtype=np.int64)
@@ -215,7 +215,7 @@ class NodalSolver:
 
         a = nm.row.ravel()
         b = (nm.mid if nm.mid is not None else nm.col).ravel()
-        if spec.sinh_v0 is not None:
+        if not spec.ohmic_cells:
             i, gd = memristor_current(spec, G, x[a] - x[b])
             stamp2(a, b, i, gd, -gd)
         if nm.mid is not None:

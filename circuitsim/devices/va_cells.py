@@ -1,15 +1,23 @@
 """Crossbars whose cells are Verilog-A devices: the ngspice decks (OSDI cells in the crossbar
 netlist: a read ``.op`` and a programming ``.tran``) and the twin (the characterised
-:class:`~circuitsim.devices.characterise.TableTwin` in a Newton nodal solve of the same netlist,
-stepped in time for programming runs).
+:class:`~circuitsim.devices.characterise.TableTwin` as a cell law of the behavioral crossbar
+solvers, stepped in time for programming runs).
+
+:class:`VerilogACellLaw` is the cell law (:class:`~circuitsim.cards.cell.CellLaw`) that puts a
+Verilog-A device into every crossbar and network: ``CrossbarSpec(G, cell=law)`` writes OSDI
+devices ``Nm{i}_{j}`` into the netlist, each with the state whose zero-bias conductance is
+``G[i, j]``, and every behavioral solver (``behavioral.column_currents``, ``CrossbarSolver``,
+the Newton/PCG path, ``NodalSolver``; 1R or 1T1R with a level-1 or BSIM4-table access) reads
+the cell current from the twin's I-V table reparametrised by that conductance.
 
 Both worlds read one description: the :class:`~circuitsim.crossbar.CrossbarSpec` (wires,
 driver and sense resistances; its ``conductance`` is not used for the cells) and a
 :class:`VerilogACells` (the model and one state per cell).  The deck is
 :func:`circuitsim.crossbar.crossbar_deck` with every cell resistor ``Rm{i}_{j}`` replaced by the
-OSDI device ``Nm{i}_{j}``; the twin solves the circuit read from that same subcircuit (its
-resistors are the linear branches), so the topology is written once.  1R arrays only (a cell
-with an access transistor has an internal node the twin's cell law does not cover yet).
+OSDI device ``Nm{i}_{j}``; the twin (:class:`TableCrossbarSolver`, a thin call of
+:class:`~circuitsim.behavioral.nodal.NodalSolver` on ``CrossbarSpec(G(x), cell=law)``) solves
+the topology every behavioral solver shares with :func:`crossbar_subckt`.  Reads work for 1R
+and 1T1R arrays; programming runs are 1R.
 """
 
 from __future__ import annotations
@@ -18,16 +26,22 @@ import re
 from dataclasses import dataclass
 
 import numpy as np
-import scipy.sparse as sp
-import scipy.sparse.linalg as spla
 
+from ..behavioral.nodal import NodalSolver
+from ..cards.cell import CellLaw
 from ..circuit import Deck, Instance, Resistor, Tran, VoltageSource
 from ..circuit.elements import Model, Pulse, Pwl, Sin
-from ..crossbar.netlist import column_current_names, crossbar_deck, crossbar_subckt
+from ..crossbar.netlist import (
+    NONLINEAR_OPTIONS,
+    column_current_names,
+    crossbar_deck,
+    crossbar_subckt,
+)
 from ..crossbar.spec import CrossbarSpec
-from ..errors import ConfigError, ConvergenceError
+from ..errors import ConfigError
 from ..spice.runner import DEFAULT_TIMEOUT_S, Runner, get_runner
-from .characterise import TableTwin
+from ..tables import Bicubic
+from .characterise import DEVICE_OPTIONS, TableTwin
 from .verilog_a import VerilogAModel, state_vector
 
 _CELL = re.compile(r"^Rm(\d+)_(\d+)$")
@@ -69,9 +83,9 @@ def _check(spec: CrossbarSpec, cells: VerilogACells) -> None:
     if cells.states.shape != spec.shape:
         raise ConfigError(f"VerilogACells.states has shape {cells.states.shape} but the crossbar "
                           f"is {spec.shape}")
-    if spec.sinh_v0 is not None:
-        raise ConfigError("sinh_v0 describes the built-in cell law; with Verilog-A cells the "
-                          "read I-V is the model's own: leave sinh_v0 None")
+    if spec.sinh_v0 is not None or spec.cell is not None:
+        raise ConfigError("sinh_v0 / cell describe the built-in cell law; with Verilog-A cells the "
+                          "read I-V is the model's own: leave sinh_v0 and cell None")
 
 
 def va_crossbar_subckt(spec: CrossbarSpec, cells: VerilogACells, name: str = "xbar"):
@@ -90,8 +104,6 @@ def va_crossbar_subckt(spec: CrossbarSpec, cells: VerilogACells, name: str = "xb
 
 def va_crossbar_deck(spec: CrossbarSpec, cells: VerilogACells, V, *, options=None):
     """The ``.op`` deck of :func:`crossbar_deck` with Verilog-A cells (``pre_osdi`` loaded)."""
-    from ..crossbar.netlist import NONLINEAR_OPTIONS
-
     base = crossbar_deck(spec, V, options={**NONLINEAR_OPTIONS, **(options or {})})
     return base.replace(subcircuits=(va_crossbar_subckt(spec, cells),),
                         osdi=(str(cells.model.osdi()),))
@@ -120,8 +132,6 @@ def va_programming_deck(spec: CrossbarSpec, cells: VerilogACells, row_waveforms,
     """A programming run: row ``i`` driven by ``row_waveforms[i]`` (Pulse/Pwl/Sin, or a number
     for a constant), every column held at 0 V, ``.tran``; saves the column currents and every
     cell's state ``v(n.xxbar.nm{i}_{j}#<state_node>)`` (:func:`cell_state_names`)."""
-    from .characterise import DEVICE_OPTIONS
-
     _check(spec, cells)
     if len(row_waveforms) != spec.rows:
         raise ConfigError(f"va_programming_deck: {len(row_waveforms)} row waveforms for "
@@ -151,108 +161,128 @@ def cell_state_names(spec: CrossbarSpec, cells: VerilogACells) -> np.ndarray:
                       for j in range(spec.cols)] for i in range(spec.rows)])
 
 
+class VerilogACellLaw(CellLaw):
+    """A Verilog-A device as the cell of crossbars and networks, parametrised by conductance.
+
+    The twin's I-V table I(x_k, v_l) is re-indexed by each state's zero-bias conductance
+    g_k = dI/dv(v = 0; x_k) (which must be strictly monotone in x over ``states``) and
+    interpolated bicubically in (g, v) (:class:`circuitsim.tables.Bicubic`, numpy and torch):
+    exact at the measured states, and exact between them for laws whose current is linear in
+    g at fixed v (resistance linear in the state: VTEAM, the linear-drift cell, the test's
+    toy; I = a x sinh(b v): Yakopcic).  SPICE gets, for a cell of conductance G, the state
+    x(G) that inverts g(x) of the twin (bisection to 1e-13 of the state range).
+
+    ``states``: (x_lo, x_hi), the part of the twin's state grid to use (default all of it;
+    cut off states where the model clamps its resistance and g(x) stops changing)."""
+
+    def __init__(self, model: VerilogAModel, twin: TableTwin, states=None):
+        if not isinstance(model, VerilogAModel) or not isinstance(twin, TableTwin):
+            raise ConfigError("VerilogACellLaw needs a VerilogAModel and its TableTwin")
+        if model.state_param is None:
+            raise ConfigError("VerilogACellLaw needs a model with state_param (the parameter "
+                              "that sets each cell's state)")
+        xs = twin.states
+        lo, hi = (float(xs[0]), float(xs[-1])) if states is None else map(float, states)
+        keep = (xs >= lo - 1e-12) & (xs <= hi + 1e-12)
+        if keep.sum() < 4:
+            raise ConfigError(f"VerilogACellLaw: fewer than 4 table states in [{lo}, {hi}]")
+        xk = xs[keep]
+        g = self._g_of(twin, xk)
+        fine = self._g_of(twin, np.linspace(xk[0], xk[-1], 20 * xk.size))
+        d = np.diff(fine)
+        if not (np.all(d > 0) or np.all(d < 0)) or g.min() <= 0:
+            raise ConfigError(f"VerilogACellLaw: the zero-bias conductance of "
+                              f"{model.module} is not positive and strictly monotone in the "
+                              f"state over [{xk[0]}, {xk[-1]}] (range {g.min():.3g} to "
+                              f"{g.max():.3g} S); give states=(lo, hi) inside the range where "
+                              "the model's resistance moves with its state")
+        order = np.argsort(g)
+        self.model, self.twin = model, twin
+        self.x_lo, self.x_hi = float(xk[0]), float(xk[-1])
+        self.g_grid = g[order]
+        self._rising = bool(d[0] > 0)
+        self._table = Bicubic(self.g_grid, twin.voltages, twin.current_table[keep][order])
+
+    @staticmethod
+    def _g_of(twin: TableTwin, x):
+        return twin.current_and_slope(np.zeros_like(x), x)[1]
+
+    def conductance_of(self, states) -> np.ndarray:
+        """Zero-bias conductance [S] of cells at ``states`` (the twin's own spline)."""
+        x = np.asarray(states, dtype=float)
+        if x.min() < self.x_lo - 1e-12 or x.max() > self.x_hi + 1e-12:
+            raise ConfigError(f"VerilogACellLaw: states [{x.min()}, {x.max()}] lie outside "
+                              f"[{self.x_lo}, {self.x_hi}]")
+        return self._g_of(self.twin, x)
+
+    def state_of(self, G) -> np.ndarray:
+        """The state whose zero-bias conductance is ``G`` [S] (bisection on the twin)."""
+        G = np.asarray(G, dtype=float)
+        self.check(G, "VerilogACellLaw.state_of")
+        a = np.full(G.shape, self.x_lo)
+        b = np.full(G.shape, self.x_hi)
+        for _ in range(60):
+            m = 0.5 * (a + b)
+            up = (self._g_of(self.twin, m) < G) == self._rising
+            a, b = np.where(up, m, a), np.where(up, b, m)
+        return 0.5 * (a + b)
+
+    def g_range(self) -> tuple[float, float]:
+        return float(self.g_grid[0]), float(self.g_grid[-1])
+
+    def current(self, g, v):
+        vs = self.twin.voltages
+        if float(v.min()) < vs[0] - 1e-9 or float(v.max()) > vs[-1] + 1e-9:
+            raise ConfigError(f"Verilog-A cell: voltage [{float(v.min()):.3g}, "
+                              f"{float(v.max()):.3g}] V across a cell lies outside the "
+                              f"characterised [{vs[0]}, {vs[-1]}] V; characterise the twin "
+                              "over a wider voltage range")
+        i, _, di_dv = self._table(g, v)
+        return i, di_dv
+
+    def spice_models(self, G):
+        uniq, inv = np.unique(np.asarray(G, dtype=float), return_inverse=True)
+        x = self.state_of(uniq)
+        models = tuple(self.model.model(f"mc{u}", float(xu)) for u, xu in enumerate(x))
+        return models, np.array([f"mc{u}" for u in inv.ravel()]).reshape(np.shape(G))
+
+    def spice_device(self, name, p, n, model):
+        return self.model.device(name, p, n, model)
+
+    def osdi(self) -> tuple[str, ...]:
+        return (str(self.model.osdi()),)
+
+    def describe(self) -> dict:
+        lo, hi = self.g_range()
+        return {"kind": "verilog_a", "source": str(self.model.source),
+                "module": self.model.module, "params": dict(self.model.params),
+                "state_param": self.model.state_param, "states": [self.x_lo, self.x_hi],
+                "g_range_S": [lo, hi]}
+
+
 class TableCrossbarSolver:
-    """Newton nodal solve of a 1R crossbar whose cells follow a :class:`TableTwin` at fixed
-    states (a read: the states do not move during the solve, as in the ``.op`` deck)."""
+    """The twin of a crossbar with :class:`VerilogACells`: the behavioral nodal solver on
+    ``CrossbarSpec(G(x), cell=VerilogACellLaw(model, twin))`` (a read: the states do not move
+    during the solve, as in the ``.op`` deck); 1R or 1T1R (level-1 card or BSIM4 table)."""
 
     def __init__(self, spec: CrossbarSpec, cells: VerilogACells, twin: TableTwin, *,
                  tol: float = 1e-13, max_iter: int = 100):
         _check(spec, cells)
-        if spec.access is not None:
-            raise ConfigError("TableCrossbarSolver: 1R arrays only (no access transistor)")
-        self.spec, self.twin, self.tol, self.max_iter = spec, twin, tol, max_iter
-        sub = crossbar_subckt(spec)
-        R, C = spec.shape
-        known = [f"in{i}" for i in range(R)] + [f"out{j}" for j in range(C)]
-        index = {n: k for k, n in enumerate(known)}
-        lin_a, lin_b, lin_g, cell_a, cell_b, cell_x = [], [], [], [], [], []
-        for el in sub.elements:
-            if not isinstance(el, Resistor):
-                continue
-            for node in (el.p, el.n):
-                index.setdefault(node, len(index))
-            m = _CELL.match(el.name)
-            if m:
-                cell_a.append(index[el.p])
-                cell_b.append(index[el.n])
-                cell_x.append(cells.states[int(m[1]), int(m[2])])
-            else:
-                lin_a.append(index[el.p])
-                lin_b.append(index[el.n])
-                lin_g.append(1.0 / el.value)
-        self.n_known, self.n = len(known), len(index)
-        self.cell_a, self.cell_b = np.array(cell_a), np.array(cell_b)
-        self.cell_x = np.array(cell_x)
-        self._cells = [_CELL.match(e.name) for e in sub.elements
-                       if isinstance(e, Resistor) and _CELL.match(e.name)]
-        self.col_of_cell = np.array([int(m[2]) for m in self._cells])
-        a, b, g = np.array(lin_a, int), np.array(lin_b, int), np.array(lin_g)
-        rows = np.concatenate([a, b, a, b])
-        cols = np.concatenate([a, b, b, a])
-        Y = sp.csr_matrix((np.concatenate([g, g, -g, -g]), (rows, cols)),
-                          shape=(self.n, self.n))
-        k = self.n_known
-        self.Y_uu, self.Y_uk = Y[k:, k:].tocsr(), Y[k:, :k].tocsr()
-        self._warm, self._keep_warm = None, False
-        # the Jacobian's pattern is fixed: Y_uu plus the cell stamps; map every contribution
-        # to its slot in one CSC matrix so each Newton step only sums numbers into it
-        ca, cb = self.cell_a, self.cell_b
-        rr = np.concatenate([ca, ca, cb, cb])
-        cc = np.concatenate([ca, cb, ca, cb])
-        self._keep = (rr >= k) & (cc >= k)
-        yc = self.Y_uu.tocoo()
-        rows = np.concatenate([yc.row, rr[self._keep] - k])
-        cols = np.concatenate([yc.col, cc[self._keep] - k])
-        m = self.n - k
-        pattern = sp.csc_matrix((np.ones(rows.size), (rows, cols)), shape=(m, m))
-        pattern.sum_duplicates()
-        pattern.sort_indices()
-        pos = {}
-        for c in range(m):
-            for p in range(pattern.indptr[c], pattern.indptr[c + 1]):
-                pos[(int(pattern.indices[p]), c)] = p
-        self._slot = np.array([pos[(int(r), int(c))] for r, c in zip(rows, cols, strict=True)])
-        self._y_data = yc.data
-        self._pattern = pattern
+        self.law = VerilogACellLaw(cells.model, twin)
+        self.spec = spec.replace(conductance=self.law.conductance_of(cells.states),
+                                 cell=self.law)
+        self.twin, self.tol, self.max_iter = twin, tol, max_iter
+        self.cells = cells
 
-    def _solve_one(self, v, states=None):
-        """Column currents and cell voltages for inputs ``v`` at cell ``states`` (default the
-        cells' own), in the order of :attr:`cell_x`."""
-        xs = self.cell_x if states is None else states
-        k0, n = self.n_known, self.n
-        x = np.concatenate([v, np.zeros(self.spec.cols), np.zeros(n - k0)])
-        if self._warm is not None:  # the last solution: one or two Newton steps in a run
-            x[k0:] = self._warm
-        a, b = self.cell_a, self.cell_b
-        step = 0.0
-        for _ in range(self.max_iter):
-            i, g = self.twin.current_and_slope(x[a] - x[b], xs)
-            F = np.zeros(n)
-            np.add.at(F, a, i)
-            np.add.at(F, b, -i)
-            F = self.Y_uu @ x[k0:] + self.Y_uk @ x[:k0] + F[k0:]
-            vv = np.concatenate([g, -g, -g, g])[self._keep]
-            J = self._pattern.copy()
-            J.data = np.bincount(self._slot, weights=np.concatenate([self._y_data, vv]),
-                                 minlength=J.data.size)
-            dx = np.atleast_1d(spla.splu(J).solve(-F))
-            step = float(np.max(np.abs(dx))) if dx.size else 0.0
-            if step > 0.5:
-                dx *= 0.5 / step
-            x[k0:] += dx
-            if step <= self.tol + 1e-12 * np.max(np.abs(x)):
-                self._warm = x[k0:].copy() if self._keep_warm else None
-                vcell = x[a] - x[b]
-                i, _ = self.twin.current_and_slope(vcell, xs)
-                return np.bincount(self.col_of_cell, weights=i, minlength=self.spec.cols), vcell
-        raise ConvergenceError(f"table crossbar Newton did not converge in {self.max_iter} "
-                               f"iterations (last step {step:.3g} V)")
+    def _solve(self, V, states=None):
+        spec = self.spec if states is None else self.spec.replace(
+            conductance=self.law.conductance_of(states))
+        return NodalSolver(spec, tol=self.tol, max_iter=self.max_iter).solve(V)
 
     def column_currents(self, V) -> np.ndarray:
-        """Column currents [A]: V (rows,) -> (cols,), (rows, K) -> (cols, K).  Every cell
-        current reaches its column's 0 V node (no other path to ground in a 1R array)."""
+        """Column currents [A]: V (rows,) -> (cols,), (rows, K) -> (cols, K)."""
         v2, vector = self.spec.check_inputs(V)
-        out = np.stack([self._solve_one(v2[:, k])[0] for k in range(v2.shape[1])], axis=1)
+        out = self._solve(v2)[2]
         return out[:, 0] if vector else out
 
     def program(self, t, row_voltages) -> tuple[np.ndarray, np.ndarray]:
@@ -260,31 +290,33 @@ class TableCrossbarSolver:
         (columns at 0 V).  Each step solves the array at the midpoint (states frozen) and
         advances every cell's state with its midpoint rate (second order in the step; give a
         grid that resolves the pulse edges).  Returns ``(states, column currents)`` of shapes
-        (len(t), rows, cols) and (len(t), cols)."""
+        (len(t), rows, cols) and (len(t), cols).  1R arrays (the cell voltage is
+        v_row - v_col)."""
+        if self.spec.access is not None:
+            raise ConfigError("TableCrossbarSolver.program: 1R arrays only")
         t = np.asarray(t, dtype=float)
-        R, C = self.spec.shape
-        x = self.cell_x.copy()
-        self._warm, self._keep_warm = None, True
-        lo, hi = self.twin.states[0], self.twin.states[-1]
-        states = np.empty((t.size, x.size))
-        currents = np.empty((t.size, C))
+        lo, hi = self.law.x_lo, self.law.x_hi
+
+        def solve(tt, x):
+            vr, vc, I = self._solve(np.asarray(row_voltages(tt), float)[:, None], x)
+            return vr[..., 0] - vc[..., 0], I[:, 0]
+
+        x = np.array(self.cells.states, dtype=float)
+        states = np.empty((t.size,) + x.shape)
+        currents = np.empty((t.size, self.spec.cols))
         states[0] = x
-        currents[0] = self._solve_one(np.asarray(row_voltages(t[0]), float), x)[0]
+        currents[0] = solve(t[0], x)[1]
         for k in range(1, t.size):
             dt = t[k] - t[k - 1]
-            tm = t[k - 1] + 0.5 * dt
-            _, vc = self._solve_one(np.asarray(row_voltages(t[k - 1]), float), x)
-            x_half = x + 0.5 * dt * self.twin.dxdt(vc, x)
-            _, vc = self._solve_one(np.asarray(row_voltages(tm), float), x_half)
+            vc, _ = solve(t[k - 1], x)
+            x_half = np.clip(x + 0.5 * dt * self.twin.dxdt(vc, x), lo, hi)
+            vc, _ = solve(t[k - 1] + 0.5 * dt, x_half)
             x = np.clip(x + dt * self.twin.dxdt(vc, x_half), lo, hi)
             states[k] = x
-            currents[k] = self._solve_one(np.asarray(row_voltages(t[k]), float), x)[0]
-        self._warm, self._keep_warm = None, False
-        order = np.array([[int(m[1]), int(m[2])] for m in self._cells])
-        grid = np.empty((t.size, R, C))
-        grid[:, order[:, 0], order[:, 1]] = states
-        return grid, currents
+            currents[k] = solve(t[k], x)[1]
+        return states, currents
 
 
-__all__ = ["TableCrossbarSolver", "VerilogACells", "cell_state_names", "spice_column_currents",
-           "va_crossbar_deck", "va_crossbar_subckt", "va_programming_deck"]
+__all__ = ["TableCrossbarSolver", "VerilogACellLaw", "VerilogACells", "cell_state_names",
+           "spice_column_currents", "va_crossbar_deck", "va_crossbar_subckt",
+           "va_programming_deck"]
