@@ -24,8 +24,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
+from scipy.interpolate import CubicSpline
 
 from ..behavioral.nodal import NodalSolver
 from ..cards.cell import CellLaw
@@ -41,8 +43,8 @@ from ..crossbar.spec import CrossbarSpec
 from ..errors import ConfigError
 from ..spice.runner import DEFAULT_TIMEOUT_S, Runner, get_runner
 from ..tables import Bicubic
-from .characterise import DEVICE_OPTIONS, TableTwin
-from .verilog_a import VerilogAModel, state_vector
+from .characterise import DEVICE_OPTIONS, TableTwin, static_iv
+from .verilog_a import VerilogAModel, packaged_model, state_vector
 
 _CELL = re.compile(r"^Rm(\d+)_(\d+)$")
 
@@ -164,66 +166,111 @@ def cell_state_names(spec: CrossbarSpec, cells: VerilogACells) -> np.ndarray:
 class VerilogACellLaw(CellLaw):
     """A Verilog-A device as the cell of crossbars and networks, parametrised by conductance.
 
-    The twin's I-V table I(x_k, v_l) is re-indexed by each state's zero-bias conductance
-    g_k = dI/dv(v = 0; x_k) (which must be strictly monotone in x over ``states``) and
-    interpolated bicubically in (g, v) (:class:`circuitsim.tables.Bicubic`, numpy and torch):
-    exact at the measured states, and exact between them for laws whose current is linear in
-    g at fixed v (resistance linear in the state: VTEAM, the linear-drift cell, the test's
-    toy; I = a x sinh(b v): Yakopcic).  SPICE gets, for a cell of conductance G, the state
-    x(G) that inverts g(x) of the twin (bisection to 1e-13 of the state range).
+    Built from the device's static I-V table I(x_k, v_l) measured in ngspice
+    (:meth:`measure`: one ``.dc``; or :meth:`from_twin`: the table of a characterised
+    :class:`TableTwin`).  The table is re-indexed by each state's zero-bias conductance
+    g_k = dI/dv(v = 0; x_k) (strictly monotone in x over the states used) and interpolated
+    bicubically in (g, v) (:class:`circuitsim.tables.Bicubic`, numpy and torch): exact at the
+    measured states, and exact between them for laws whose current is linear in g at fixed v
+    (resistance linear in the state: VTEAM, the test's toy; I = a x sinh(b v): Yakopcic).
+    SPICE gets, for a cell of conductance G, the state x(G) that inverts g(x) between the
+    measured states (a cubic spline of g or 1/g in x, see :meth:`_pick_g_of_x`; bisection to
+    1e-18 of the state range): that interpolation is the SPICE-vs-twin error of a mapped
+    conductance, estimated from held-out states in :attr:`g_of_x_error`.
 
-    ``states``: (x_lo, x_hi), the part of the twin's state grid to use (default all of it;
-    cut off states where the model clamps its resistance and g(x) stops changing)."""
+    ``x_range``: (x_lo, x_hi), the part of the state grid to use (default all of it; cut off
+    states where the model clamps its resistance and g(x) stops changing)."""
 
-    def __init__(self, model: VerilogAModel, twin: TableTwin, states=None):
-        if not isinstance(model, VerilogAModel) or not isinstance(twin, TableTwin):
-            raise ConfigError("VerilogACellLaw needs a VerilogAModel and its TableTwin")
+    def __init__(self, model: VerilogAModel, states, voltages, current_table, *,
+                 x_range=None):
+        if not isinstance(model, VerilogAModel):
+            raise ConfigError("VerilogACellLaw needs a VerilogAModel")
         if model.state_param is None:
             raise ConfigError("VerilogACellLaw needs a model with state_param (the parameter "
                               "that sets each cell's state)")
-        xs = twin.states
-        lo, hi = (float(xs[0]), float(xs[-1])) if states is None else map(float, states)
+        xs, vs = np.asarray(states, dtype=float), np.asarray(voltages, dtype=float)
+        table = np.asarray(current_table, dtype=float)
+        lo, hi = (xs[0], xs[-1]) if x_range is None else (float(x_range[0]),
+                                                          float(x_range[1]))
         keep = (xs >= lo - 1e-12) & (xs <= hi + 1e-12)
         if keep.sum() < 4:
             raise ConfigError(f"VerilogACellLaw: fewer than 4 table states in [{lo}, {hi}]")
+        self.model, self.states, self.voltages, self.current_table = model, xs, vs, table
+        self._ix = Bicubic(xs, vs, table)  # I(x, v): the measured table's spline
         xk = xs[keep]
-        g = self._g_of(twin, xk)
-        fine = self._g_of(twin, np.linspace(xk[0], xk[-1], 20 * xk.size))
-        d = np.diff(fine)
-        if not (np.all(d > 0) or np.all(d < 0)) or g.min() <= 0:
-            raise ConfigError(f"VerilogACellLaw: the zero-bias conductance of "
-                              f"{model.module} is not positive and strictly monotone in the "
-                              f"state over [{xk[0]}, {xk[-1]}] (range {g.min():.3g} to "
-                              f"{g.max():.3g} S); give states=(lo, hi) inside the range where "
-                              "the model's resistance moves with its state")
-        order = np.argsort(g)
-        self.model, self.twin = model, twin
         self.x_lo, self.x_hi = float(xk[0]), float(xk[-1])
+        g = self._ix(xk, np.zeros_like(xk))[2]  # dI/dv at v = 0 of each measured state
+        if g.min() <= 0:
+            raise ConfigError(f"VerilogACellLaw: {model.module} has a zero-bias conductance "
+                              f"<= 0 ({g.min():.3g} S) in [{xk[0]}, {xk[-1]}]; give x_range="
+                              "(lo, hi) where every state conducts")
+        self._pick_g_of_x(xk, g)
+        fine = self._g_of(np.linspace(xk[0], xk[-1], 20 * xk.size))
+        d = np.diff(fine)
+        if not (np.all(d > 0) or np.all(d < 0)):
+            raise ConfigError(f"VerilogACellLaw: the zero-bias conductance of "
+                              f"{model.module} is not strictly monotone in the state over "
+                              f"[{xk[0]}, {xk[-1]}] (range {g.min():.3g} to {g.max():.3g} S); "
+                              "give x_range=(lo, hi) inside the range where the model's "
+                              "resistance moves with its state")
+        order = np.argsort(g)
         self.g_grid = g[order]
         self._rising = bool(d[0] > 0)
-        self._table = Bicubic(self.g_grid, twin.voltages, twin.current_table[keep][order])
+        self._table = Bicubic(self.g_grid, vs, table[keep][order])
 
-    @staticmethod
-    def _g_of(twin: TableTwin, x):
-        return twin.current_and_slope(np.zeros_like(x), x)[1]
+    def _pick_g_of_x(self, xk, g) -> None:
+        """g(x) between the measured states (what sets each SPICE cell's state from its
+        conductance): a cubic spline of g or of 1/g in x, whichever predicts the odd states
+        from the even ones better (1/g is exact for a resistance linear in the state).  That
+        held-out error, at half the density, is kept as :attr:`g_of_x_error` (relative)."""
+        self.g_of_x, self.g_of_x_error = "conductance", float("nan")
+        if xk.size >= 8:
+            errs = {}
+            for name, y in (("conductance", g), ("resistance", 1.0 / g)):
+                half = CubicSpline(xk[::2], y[::2])(xk[1::2])
+                back = half if name == "conductance" else 1.0 / half
+                errs[name] = float(np.max(np.abs(back - g[1::2]) / g[1::2]))
+            self.g_of_x = min(errs, key=errs.get)
+            self.g_of_x_error = errs[self.g_of_x]
+        y = g if self.g_of_x == "conductance" else 1.0 / g
+        self._gx = CubicSpline(xk, y)
+
+    @classmethod
+    def from_twin(cls, model: VerilogAModel, twin: TableTwin, *, x_range=None):
+        """The law of a characterised twin (its I-V table)."""
+        if not isinstance(twin, TableTwin):
+            raise ConfigError("VerilogACellLaw.from_twin needs a TableTwin")
+        return cls(model, twin.states, twin.voltages, twin.current_table, x_range=x_range)
+
+    @classmethod
+    def measure(cls, model: VerilogAModel, states, voltages, *, x_range=None,
+                runner: str | Runner = "batch"):
+        """Measure the static I-V table in ngspice (one ``.dc``, :func:`static_iv`): all a
+        read needs (no rate probes)."""
+        cur, _ = static_iv(model, states, voltages, runner=runner)
+        return cls(model, states, voltages, cur, x_range=x_range)
+
+    def _g_of(self, x):
+        y = self._gx(np.asarray(x, dtype=float))
+        return y if self.g_of_x == "conductance" else 1.0 / y
 
     def conductance_of(self, states) -> np.ndarray:
-        """Zero-bias conductance [S] of cells at ``states`` (the twin's own spline)."""
+        """Zero-bias conductance [S] of cells at ``states``."""
         x = np.asarray(states, dtype=float)
         if x.min() < self.x_lo - 1e-12 or x.max() > self.x_hi + 1e-12:
             raise ConfigError(f"VerilogACellLaw: states [{x.min()}, {x.max()}] lie outside "
                               f"[{self.x_lo}, {self.x_hi}]")
-        return self._g_of(self.twin, x)
+        return self._g_of(x)
 
     def state_of(self, G) -> np.ndarray:
-        """The state whose zero-bias conductance is ``G`` [S] (bisection on the twin)."""
+        """The state whose zero-bias conductance is ``G`` [S] (bisection)."""
         G = np.asarray(G, dtype=float)
         self.check(G, "VerilogACellLaw.state_of")
         a = np.full(G.shape, self.x_lo)
         b = np.full(G.shape, self.x_hi)
         for _ in range(60):
             m = 0.5 * (a + b)
-            up = (self._g_of(self.twin, m) < G) == self._rising
+            up = (self._g_of(m) < G) == self._rising
             a, b = np.where(up, m, a), np.where(up, b, m)
         return 0.5 * (a + b)
 
@@ -231,12 +278,12 @@ class VerilogACellLaw(CellLaw):
         return float(self.g_grid[0]), float(self.g_grid[-1])
 
     def current(self, g, v):
-        vs = self.twin.voltages
+        vs = self.voltages
         if float(v.min()) < vs[0] - 1e-9 or float(v.max()) > vs[-1] + 1e-9:
             raise ConfigError(f"Verilog-A cell: voltage [{float(v.min()):.3g}, "
                               f"{float(v.max()):.3g}] V across a cell lies outside the "
-                              f"characterised [{vs[0]}, {vs[-1]}] V; characterise the twin "
-                              "over a wider voltage range")
+                              f"characterised [{vs[0]}, {vs[-1]}] V; measure the law over a "
+                              "wider voltage range")
         i, _, di_dv = self._table(g, v)
         return i, di_dv
 
@@ -253,11 +300,48 @@ class VerilogACellLaw(CellLaw):
         return (str(self.model.osdi()),)
 
     def describe(self) -> dict:
+        """What :func:`cell_law_from_dict` re-measures the same law from (the grids in full;
+        the table itself is ngspice's, deterministic)."""
         lo, hi = self.g_range()
         return {"kind": "verilog_a", "source": str(self.model.source),
-                "module": self.model.module, "params": dict(self.model.params),
-                "state_param": self.model.state_param, "states": [self.x_lo, self.x_hi],
-                "g_range_S": [lo, hi]}
+                "params": dict(self.model.params), "state_param": self.model.state_param,
+                "state_node": self.model.state_node, "states": self.states.tolist(),
+                "voltages": self.voltages.tolist(), "x_range": [self.x_lo, self.x_hi],
+                "g_range_S": [lo, hi], "g_of_x": self.g_of_x,
+                "g_of_x_error": self.g_of_x_error}
+
+
+def cell_law_from_dict(d: dict) -> VerilogACellLaw:
+    """A cell law from its description (:meth:`VerilogACellLaw.describe`, or a config's
+    ``circuit.cell``): ``{"kind": "verilog_a", "source": FILE (or a packaged model name such
+    as "vteam.va"), "params": {...}, "state_param": "x0", "state_node": "x" or null,
+    "states": [x...] or {"start", "stop", "num"}, "voltages": [v...] or {"start", "stop",
+    "num"}, "x_range": [lo, hi] or null}``; measures the I-V table in ngspice."""
+    if not isinstance(d, dict) or d.get("kind", "verilog_a") != "verilog_a":
+        raise ConfigError(f"cell: expected {{'kind': 'verilog_a', 'source': FILE, ...}}, got "
+                          f"{d!r}")
+    known = {"kind", "source", "params", "state_param", "state_node", "states", "voltages",
+             "x_range", "g_range_S", "g_of_x", "g_of_x_error"}
+    unknown = sorted(set(d) - known)
+    if unknown:
+        raise ConfigError(f"cell: unknown key(s) {', '.join(unknown)}; valid keys: "
+                          f"{', '.join(sorted(known))}")
+    try:
+        src = Path(d["source"])
+        if not src.is_file() and src.parent == Path("."):
+            src = packaged_model(str(src))
+        model = VerilogAModel(src, d.get("params", {}), d.get("state_param", "x0"),
+                              d.get("state_node"))
+        grids = []
+        for key in ("states", "voltages"):
+            g = d[key]
+            grids.append(np.linspace(float(g["start"]), float(g["stop"]), int(g["num"]))
+                         if isinstance(g, dict) else np.asarray(g, dtype=float))
+    except KeyError as exc:
+        raise ConfigError(f"cell: missing {exc} (need source, states, voltages)") from None
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"cell: {exc}") from None
+    return VerilogACellLaw.measure(model, grids[0], grids[1], x_range=d.get("x_range"))
 
 
 class TableCrossbarSolver:
@@ -268,7 +352,7 @@ class TableCrossbarSolver:
     def __init__(self, spec: CrossbarSpec, cells: VerilogACells, twin: TableTwin, *,
                  tol: float = 1e-13, max_iter: int = 100):
         _check(spec, cells)
-        self.law = VerilogACellLaw(cells.model, twin)
+        self.law = VerilogACellLaw.from_twin(cells.model, twin)
         self.spec = spec.replace(conductance=self.law.conductance_of(cells.states),
                                  cell=self.law)
         self.twin, self.tol, self.max_iter = twin, tol, max_iter
@@ -318,5 +402,5 @@ class TableCrossbarSolver:
 
 
 __all__ = ["TableCrossbarSolver", "VerilogACellLaw", "VerilogACells", "cell_state_names",
-           "spice_column_currents", "va_crossbar_deck", "va_crossbar_subckt",
+           "cell_law_from_dict", "spice_column_currents", "va_crossbar_deck", "va_crossbar_subckt",
            "va_programming_deck"]
