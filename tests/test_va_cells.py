@@ -210,6 +210,22 @@ def test_cell_law_states_invert_its_conductances(law):
     assert law.g_of_x == "resistance" and law.g_of_x_error < 1e-3
 
 
+def test_nodal_solver_with_new_conductances_equals_a_fresh_one():
+    from circuitsim.behavioral.nodal import NodalSolver
+
+    rng = np.random.default_rng(4)
+    spec = CrossbarSpec(rng.uniform(1e-5, 1e-4, (5, 4)), sinh_v0=0.25, access=ACCESS_018UM,
+                        r_wire_row=3.0, r_wire_col=3.0)
+    G2 = rng.uniform(1e-5, 1e-4, (5, 4))
+    V = rng.uniform(0, 0.3, (5, 2))
+    a = NodalSolver(spec).with_conductance(G2).solve(V)
+    b = NodalSolver(spec.replace(conductance=G2)).solve(V)
+    for x, y in zip(a, b, strict=True):
+        assert np.array_equal(x, y)
+    with pytest.raises(ConfigError, match="ohmic cells"):
+        NodalSolver(spec.replace(sinh_v0=None)).with_conductance(G2)
+
+
 def _synthetic_bsim4_table():
     vgs, vds = np.linspace(0.8, 1.2, 5), np.linspace(-0.5, 0.5, 6)
     return Bsim4Table(Bsim4Nmos(w=90e-9), vgs, vds, 1e-4 * np.outer(vgs - 0.4, vds))

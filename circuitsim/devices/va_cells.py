@@ -10,9 +10,13 @@ devices ``Nm{i}_{j}`` into the netlist, each with the state whose zero-bias cond
 the Newton/PCG path, ``NodalSolver``; 1R or 1T1R with a level-1 or BSIM4-table access) reads
 the cell current from the twin's I-V table reparametrised by that conductance.
 
-Both worlds read one description: the :class:`~circuitsim.crossbar.CrossbarSpec` (wires,
-driver and sense resistances; its ``conductance`` is not used for the cells) and a
-:class:`VerilogACells` (the model and one state per cell).  The deck is
+Networks take the same law: ``CircuitConfig(cell=law)`` (or the cross-validation config's
+``circuit.cell`` description, :func:`cell_law_from_dict`).
+
+Cells given by state rather than conductance (programming runs): both worlds read the
+:class:`~circuitsim.crossbar.CrossbarSpec` (wires, driver and sense resistances; its
+``conductance`` is not used for the cells) and a :class:`VerilogACells` (the model and one
+state per cell).  The deck is
 :func:`circuitsim.crossbar.crossbar_deck` with every cell resistor ``Rm{i}_{j}`` replaced by the
 OSDI device ``Nm{i}_{j}``; the twin (:class:`TableCrossbarSolver`, a thin call of
 :class:`~circuitsim.behavioral.nodal.NodalSolver` on ``CrossbarSpec(G(x), cell=law)``) solves
@@ -355,13 +359,13 @@ class TableCrossbarSolver:
         self.law = VerilogACellLaw.from_twin(cells.model, twin)
         self.spec = spec.replace(conductance=self.law.conductance_of(cells.states),
                                  cell=self.law)
-        self.twin, self.tol, self.max_iter = twin, tol, max_iter
-        self.cells = cells
+        self.twin, self.cells = twin, cells
+        self._nodal = NodalSolver(self.spec, tol=tol, max_iter=max_iter)
 
     def _solve(self, V, states=None):
-        spec = self.spec if states is None else self.spec.replace(
-            conductance=self.law.conductance_of(states))
-        return NodalSolver(spec, tol=self.tol, max_iter=self.max_iter).solve(V)
+        if states is None:
+            return self._nodal.solve(V)
+        return self._nodal.with_conductance(self.law.conductance_of(states)).solve(V)
 
     def column_currents(self, V) -> np.ndarray:
         """Column currents [A]: V (rows,) -> (cols,), (rows, K) -> (cols, K)."""
