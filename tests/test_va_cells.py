@@ -149,6 +149,33 @@ def test_verilog_a_cells_in_a_crossbar_one_spec_both_worlds(law, access, bsim4):
     assert np.max(np.abs(ohmic - ref)) > 1e-2 * np.max(np.abs(ref))
 
 
+@pytest.mark.parametrize("access", ["level1", "bsim4"])
+def test_cells_given_by_state_with_an_access_transistor(expmem, access, bsim4):
+    """VerilogACells (one state per cell, the programming-run description) in a 1T1R array:
+    the OSDI deck vs TableCrossbarSolver (NodalSolver on the twin's law).  Bound 1e-4 of the
+    largest column current (measured 5.2e-8 level-1, 5.4e-6 BSIM4)."""
+    from circuitsim.devices.characterise import characterise
+    from circuitsim.devices.va_cells import (
+        TableCrossbarSolver,
+        VerilogACells,
+        spice_column_currents,
+    )
+
+    twin = characterise(expmem, np.linspace(0, 1, 41), np.linspace(-0.4, 0.4, 17),
+                        rate_states=np.linspace(0, 1, 3), probe_time=1e-6)
+    rng = np.random.default_rng(9)
+    cells = VerilogACells(expmem, rng.uniform(0, 1, (5, 4)))
+    kw = dict(r_wire_row=5.0, r_wire_col=5.0, r_source=10.0)
+    acc_spice, acc_twin = {"level1": (ACCESS_018UM, ACCESS_018UM),
+                           "bsim4": (ACCESS_BSIM4_PTM45HP, bsim4)}[access]
+    V = rng.uniform(0.0, 0.35, (5, 2))
+    ref = spice_column_currents(CrossbarSpec(np.full((5, 4), 1e-5), access=acc_spice, **kw),
+                                cells, V)
+    got = TableCrossbarSolver(CrossbarSpec(np.full((5, 4), 1e-5), access=acc_twin, **kw),
+                              cells, twin).column_currents(V)
+    assert np.max(np.abs(got - ref)) <= 1e-4 * np.max(np.abs(ref))
+
+
 def test_verilog_a_cells_on_the_torch_backend(law):
     torch = pytest.importorskip("torch")
     rng = np.random.default_rng(2)
