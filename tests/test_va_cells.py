@@ -310,3 +310,17 @@ def test_xval_circuit_section_takes_verilog_a_cells_and_bsim4_tables(expmem):
     assert isinstance(circ.access.nmos, Bsim4Table)
     with pytest.raises(ConfigError, match="unknown key"):
         cell_law_from_dict({**cell, "probe_time": 1e-6})
+
+
+def test_xval_fingerprint_follows_the_verilog_a_text(tmp_path):
+    """An edited model file with the same path must not reuse stored results."""
+    from circuitsim.xval.config import XvalConfig
+
+    path = tmp_path / "cell.va"
+    path.write_text(EXPMEM_VA)
+    cfg = XvalConfig(circuit={"cell": {"source": str(path), "states": [0, 1],
+                                       "voltages": [0, 1]}})
+    before = cfg.fingerprint()
+    assert cfg.fingerprint() == before
+    path.write_text(EXPMEM_VA.replace("parameter real a = 2.0", "parameter real a = 1.0"))
+    assert cfg.fingerprint() != before

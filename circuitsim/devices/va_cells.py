@@ -26,6 +26,7 @@ and 1T1R arrays; programming runs are 1R.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -315,6 +316,25 @@ class VerilogACellLaw(CellLaw):
                 "g_of_x_error": self.g_of_x_error}
 
 
+def cell_source(d: dict) -> Path:
+    """The Verilog-A file of a cell description: ``d["source"]`` as a path, or the name of
+    a packaged model (``"vteam.va"``)."""
+    src = Path(d["source"])
+    if not src.is_file() and src.parent == Path("."):
+        src = packaged_model(str(src))
+    return src
+
+
+def cell_source_digest(d: dict) -> str:
+    """sha256 of the Verilog-A text of a cell description (fingerprints of runs that store
+    results: an edited model file must not reuse them)."""
+    try:
+        src = cell_source(d)
+        return hashlib.sha256(src.read_bytes()).hexdigest()
+    except (KeyError, TypeError, OSError) as exc:
+        raise ConfigError(f"cell: cannot read the Verilog-A source ({exc})") from None
+
+
 def cell_law_from_dict(d: dict) -> VerilogACellLaw:
     """A cell law from its description (:meth:`VerilogACellLaw.describe`, or a config's
     ``circuit.cell``): ``{"kind": "verilog_a", "source": FILE (or a packaged model name such
@@ -331,9 +351,7 @@ def cell_law_from_dict(d: dict) -> VerilogACellLaw:
         raise ConfigError(f"cell: unknown key(s) {', '.join(unknown)}; valid keys: "
                           f"{', '.join(sorted(known))}")
     try:
-        src = Path(d["source"])
-        if not src.is_file() and src.parent == Path("."):
-            src = packaged_model(str(src))
+        src = cell_source(d)
         model = VerilogAModel(src, d.get("params", {}), d.get("state_param", "x0"),
                               d.get("state_node"))
         grids = []
@@ -405,6 +423,6 @@ class TableCrossbarSolver:
         return states, currents
 
 
-__all__ = ["TableCrossbarSolver", "VerilogACellLaw", "VerilogACells", "cell_state_names",
-           "cell_law_from_dict", "spice_column_currents", "va_crossbar_deck", "va_crossbar_subckt",
-           "va_programming_deck"]
+__all__ = ["TableCrossbarSolver", "VerilogACellLaw", "VerilogACells", "cell_law_from_dict",
+           "cell_source", "cell_source_digest", "cell_state_names", "spice_column_currents",
+           "va_crossbar_deck", "va_crossbar_subckt", "va_programming_deck"]
