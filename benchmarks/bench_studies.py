@@ -1,5 +1,6 @@
 """Software vs mapped accuracy of each digits model, and every study at its default settings,
-next to the published figure it mirrors.
+next to the published figure it mirrors.  Every mapped figure is read through the circuit
+network's twin (:func:`circuitsim.network.crossbar_forward`, the one read path).
 
     .venv/bin/python benchmarks/bench_studies.py [--quick]
 
@@ -20,7 +21,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import torch  # noqa: E402
 from _table import RESULTS, write_table  # noqa: E402
 
-from circuitsim.mapping import CAT_STUDY, map_model, mapped_accuracy  # noqa: E402
+from circuitsim.mapping import CAT_STUDY  # noqa: E402
+from circuitsim.network import mapped_accuracy  # noqa: E402
 from circuitsim.nn import TrainConfig, accuracy, load_digits, make_model, train  # noqa: E402
 from circuitsim.studies import STUDIES, StudyContext, run_study  # noqa: E402
 from circuitsim.studies.readpath import CALIBRATION_IMAGES  # noqa: E402
@@ -57,7 +59,7 @@ def main() -> int:
                            "mapping": name,
                            "software_acc": accuracy(m, ds.x_test, ds.y_test),
                            "mapped_acc": mapped_accuracy(
-                               map_model(m, cfg), ds.x_test, ds.y_test,
+                               m, ds.x_test, ds.y_test, cfg,
                                calibration=ds.x_train[:CALIBRATION_IMAGES]),
                            "train_s": round(time.perf_counter() - t0, 1)})
     ctx = StudyContext(quick=args.quick, progress=False)

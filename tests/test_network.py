@@ -183,8 +183,6 @@ def test_nan_weights_name_the_layer():
 def test_conductances_outside_the_device_range():
     with pytest.raises(ConfigError, match=r"layer 0 \(Linear 8->6\).*outside the device range"):
         build_network(small_model(), PARASITIC.replace(device_range=(2e-6, 80e-6)), MAPPING)
-    with pytest.raises(ConfigError, match="g_min must be > 0"):
-        build_network(small_model(), PARASITIC, MappingConfig(g_min=0.0, g_max=100e-6))
     with pytest.raises(ConfigError, match="neuron_flavour must be 'ideal' with tiles"):
         build_network(small_model(), PARASITIC.replace(neuron_flavour="circuit"),
                       MappingConfig(g_min=1e-6, tile_size=4))
@@ -276,13 +274,20 @@ def test_nonideal_conductances_and_sinh_cells(batch_runner, inputs):
     np.testing.assert_array_equal(again.plans[1].conductance, net.plans[1].conductance)
 
 
-def test_nonideal_read_path_parts_are_refused():
+def test_nonideal_read_path_parts_conflicts_are_refused():
+    """``ir_drop`` is the circuit's wires: refused only when the circuit has other wires;
+    read noise needs a digital periphery (the message says which field to set)."""
     from circuitsim.nonideal import IRDrop, NonIdealityConfig, ReadNoise
 
-    with pytest.raises(ConfigError, match="r_wire_row"):
+    with pytest.raises(ConfigError, match="give them once"):
         build_network(small_model(), PARASITIC, MAPPING,
                       nonideal=NonIdealityConfig(ir_drop=IRDrop(r_wire_row=1.0)))
-    with pytest.raises(ConfigError, match="read noise"):
+    same = IRDrop(**{k: getattr(PARASITIC, k) for k in ("r_wire_row", "r_wire_col",
+                                                        "r_source", "r_sense")})
+    net = build_network(small_model(), PARASITIC, MAPPING,
+                        nonideal=NonIdealityConfig(ir_drop=same))
+    assert net.circuit == PARASITIC
+    with pytest.raises(ConfigError, match="digital_periphery=True"):
         build_network(small_model(), PARASITIC, MAPPING,
                       nonideal=NonIdealityConfig(read_noise=ReadNoise(relative=0.01)))
 
