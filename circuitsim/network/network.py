@@ -29,8 +29,7 @@ from ..crossbar.wires import wire_fields
 from ..errors import ConfigError, SimulationError
 from ..generators.neuron import neuron_subckt, neuron_transfer
 from ..generators.sense_amp import diff_sense_subckt
-from ..mapping.forward import unfold_patches
-from ..mapping.walk import pool_forward
+from ..mapping.walk import pool_forward, unfold_patches
 from ..readout import activate
 from ..units import require_positive, spice_number
 from .config import CircuitConfig
@@ -286,15 +285,15 @@ class Network:
             chunk = int(chunk)
             starts = range(0, len(x), chunk)
             show = (sys.stderr.isatty() and len(starts) > 1) if progress is None else progress
-            if self.digital and slot_s is not None:
-                raise ConfigError("slot_s (a .tran) is not available with tiles / converters: "
-                                  "the digital periphery reads DC tile outputs")
+            if slot_s is not None:
+                require_positive("slot_s", slot_s, "[s]")
             for s in tqdm(starts, desc="ngspice runs", disable=not show):
                 xs = x[s:s + chunk]
                 t = timeout_s if timeout_s is not None else 120.0 + 2.0 * len(xs)
                 if self.digital:
                     parts.append(self._digital_forward(
-                        xs, lambda p, V, t=t: self._tiles_spice(p, V, r, t, runs), "spice"))
+                        xs, lambda p, V, t=t: self._tiles_spice(p, V, r, t, runs, slot_s),
+                        "spice"))
                     continue
                 res = r.run(self.deck(xs, slot_s=slot_s), timeout_s=t)
                 runs.append(res)
@@ -426,18 +425,25 @@ class Network:
         idx = {s: n for n, s in enumerate(uniq)}
         return [f"{base}_{idx[s]}" for s in cards]
 
-    def layer_deck(self, plan: LayerPlan, V, *, print_outputs: bool = False) -> Deck:
+    def layer_deck(self, plan: LayerPlan, V, *, print_outputs: bool = False,
+                   slot_s: float | None = None) -> Deck:
         """One ``.dc`` deck evaluating every tile of a digital-periphery layer for the row
         voltages ``V`` (N, in + 1) [V] (the DAC outputs; the last column, the bias row, must be
         v_read): one crossbar subcircuit per tile, each with its own sense stages; the sense
-        outputs ``v(l{L}_t{ri}_{ci}_z{j})`` go to the ADC in Python."""
+        outputs ``v(l{L}_t{ri}_{ci}_z{j})`` go to the ADC in Python.  ``slot_s`` [s]: a
+        ``.tran`` instead, row vector k held for one slot (as :meth:`deck`), the ADC sampling
+        each sense output at the end of its slot."""
         from ..crossbar import crossbar_subckt
 
         V = np.asarray(V, dtype=float)
         n = len(V)
-        els: list = [VoltageSource("Vslot", "slot", "0", 0.0,
-                                   comment=f"input slot: .dc sweeps it 0..{n - 1}; row voltages "
-                                           "are pwl functions of it")]
+        tran = slot_s is not None
+        if tran:
+            require_positive("slot_s", slot_s, "[s]")
+        els: list = [VoltageSource("Vslot", "slot", "0", 0.0, comment=(
+            f"row vector k is held for one slot of {slot_s:g} s (.tran), sampled at the "
+            "slot's end" if tran else f"input slot: .dc sweeps it 0..{n - 1}; row voltages "
+                                      "are pwl functions of it"))]
         if self.circuit.access is not None:
             els.append(VoltageSource("Vwl", "wl", "0", self.circuit.access.v_wordline,
                                      comment="word lines of every 1T1R tile"))
@@ -449,7 +455,7 @@ class Network:
             ports = [self.tile_drive_node(plan, ri, ci, i) for i in range(r0, r1)]
             drivers = _row_sources(ports, V[:, r0:r1], f"V{tag}_r",
                                    f"tile ({ri}, {ci}) row drivers: DAC output voltages, one "
-                                   "value per slot (the bias row at v_read)")
+                                   "value per slot (the bias row at v_read)", slot_s)
             els += drivers
             saves += [f"i({d.name.lower()})" for d in drivers]
             ports += [f"{tag}_col{k}" for k in range(2 * (c1 - c0))]
@@ -470,13 +476,17 @@ class Network:
                                     (f"{tag}_in{2 * jj}", f"{tag}_in{2 * jj + 1}", node)))
                 saves.append(f"v({node})")
         if print_outputs:
-            els.append(RawLine("print", ".print dc " + " ".join(saves[:64])))
+            els.append(RawLine("print", f".print {'tran' if tran else 'dc'} " +
+                               " ".join(saves[:64])))
+        how = f"a .tran of {n} slots" if tran else "one .dc sweep"
         return Deck(f"{self.name}: layer {plan.index}, {len(plan.row_tiles)}x"
-                    f"{len(plan.col_tiles)} tiles, {n} input(s) in one .dc sweep",
+                    f"{len(plan.col_tiles)} tiles, {n} input(s) in {how}",
                     elements=els, subcircuits=subs, options=DECK_OPTIONS,
-                    analyses=[Dc("Vslot", 0.0, float(n - 1), 1.0)], saves=tuple(saves))
+                    analyses=[Tran(slot_s / 50, n * slot_s, tmax=slot_s / 50) if tran
+                              else Dc("Vslot", 0.0, float(n - 1), 1.0)], saves=tuple(saves))
 
-    def _tiles_spice(self, plan: LayerPlan, V, runner, timeout_s, runs=None) -> tuple:
+    def _tiles_spice(self, plan: LayerPlan, V, runner, timeout_s, runs=None,
+                     slot_s: float | None = None) -> tuple:
         """Sense outputs (N, row tiles, out) [V], column currents (N, row tiles, 2·out) [A]
         and read power (N, row tiles, col tiles) [W] of every tile of a layer, from one
         ngspice run (its SimResult is appended to ``runs`` if given).  The power of a tile is
@@ -484,12 +494,14 @@ class Network:
         terminal: a source delivering power has a negative current); the tile's other sources
         deliver none at DC (0 V column meters, the word line's gates)."""
         n = len(V)
-        res = runner.run(self.layer_deck(plan, V), timeout_s=timeout_s)
+        res = runner.run(self.layer_deck(plan, V, slot_s=slot_s), timeout_s=timeout_s)
         if runs is not None:
             runs.append(res)
 
         def vec(name):
             a = np.atleast_1d(np.asarray(res[name], dtype=float))
+            if slot_s is not None:  # the ADC samples at the end of each slot
+                a = np.interp((np.arange(n) + 1.0) * slot_s, np.asarray(res.axis), a)
             if a.shape != (n,):
                 raise SimulationError(f"ngspice returned {a.shape} values of {name} for {n} "
                                       "inputs (a sweep point missing?)", deck=res.deck,
@@ -506,7 +518,8 @@ class Network:
             for k in range(2 * (c1 - c0)):
                 cur[:, ri, 2 * c0 + k] = vec(f"i(v{tag}_m{k})")
             for k in range(r1 - r0):
-                name = (f"v{tag}_r{k}" if np.all(V[:, r0 + k] == V[0, r0 + k])
+                name = (f"v{tag}_r{k}" if slot_s is not None or np.all(V[:, r0 + k] ==
+                                                                      V[0, r0 + k])
                         else f"b{tag}_r{k}")
                 power[:, ri, ci] -= V[:, r0 + k] * vec(f"i({name})")
         return out, cur, power
@@ -715,9 +728,11 @@ class Network:
         return [*paths, man_path]
 
 
-def _row_sources(nodes: list[str], values: np.ndarray, prefix: str, comment: str) -> list:
-    """DC-sweep row drivers: node k holds ``values[n, k]`` at slot n (a plain DC source when
-    it never changes, else a B-source ``pwl(v(slot), ...)``)."""
+def _row_sources(nodes: list[str], values: np.ndarray, prefix: str, comment: str,
+                 slot_s: float | None = None) -> list:
+    """Row drivers: node k holds ``values[n, k]`` at slot n (a plain DC source when it never
+    changes, else a B-source ``pwl(v(slot), ...)`` of the DC sweep, or with ``slot_s`` a PWL
+    voltage source holding each value for one slot of a ``.tran``)."""
     slots = np.arange(len(values), dtype=float)
     els = []
     for k, node in enumerate(nodes):
@@ -725,6 +740,9 @@ def _row_sources(nodes: list[str], values: np.ndarray, prefix: str, comment: str
         cmt = comment if k == 0 else ""
         if np.all(col == col[0]):
             els.append(VoltageSource(f"{prefix}{k}", node, "0", float(col[0]), comment=cmt))
+        elif slot_s is not None:
+            els.append(VoltageSource(f"{prefix}{k}", node, "0", float(col[0]), comment=cmt,
+                                     waveform=Pwl(_slot_points(col, slot_s))))
         else:
             pts = ", ".join(f"{spice_number(t)}, {spice_number(v)}"
                             for t, v in zip(slots, col, strict=True))
