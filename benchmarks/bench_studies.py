@@ -36,6 +36,7 @@ PUBLISHED = {
     "endurance": "(no single published figure)",
     "noise-training": "noise-injection training recovers accuracy at equal sigma",
     "ir-drop": "DESIGN.md: 3.7/8.9/16.7% full-scale error at 1/2.5/5 ohm (32x16)",
+    "nonlinearity": "CNN seed: pulse-trained accuracy falls as the P/D nonlinearity NL grows",
 }
 
 
@@ -73,7 +74,7 @@ def main() -> int:
             head = f"FAILED: {exc}"
         rows.append({"study": name, "wall_s": round(time.perf_counter() - t0, 1),
                      "headline (digits, 64-32-10 sigmoid MLP)": head,
-                     "published": PUBLISHED[name]})
+                     "published": PUBLISHED.get(name, "(none recorded)")})
     write_table("studies_models", models, title="Digits models: software vs mapped accuracy "
                 "(360 test images)")
     write_table("studies", rows, title="Non-ideality studies at default settings",
