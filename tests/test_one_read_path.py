@@ -169,3 +169,10 @@ def test_transient_slots_with_a_digital_periphery(digits, batch_runner):
            for k, out in (("slow", slow), ("fast", fast))}
     assert err["slow"] <= 1e-9 and err["fast"] > 1e-2
     np.testing.assert_array_equal(slow.predict(), twin.predict())
+
+
+def test_an_identity_ir_drop_leaves_the_circuit_wires(model):
+    wired = CircuitConfig(r_wire_row=1.0)
+    net = build_network(model, wired, MappingConfig(),
+                        nonideal=NonIdealityConfig(ir_drop=IRDrop()))
+    assert net.circuit == wired

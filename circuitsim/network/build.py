@@ -93,9 +93,10 @@ def _check_mapping(mapping, circuit: CircuitConfig) -> bool:
 def _circuit_wires(circuit: CircuitConfig, nonideal) -> CircuitConfig:
     """One source of truth for the wires: ``nonideal.ir_drop`` (an
     :class:`~circuitsim.nonideal.IRDrop`, itself a :class:`~circuitsim.crossbar.wires.Wires`)
-    becomes the circuit's wires; refused only when the circuit already has other wires."""
+    becomes the circuit's wires; refused only when the circuit already has other wires.  A
+    default ``IRDrop()`` (ideal wires, the identity) says nothing and leaves the circuit's."""
     ir = getattr(nonideal, "ir_drop", None)
-    if not isinstance(ir, Wires) or ir.wires == circuit.wires:
+    if not isinstance(ir, Wires) or ir.wires in (circuit.wires, Wires()):
         return circuit
     if circuit.wires != Wires():
         raise ConfigError(f"nonideal.ir_drop ({ir.wires}) and the CircuitConfig's wires "
