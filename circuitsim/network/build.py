@@ -155,10 +155,11 @@ def _check_nonideal(nonideal, digital: bool = True) -> float | None:
     if nonideal.read_noise is not None and not nonideal.read_noise.is_identity \
             and not digital:
         raise ConfigError("nonideal.read_noise in an all-analog network: a DC circuit "
-                          "simulation has no noise, so the seeded read-noise sample is added "
-                          "where both worlds hold the same number, the ADC input of a digital "
-                          "periphery; an all-analog chain has no such point (its hidden "
-                          "voltages differ between ngspice and the twin). Set "
+                          "simulation has no noise, so the seeded read-noise sample is drawn "
+                          "in Python and added where both worlds hold the same number, the "
+                          "ADC input of a digital periphery; in an all-analog chain it would "
+                          "have to enter the deck as current sources whose sigma depends on "
+                          "hidden voltages that only ngspice computes, which is not built. Set "
                           "CircuitConfig.digital_periphery=True (or MappingConfig.adc_bits / "
                           "dac_bits / tile_size), or leave read_noise None")
     return None if nonideal.iv is None else float(nonideal.iv.v0)
