@@ -133,8 +133,6 @@ def test_study_accuracy_equals_software_on_ideal_hardware(model, digits):
      "neuron_flavour must be 'ideal'"),
     (CircuitConfig(neuron_v_offset=1e-3), MappingConfig(adc_bits=8), None,
      "no analog neuron to have an offset"),
-    (CircuitConfig(), MappingConfig(), NonIdealityConfig(read_noise=ReadNoise(0.01)),
-     "digital_periphery=True"),
     (CircuitConfig(r_wire_row=1.0), MappingConfig(),
      NonIdealityConfig(ir_drop=IRDrop(r_wire_row=2.0)), "give them once"),
 ])

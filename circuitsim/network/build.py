@@ -141,10 +141,11 @@ def relu_scales(model, calibration, margin: float = 1.05) -> list[float]:
             for s, o in zip(specs, outs, strict=True) if s.activation == "relu"]
 
 
-def _check_nonideal(nonideal, digital: bool = True) -> float | None:
+def _check_nonideal(nonideal) -> float | None:
     """Validate a NonIdealityConfig for the circuit; returns the sinh ``v0`` of its read I-V
-    (or None).  ``digital``: the layers have a digital periphery (read noise allowed).
-    ``ir_drop`` is the circuit's wires (:func:`_circuit_wires`)."""
+    (or None).  ``ir_drop`` is the circuit's wires (:func:`_circuit_wires`); read noise
+    enters at the ADC input of a digital periphery, or as current sources at the sense
+    inputs of an all-analog network (the same seeded sample in both worlds)."""
     if nonideal is None:
         return None
     from ..nonideal import NonIdealityConfig
@@ -152,16 +153,6 @@ def _check_nonideal(nonideal, digital: bool = True) -> float | None:
     if not isinstance(nonideal, NonIdealityConfig):
         raise ConfigError(f"nonideal must be a circuitsim.nonideal.NonIdealityConfig, got "
                           f"{type(nonideal).__name__}")
-    if nonideal.read_noise is not None and not nonideal.read_noise.is_identity \
-            and not digital:
-        raise ConfigError("nonideal.read_noise in an all-analog network: a DC circuit "
-                          "simulation has no noise, so the seeded read-noise sample is drawn "
-                          "in Python and added where both worlds hold the same number, the "
-                          "ADC input of a digital periphery; in an all-analog chain it would "
-                          "have to enter the deck as current sources whose sigma depends on "
-                          "hidden voltages that only ngspice computes, which is not built. Set "
-                          "CircuitConfig.digital_periphery=True (or MappingConfig.adc_bits / "
-                          "dac_bits / tile_size), or leave read_noise None")
     return None if nonideal.iv is None else float(nonideal.iv.v0)
 
 
@@ -179,7 +170,7 @@ def plan_layers(model, circuit: CircuitConfig, mapping, calibration=None, nonide
                               "in Python): set CircuitConfig.neuron_flavour='ideal' and "
                               "neuron_v_offset=0")
         digital = True
-    _check_nonideal(nonideal, digital)
+    _check_nonideal(nonideal)
     parsed = [(s.weight, s.bias, s.activation, s.module_index) for s in specs]
     fs_relu: list[float] = []
     if calibration is not None:
@@ -262,8 +253,8 @@ def build_network(model, circuit: CircuitConfig | None = None, mapping=None, *,
     :class:`circuitsim.nonideal.NonIdealityConfig`; its conductance transforms (programming,
     stuck-at, drift, ...) give the programmed arrays (Monte-Carlo draw ``draw``), its ``iv``
     part the cells' sinh read nonlinearity, its ``ir_drop`` the circuit's wires (refused if
-    ``circuit`` has other wires), its ``read_noise`` a seeded sample at the ADC input (needs a
-    digital periphery).  The device-range check applies to
+    ``circuit`` has other wires), its ``read_noise`` a seeded sample at the ADC input (digital
+    periphery) or at the sense inputs (all-analog).  The device-range check applies to
     the mapped targets.  Raises :class:`ConfigError` before anything is simulated."""
     circuit = CircuitConfig() if circuit is None else circuit
     mapping = MappingConfig() if mapping is None else mapping

@@ -231,6 +231,7 @@ class Network:
                                          comment="column current meters (0 V)" if k == 0
                                          else ""))
                 saves.append(self.current_vector(p, k))
+            els += self._noise_sources(p, x, slot_s)
             for j, sname in enumerate(self._sense_names(p)):
                 els.append(Instance(f"Xl{p.index}_sa{j}", sname,
                                     (f"l{p.index}_in{2 * j}", f"l{p.index}_in{2 * j + 1}",
@@ -358,9 +359,10 @@ class Network:
                 I = V @ p.conductance
             else:
                 I = self._solver(p, backend).column_currents(V.T).T
+            i_sense = I + self.column_noise(p, V, x)
             z = np.empty((len(x), p.n_out))
             for j, card in enumerate(p.sense):
-                ip, i_n = I[:, 2 * j], I[:, 2 * j + 1]
+                ip, i_n = i_sense[:, 2 * j], i_sense[:, 2 * j + 1]
                 z[:, j] = card.transimpedance * (ip - i_n) if ideal else card.transfer(ip, i_n)
             if p.neuron is None:
                 h = z
@@ -609,6 +611,55 @@ class Network:
             rt = np.array([c.transimpedance for c in plan.tile_sense[ri][ci]])
             out[:, ri, c0:c1] = rt * (i[:, 0::2] - i[:, 1::2])
         return out
+
+    def _column_noise_z(self, plan: LayerPlan, x) -> np.ndarray | None:
+        """All-analog networks: the standard-normal read-noise sample (N, 2·out) of every
+        column of layer ``plan``, drawn from ``(seed, draw, 98, layer, hash of the network
+        input)`` — keyed by the input, not by the hidden row voltages (which ngspice and the
+        twin hold only to ~1e-9 V), so both worlds use one sample and no batch changes it.
+        None without ``nonideal.read_noise``."""
+        rn = None if self.nonideal is None else self.nonideal.read_noise
+        if rn is None or rn.is_identity:
+            return None
+        return np.stack([np.random.default_rng(
+            [self.nonideal.seed, self.draw, 98, plan.index, zlib.crc32(row.tobytes())]
+        ).standard_normal(2 * plan.n_out) for row in np.asarray(x, dtype=np.float64)])
+
+    def column_noise(self, plan: LayerPlan, V, x) -> np.ndarray | float:
+        """All-analog networks: the read-noise current added at every column's sense input
+        (N, 2·out) [A] for the layer's row voltages ``V`` (N, in + 1) and the network inputs
+        ``x``: σ_j = sqrt(absolute² + relative²·Σ_i V_i²·G_ij²) (:class:`~circuitsim.nonideal.
+        ReadNoise`) times the sample of :meth:`_column_noise_z`.  The deck computes the same
+        σ from its own node voltages in a B-source (:meth:`_noise_sources`).  0 without read
+        noise or with a digital periphery (there it enters at the ADC: :meth:`read_noise`)."""
+        z = None if self.digital else self._column_noise_z(plan, x)
+        if z is None:
+            return 0.0
+        rn = self.nonideal.read_noise
+        V = np.asarray(V, dtype=float)
+        return np.sqrt(rn.absolute ** 2 + rn.relative ** 2 * ((V ** 2) @ plan.conductance ** 2)) * z
+
+    def _noise_sources(self, plan: LayerPlan, x, slot_s: float | None) -> list:
+        """Deck elements of :meth:`column_noise`: a node per column holding its sample z (one
+        value per slot) and a current B-source into the column's sense input of
+        z·sqrt(absolute² + relative²·Σ_i v(row_i)²·G_ij²)."""
+        z = self._column_noise_z(plan, x)
+        if z is None:
+            return []
+        rn = self.nonideal.read_noise
+        L = plan.index
+        nodes = [f"l{L}_nz{k}" for k in range(2 * plan.n_out)]
+        els = _row_sources(nodes, z, f"Vl{L}_nz", f"layer {L}: read-noise samples (seeded, one "
+                           "per input and column)", slot_s)
+        rows = [self.row_node(plan, i) for i in range(plan.n_in + 1)]
+        for k, node in enumerate(nodes):
+            terms = " + ".join(f"{spice_number(float(g) ** 2)}*v({r})*v({r})"
+                               for r, g in zip(rows, plan.conductance[:, k], strict=True))
+            var = f"{spice_number(rn.absolute ** 2)} + {spice_number(rn.relative ** 2)}*({terms})"
+            els.append(BSource(f"Bl{L}_noise{k}", "0", f"l{L}_in{k}",
+                               f"v({node})*sqrt({var})", kind="I",
+                               comment="read noise into the sense inputs" if k == 0 else ""))
+        return els
 
     def calibrated_plans(self, x_cal) -> list[LayerPlan]:
         """The plans with each layer's ADC full scales set from calibration inputs ``x_cal``:
