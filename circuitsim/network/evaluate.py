@@ -11,7 +11,8 @@ ngspice can check, not of a separate model.
 
 Physics of the twin: with ideal wires and ohmic 1R cells the crossbar is exactly ``G·V``
 and the sense stage its design transimpedance (``behavioral_forward(ideal=True)``); with wire
-resistance, access transistors or a sinh cell I–V each tile is solved exactly, with the
+resistance, access transistors, a sinh cell I–V or another cell law (``CircuitConfig.cell``)
+each tile is solved exactly, with the
 circuit's sense stage (``ideal=False``: its op-amps' finite gain included).
 """
 
@@ -42,9 +43,10 @@ def study_network(model, mapping=None, *, nonideal=None, draw: int = 0, calibrat
 
 def twin_is_ideal(net: Network) -> bool:
     """True when the network's crossbars are an exact ``G·V`` (no wire resistance, ohmic 1R
-    cells): the twin's ideal mode then needs no solve."""
+    cells, no other cell law): the twin's ideal mode then needs no solve."""
     c = net.circuit
-    return not c.has_wire_resistance and c.access is None and net.sinh_v0 is None
+    return (not c.has_wire_resistance and c.access is None and c.cell is None
+            and net.sinh_v0 is None)
 
 
 def crossbar_forward(model, x, mapping=None, *, nonideal=None, draw: int = 0,
