@@ -27,7 +27,9 @@ from pathlib import Path
 
 import numpy as np
 
+from .. import cards
 from ..cards.access import access_from_dict
+from ..cards.transistor import AccessTransistor
 from ..devices.va_cells import cell_law_from_dict
 from ..errors import ConfigError, SimulationError
 from ..mapping.walk import software_layers
@@ -76,9 +78,6 @@ def section_configs(cfg: XvalConfig) -> dict:
 
 def _circuit_objects(d: dict) -> dict:
     """JSON values of the circuit section → the card objects CircuitConfig takes."""
-    from .. import cards
-    from ..cards.transistor import AccessTransistor
-
     d = dict(d)
     acc = d.get("access")
     if isinstance(acc, str):

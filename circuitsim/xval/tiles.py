@@ -35,6 +35,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import ConfigError, SimulationError
+from ..spice import get_runner
 from .chunks import Chunk
 from .executors import Executor, single_threaded
 from .run import run_chunks
@@ -144,8 +145,6 @@ def evaluate_tile(task, job: TileJob, X: np.ndarray, earlier: dict) -> dict:
         meta = {"status": "ok", "chunk": job.id, "start": job.start, "stop": job.stop,
                 "spice": True, "layer": job.layer, "tile": list(job.tile),
                 "upstream": job.upstream, "input_sha256": _sha(V)}
-        from ..spice import get_runner
-
         t0 = time.perf_counter()
         runner = get_runner(cfg.spice_runner)
         try:
