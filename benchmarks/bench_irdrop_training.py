@@ -21,8 +21,9 @@ method from the same start:
   once per epoch (``noise_every``; the IR-drop study uses once per epoch);
 * ``plain fine-tuning``: the same fine-tuning without IR drop (control).
 
-Test accuracy is measured through the mapped network with the exact IR-drop solve
-(``crossbar_forward(..., mvm=ir.mvm())``) and, for reference, through the ideal crossbar.
+Test accuracy is measured through the circuit network's twin (the studies' read path,
+``circuitsim.network.evaluate.crossbar_forward``) with the IR drop and, for reference, with
+ideal wires.  Each tile is one crossbar with the G+ / G- columns of an output side by side.
 torch and BLAS run on one thread.
 """
 
@@ -54,13 +55,16 @@ def make_task(n: int, n_train: int, n_test: int, seed: int = 0):
 
 
 def accuracies(model, ds, ir, cfg) -> tuple[float, float]:
+    """Test accuracy through the circuit network's twin (the studies' read path) with the
+    IR drop, and with ideal wires."""
     import numpy as np
 
-    from circuitsim.mapping import crossbar_forward, map_model, predict_labels
+    from circuitsim.network.evaluate import crossbar_forward
+    from circuitsim.nonideal import NonIdealityConfig
+    from circuitsim.readout import predict_labels
 
-    layers = map_model(model, cfg)
-    with_ir = crossbar_forward(layers, ds.x_test, mvm=ir.mvm())
-    ideal = crossbar_forward(layers, ds.x_test)
+    with_ir = crossbar_forward(model, ds.x_test, cfg, nonideal=NonIdealityConfig(ir_drop=ir))
+    ideal = crossbar_forward(model, ds.x_test, cfg)
     return (float(np.mean(predict_labels(with_ir) == ds.y_test)),
             float(np.mean(predict_labels(ideal) == ds.y_test)))
 

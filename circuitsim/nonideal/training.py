@@ -89,8 +89,9 @@ class IRDropAware:
       output is computed as the mapped crossbars compute it -- [W | b] mapped to G+ / G- as
       :func:`~circuitsim.mapping.map_layer` does, every T×T tile of both arrays solved
       exactly with wire resistance (the Schur-complement PCG of
-      :mod:`circuitsim.behavioral.pcg`, accepted by its KCL criterion), outputs as
-      :func:`~circuitsim.mapping.crossbar_forward` forms them -- and the backward pass is the
+      :mod:`circuitsim.behavioral.pcg`, accepted by its KCL criterion) in the circuit
+      network's tile layout (G+ / G- columns of an output side by side, as
+      :meth:`IRDrop.effective_layer`) -- and the backward pass is the
       adjoint of the nodal equations (:func:`circuitsim.behavioral.crossbar_currents`):
       the true gradient of the IR-drop forward with respect to the weights, the biases and
       the layer inputs.  :meth:`layer_forward` is that forward.
@@ -143,9 +144,9 @@ class IRDropAware:
     def layer_forward(self, module: torch.nn.Module, x: torch.Tensor) -> torch.Tensor:
         """Output of ``module`` (``nn.Linear`` or ``nn.Conv2d``, pre-activation) for input
         ``x`` through its mapped crossbars with IR drop, exact and differentiable (float64
-        inside, returned in ``x``'s dtype).  Equals
-        ``crossbar_forward(map_model(...), x, mvm=ir_drop.mvm())`` layer by layer (ideal
-        converters)."""
+        inside, returned in ``x``'s dtype).  Equals the layer with the weights of
+        :meth:`IRDrop.effective_layer` (the wires alone: ideal converters, no sense-stage
+        input resistance)."""
         if isinstance(module, torch.nn.Linear):
             lead = x.shape[:-1]
             z = self._crossbar(module.weight, module.bias, x.reshape(-1, x.shape[-1]))
@@ -206,32 +207,26 @@ def _quantized(g: torch.Tensor, cfg: MappingConfig) -> torch.Tensor:
 
 
 def _tiled_currents(ir: IRDrop, g_pos, g_neg, v, tile):
-    """Differential column currents I+ - I- (M, cols) [A] of a layer's G+ / G- arrays
-    (rows, cols) split into ``tile`` x ``tile`` crossbars, inputs v (M, rows) [V]: every tile of
-    one shape (both signs) is one batched exact solve (K draws), row-tile partial sums
-    added."""
+    """Differential column currents I+ - I- (M, cols) [A] of a layer's G+ / G- conductances
+    (rows, cols), inputs v (M, rows) [V], in the circuit network's layout
+    (:meth:`IRDrop.effective_layer`): tiles of T rows x T outputs, each one crossbar whose
+    columns 2j / 2j+1 are the G+ / G- devices of output j; every tile of one shape is one
+    batched exact solve (K draws), row-tile partial sums added."""
     rows, cols = g_pos.shape
+    g = torch.stack([g_pos, g_neg], dim=-1).reshape(rows, 2 * cols).clamp_min(ir.g_open)
     groups: dict = {}
     for r0, r1 in tile_ranges(rows, tile):
         for c0, c1 in tile_ranges(cols, tile):
             groups.setdefault((r1 - r0, c1 - c0), []).append((r0, r1, c0, c1))
-    parts = []
-    for tiles in groups.values():
-        gs, vs = [], []
-        for r0, r1, c0, c1 in tiles:
-            for g in (g_pos, g_neg):
-                gs.append(g[r0:r1, c0:c1].clamp_min(ir.g_open))  # IRDrop.open_cells
-                vs.append(v[:, r0:r1].T)
-        G = torch.stack(gs)  # (K, r, c)
-        if ir.is_identity:
-            I = torch.einsum("krc,krm->kcm", G, torch.stack(vs))
-        else:
-            spec = ir.spec(G[0].detach().cpu().numpy())
-            I = crossbar_currents(spec, torch.stack(vs), G)  # (K, c, M)
-        parts.append((tiles, I))
     total = v.new_zeros((v.shape[0], cols))
-    for tiles, I in parts:
+    for tiles in groups.values():
+        G = torch.stack([g[r0:r1, 2 * c0:2 * c1] for r0, r1, c0, c1 in tiles])  # (K, r, 2c)
+        V = torch.stack([v[:, r0:r1].T for r0, r1, _, _ in tiles])  # (K, r, M)
+        if ir.is_identity:
+            I = torch.einsum("krc,krm->kcm", G, V)
+        else:
+            I = crossbar_currents(ir.spec(G[0].detach().cpu().numpy()), V, G)  # (K, 2c, M)
         for t, (_, _, c0, c1) in enumerate(tiles):
-            d = (I[2 * t] - I[2 * t + 1]).T  # (M, c)
+            d = (I[t, 0::2] - I[t, 1::2]).T  # (M, c)
             total = total + torch.nn.functional.pad(d, (c0, cols - c1))
     return total
