@@ -16,15 +16,24 @@ from circuitsim.program import (
     half_select_probe,
     program_array,
 )
-from circuitsim.program.spice import iteration_deck, read_iteration
+from circuitsim.program.spice import (
+    HOLD_MARGIN,
+    iteration_deck,
+    read_deck,
+    read_iteration,
+    run_iteration,
+    static_rows,
+)
 from circuitsim.program.twin import TwinProgrammer, segment_integral
 
 
 def test_one_pulse_matches_analytic_vteam(batch_runner):
     """One RESET pulse on a 1x1 array with (almost) ideal wires: ngspice's ΔG within 1 % of
-    the analytic VTEAM Δx, (k_off/D)(V/v_off − 1)·w plus the edges.  The column ramps from
-    the V/2 bias to 0, so the cell's edge runs from V/2 to V in one edge time: above the
-    threshold that is the upper half of a 0 -> V ramp of twice the edge time."""
+    the analytic VTEAM Δx, (k_off/D)(V/v_off − 1)·w plus the edges.  The cell rises from 0
+    to V in one edge time (the edges of a symmetric pulse of edge ``e``) and falls from V to
+    the V/2 bias in one edge time (above the threshold: the upper half of a V -> 0 ramp of
+    2e); with α = 1 the edges add, so Δx is the mean of the symmetric pulses with edges e
+    and 2e."""
     cfg = ProgramConfig(r_wire_row=1e-3, r_wire_col=1e-3, r_driver=1e-3, c_wire=0.0)
     cells = CellArray(cfg.device, (1, 1))
     x = np.full((1, 1), 0.5)
@@ -32,7 +41,9 @@ def test_one_pulse_matches_analytic_vteam(batch_runner):
     it = build_iteration(cfg, (1, 1), [CellPulse(0, 0, 1, w)], [0])
     out = read_iteration(batch_runner.run(iteration_deck(cfg, cells, x, it)), cfg, it, (1, 1))
     dx_spice = out["x"][0, 0] - 0.5
-    dx_analytic = float(VteamTwin(cfg.device).pulse_dx(cfg.v_pulse, w, edge=2 * cfg.edge))
+    dev = VteamTwin(cfg.device)
+    dx_analytic = 0.5 * float(dev.pulse_dx(cfg.v_pulse, w, edge=cfg.edge)
+                              + dev.pulse_dx(cfg.v_pulse, w, edge=2 * cfg.edge))
     assert dx_analytic == pytest.approx(
         cfg.device.k_off / cfg.device.d * (cfg.v_pulse / cfg.device.v_off - 1) * w, rel=0.02)
     g = lambda xx: 1.0 / cfg.device.resistance(xx)  # noqa: E731
@@ -162,6 +173,14 @@ def test_bad_input_names_the_fix():
 
     with pytest.raises(ConfigError, match="no threshold"):
         ProgramConfig(device=HP_JOGLEKAR)
+    with pytest.raises(ConfigError, match="sizing"):
+        ProgramConfig(sizing="greedy")
+    cells = CellArray(cfg.device, (2, 2))
+    it = build_iteration(cfg, (2, 2), [CellPulse(0, 0, 1, 1e-7)], [0])
+    with pytest.raises(ConfigError, match="rows_per_deck"):
+        run_iteration(None, cfg, cells, np.full((2, 2), 0.5), it, rows_per_deck=0)
+    with pytest.raises(ConfigError, match="distinct rows"):
+        read_deck(cfg, cells, np.full((2, 2), 0.5), [0, 0])
 
 
 @pytest.mark.slow
@@ -263,3 +282,58 @@ def test_handoff_round_trip_with_test_vectors(tmp_path):
     np.testing.assert_array_equal(xl, x)
     np.testing.assert_array_equal(yl, y)
     assert lab.tolist() == [0, 1, 2, 1]
+
+
+def test_blocked_spice_iteration_matches_one_deck(batch_runner):
+    """An iteration run as one block deck per pulsed row (the other rows' cells resistors)
+    plus one ``.dc`` read deck ends where the single all-dynamic deck ends: states within
+    ngspice's own integration tolerance on x (reltol 1e-4 of x ~ 0.5; measured 2e-5, i.e.
+    < 0.3 % of the smallest pulse's Δx), reads within 1e-4 of the G range (measured 6e-6),
+    energy within 0.1 % (measured 4e-4 relative)."""
+    cfg = ProgramConfig()
+    cells = CellArray(cfg.device, (4, 4))
+    x = np.full((4, 4), 0.5)
+    pulses = [CellPulse(1, 0, 1, 1e-6), CellPulse(1, 1, -1, 2e-6), CellPulse(2, 1, 1, 3.2e-6),
+              CellPulse(3, 2, -1, 4e-7)]
+    it = build_iteration(cfg, (4, 4), pulses, [0, 1, 2, 3])
+    full = read_iteration(batch_runner.run(iteration_deck(cfg, cells, x, it)), cfg, it, (4, 4))
+    blk = run_iteration(batch_runner, cfg, cells, x, it, rows_per_deck=1)
+    assert blk["decks"] == 4  # rows 1, 2, 3 and the reads
+    assert np.max(np.abs(blk["x"] - full["x"])) < 5e-5
+    unpulsed = np.ones((4, 4), bool)
+    for p in pulses:
+        unpulsed[p.row, p.col] = False
+    assert np.all(blk["x"][unpulsed] == 0.5)
+    for r in full["reads"]:
+        assert np.max(np.abs(blk["reads"][r] - full["reads"][r])) < 1e-4 * cfg.g_range
+    assert blk["energy"] == pytest.approx(full["energy"], rel=1e-3)
+    # one block holding every pulsed row: the same deck contents, the same numbers
+    one = run_iteration(batch_runner, cfg, cells, x, it, rows_per_deck=4)
+    assert one["decks"] == 2
+    np.testing.assert_allclose(one["x"], full["x"], rtol=0, atol=1e-12)
+    for r in full["reads"]:
+        np.testing.assert_allclose(one["reads"][r], full["reads"][r], rtol=1e-9)
+
+
+def test_rows_with_a_loose_cell_stay_dynamic():
+    """A cell whose own threshold is within HOLD_MARGIN of the half-select voltage keeps its
+    row dynamic in every block deck (its half-select pulses may move it)."""
+    cfg = ProgramConfig()
+    vh = cfg.v_pulse / 2
+    v_off = np.full((3, 2), cfg.device.v_off)
+    v_off[1, 0] = vh * HOLD_MARGIN * 0.99
+    cells = CellArray(cfg.device, (3, 2), {"v_off": v_off})
+    np.testing.assert_array_equal(static_rows(cfg, cells), [True, False, True])
+    assert static_rows(cfg, CellArray(cfg.device, (3, 2))).all()
+
+
+def test_model_sizing_needs_fewer_pulses():
+    """'model' sizing (no rung longer than the nominal card predicts for the read error)
+    converges with fewer pulses than the plain ladder on the same targets."""
+    t = np.random.default_rng(6).uniform(12e-6, 98e-6, (4, 4))
+    lad = program_array(ProgramConfig(), t, world="twin")
+    mod = program_array(ProgramConfig(sizing="model"), t, world="twin")
+    for r in (lad, mod):
+        assert r.converged_fraction == 1.0
+    assert mod.pulses.mean() < 0.7 * lad.pulses.mean()
+    assert mod.iterations < lad.iterations

@@ -1,7 +1,15 @@
 """Drive waveforms of one programming iteration: the one plan both worlds apply.
 
 An iteration is a sequence of *row slots* (each with up to two phases: RESET cells, then SET
-cells) followed by the *verify reads* of every pulsed row.  :func:`build_iteration` turns the
+cells) followed by the *verify reads* of every pulsed row.  A phase starts with every line
+moving, in one edge, straight from the previous phase's level to its own (selected row and
+columns to the pulse levels, the others to the scheme's half-select levels); each selected
+column returns to its half-select level after its cell's width; the next phase starts when the
+longest has.  Every line moves linearly in the same edge time, so every cell's voltage moves
+linearly between two of the scheme's safe levels (an unselected cell never exceeds the
+half-select voltage), and a phase costs 2 + 2 x (distinct widths) waveform corners — the
+transient's time steps cluster at corners, so this is what an ngspice run's length follows.
+The lines return to 0 V after the last phase, before the reads.  :func:`build_iteration` turns the
 pulses decided by write-verify into one piecewise-linear waveform per line (``r{i}`` rows,
 ``c{j}`` columns); ngspice gets them as PWL sources, the twin evaluates the same
 :class:`~circuitsim.circuit.Pwl` objects at their breakpoints.
@@ -9,7 +17,7 @@ pulses decided by write-verify into one piecewise-linear waveform per line (``r{
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -74,6 +82,22 @@ class Iteration:
             out[:, k] = np.interp(t, ts, vs)  # Pwl.value's semantics
         return out
 
+    def window(self, t0: float, t1: float) -> Iteration:
+        """The plan restricted to [t0, t1] and shifted to start at 0: every line's waveform
+        (values at both ends interpolated), the phases and pulses inside, no reads.  Cut at
+        phase boundaries, where every line is at 0 V, it is the part of the iteration that
+        one row block's ngspice deck simulates (:func:`circuitsim.program.spice.run_iteration`)."""
+        pts = {}
+        for n, (ts, vs) in self.points.items():
+            m = (ts > t0) & (ts < t1)
+            tt = np.concatenate([[t0], ts[m], [t1]])
+            pts[n] = (tt - t0, np.interp(tt, ts, vs))
+        phases = [Phase(p.row, p.polarity, p.t0 - t0, p.t1 - t0) for p in self.phases
+                  if p.t0 >= t0 and p.t1 <= t1]
+        pulses = [replace(p, t_start=p.t_start - t0) for p in self.pulses
+                  if t0 <= p.t_start <= t1]
+        return Iteration(pts, phases, [], t1 - t0, t1 - t0, pulses)
+
     def pwl(self, name: str) -> Pwl:
         """The SPICE waveform of line ``name``."""
         ts, vs = self.points[name]
@@ -116,23 +140,23 @@ def build_iteration(cfg: ProgramConfig, shape: tuple[int, int], pulses: list[Cel
             if not sel:
                 continue
             lv = scheme_levels(scheme, v, pol)
-            t_ph = t
+            cols = {p.col for p in sel}
             for i in range(R):
                 lines.move(f"r{i}", t, lv["sr"] if i == row else lv["ur"], e)
             for j in range(C):
-                lines.move(f"c{j}", t, lv["uc"], e)
-            t1 = t + 2 * e
+                lines.move(f"c{j}", t, lv["sc"] if j in cols else lv["uc"], e)
             for p in sel:
-                lines.move(f"c{p.col}", t1, lv["sc"], e)
-                lines.move(f"c{p.col}", t1 + e + p.width, lv["uc"], e)
-                placed.append(CellPulse(row, p.col, pol, float(p.width), t1, v))
-            t2 = t1 + 3 * e + max(p.width for p in sel)
-            for i in range(R):
-                lines.move(f"r{i}", t2, 0.0, e)
-            for j in range(C):
-                lines.move(f"c{j}", t2, 0.0, e)
-            t = t2 + 2 * e
-            phases.append(Phase(row, pol, t_ph, t))
+                lines.move(f"c{p.col}", t + e + p.width, lv["uc"], e)
+                placed.append(CellPulse(row, p.col, pol, float(p.width), t, v))
+            t1 = t + 2 * e + max(p.width for p in sel)
+            phases.append(Phase(row, pol, t, t1))
+            t = t1
+    if phases:
+        for n in lines.pts:
+            lines.move(n, t, 0.0, e)
+        t += e
+        last = phases[-1]
+        phases[-1] = Phase(last.row, last.polarity, last.t0, t)
     read_start = t
     reads = []
     for row in sorted(set(int(r) for r in read_rows)):
