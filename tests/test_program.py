@@ -171,7 +171,7 @@ def test_bad_input_names_the_fix():
         ProgramConfig(v_pulse=0.25)
     from circuitsim.cards.memristor import HP_JOGLEKAR
 
-    with pytest.raises(ConfigError, match="no threshold"):
+    with pytest.raises(ConfigError, match="no threshold.*half the selected cell's rate"):
         ProgramConfig(device=HP_JOGLEKAR)
     with pytest.raises(ConfigError, match="sizing"):
         ProgramConfig(sizing="greedy")
@@ -337,3 +337,33 @@ def test_model_sizing_needs_fewer_pulses():
         assert r.converged_fraction == 1.0
     assert mod.pulses.mean() < 0.7 * lad.pulses.mean()
     assert mod.iterations < lad.iterations
+
+
+def test_layer_targets_map_weights_into_the_device_window():
+    """A network mapped for the read demo's 1-100 µS: its first layer's targets for
+    programming lie inside the device card's window less the tolerance (nothing clipped),
+    hold the same weights, and equal the plan's own conductances when the plan was mapped
+    for that window already."""
+    from circuitsim.mapping import MappingConfig
+    from circuitsim.network import build_network
+    from circuitsim.nn import make_mlp
+    from circuitsim.program.run import layer_targets
+
+    cfg = ProgramConfig()
+    lo, hi = cfg.target_window
+    assert lo == pytest.approx(cfg.g_min + cfg.tolerance * cfg.g_range)
+    model = make_mlp((12, 6, 3), "sigmoid", 0)
+    net = build_network(model, mapping=MappingConfig(g_min=1e-6, g_max=100e-6))
+    p = net.plans[0]
+    assert p.conductance.min() < cfg.g_min  # the read mapping's targets lie below the card
+    t = layer_targets(p, cfg)
+    assert t.shape == p.conductance.shape
+    assert t.min() >= lo * (1 - 1e-12) and t.max() <= hi * (1 + 1e-12)
+    cfg.check_targets(t)
+    # same weights: G+ - G- proportional to the plan's
+    d_plan = p.conductance[:, 0::2] - p.conductance[:, 1::2]
+    d_new = t[:, 0::2] - t[:, 1::2]
+    np.testing.assert_allclose(d_new, d_plan * (hi - lo) / (100e-6 - 1e-6), rtol=1e-9,
+                               atol=1e-18)
+    own = build_network(model, mapping=MappingConfig(g_min=lo, g_max=hi)).plans[0]
+    np.testing.assert_allclose(layer_targets(own, cfg), own.conductance, rtol=1e-12)

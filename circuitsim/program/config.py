@@ -112,10 +112,15 @@ class ProgramConfig:
 
     def __post_init__(self):
         if not isinstance(self.device, Vteam):
-            raise ConfigError(f"ProgramConfig.device must be a Vteam card (threshold device), "
-                              f"got {type(self.device).__name__}; linear ion drift has no "
-                              "threshold, so no half-select scheme protects its unselected "
-                              "cells and it is not supported by `program`")
+            raise ConfigError(
+                f"ProgramConfig.device must be a Vteam card (threshold device), got "
+                f"{type(self.device).__name__}: linear ion drift has no threshold (dx/dt = "
+                "mu_v·R_on/D²·i·f(x) at any voltage), so under V/2 every half-selected cell of "
+                "the selected row and column drifts at about half the selected cell's rate "
+                "(V/3: a third) and every verify read writes too; no pulse plan of "
+                "`program` leaves the unselected cells in place, and the SPICE row blocks "
+                "(other rows as resistors) would be wrong.  Program a threshold device "
+                "(cards.memristor.VTEAM_CROSSBAR or another Vteam card)")
         if self.scheme not in PROGRAM_SCHEMES:
             raise ConfigError(f"ProgramConfig.scheme must be one of {PROGRAM_SCHEMES}, got "
                               f"{self.scheme!r}" + ("; the ground scheme writes every cell of "
@@ -200,6 +205,15 @@ class ProgramConfig:
         w_need = dx / (k_over_d * (self.v_pulse / v_th - 1.0) ** alpha)
         k = np.searchsorted(self.widths, w_need, side="right") - 1
         return np.clip(k, 0, self.ladder)
+
+    @property
+    def target_window(self) -> tuple[float, float]:
+        """Conductance window [S] that weights are mapped into for programming: the device
+        card's [1/R_off, 1/R_on] less the verify tolerance at each end (so a target's whole
+        tolerance band is reachable).  The one place the programming window is written:
+        :func:`circuitsim.program.layer_targets` and ``circuitsim program`` read it."""
+        margin = self.tolerance * self.g_range
+        return self.g_min + margin, self.g_max - margin
 
     @property
     def widths(self) -> np.ndarray:

@@ -135,10 +135,12 @@ def read_iteration(res, cfg: ProgramConfig, it: Iteration, shape, x_prev=None,
 
 
 
-ROWS_PER_DECK = 4
-"""Pulsed rows per transient deck in :func:`run_iteration`.  Cost per deck: ~rows x (Newton
-iterations of a row slot) x (factor + rows x C device loads), plus parsing the whole wiring
-once; measured at 65x32 (bench_program.py --profile) 4 beats 1, 2, 8 and 16 rows."""
+ROWS_PER_DECK = 1
+"""Pulsed rows per transient deck in :func:`run_iteration`.  A deck costs ~rows x (Newton
+iterations of a row slot) x (KLU factor of the whole wiring + rows x C VTEAM loads) plus
+parsing the wiring once; at 65x32 the loads of a second dynamic row cost more than a second
+parse (bench_program.py --profile: 8 pulsed rows in 34 s as 1-row decks, 45 s as 4-row,
+68 s as 8-row, before the corner merge)."""
 
 HOLD_MARGIN = 1.1
 """A row's cells may be resistors in another row's deck only if every cell's own threshold
