@@ -28,6 +28,7 @@ from circuitsim.xval import (
     make_chunks,
     summarise,
 )
+from circuitsim.xval.report import fmt_v
 
 TESTS = Path(__file__).parent
 
@@ -192,3 +193,14 @@ def test_worker_crash_is_retried_in_a_new_pool(tmp_path, monkeypatch):
     assert not flag.exists() and stats["retried"] and not stats["failed"]
     s = summarise(run.records("a"))
     assert s["n_spice"] == 24 and not s["failed_chunks"]
+
+
+def test_fmt_v_picks_the_prefix_that_keeps_the_mantissa_readable():
+    """Report voltages: 1.04e-12 V is "1.04 pV", not "1.04e-06 µV" (which it printed before)."""
+    assert fmt_v(1.04e-12) == "1.04 pV"
+    assert fmt_v(-3.2e-9) == "-3.2 nV"
+    assert fmt_v(5e-6) == "5 µV"
+    assert fmt_v(0.0125) == "12.5 mV"
+    assert fmt_v(1.5) == "1.5 V"
+    assert fmt_v(0.0) == "0 V"
+    assert fmt_v(None) == "—"

@@ -145,18 +145,26 @@ class Pwl:
 
     def __post_init__(self):
         pts = []
+        previous = -math.inf
         for k, pt in enumerate(self.points):
             if isinstance(pt, str) or len(pt) != 2:
                 raise ConfigError(f"Pwl point {k} must be a (time [s], value) pair, got {pt!r}")
-            pts.append((require_finite(f"Pwl point {k} time", pt[0]),
-                        require_finite(f"Pwl point {k} value", pt[1])))
-        pts = tuple(pts)
+            try:
+                t, v = float(pt[0]), float(pt[1])
+            except (TypeError, ValueError):
+                t = v = math.nan
+            if not (math.isfinite(t) and math.isfinite(v)):
+                # The slow, message-building check runs only for the point that is wrong.
+                require_finite(f"Pwl point {k} time", pt[0])
+                require_finite(f"Pwl point {k} value", pt[1])
+            if t <= previous:
+                raise ConfigError(f"Pwl times must be strictly increasing (point {k}: {t!r} s "
+                                  f"after {previous!r} s)")
+            previous = t
+            pts.append((t, v))
         if not pts:
             raise ConfigError("Pwl needs at least one (time, value) point")
-        ts = [t for t, _ in pts]
-        if any(b <= a for a, b in zip(ts, ts[1:], strict=False)):
-            raise ConfigError("Pwl times must be strictly increasing")
-        object.__setattr__(self, "points", pts)
+        object.__setattr__(self, "points", tuple(pts))
 
     def value(self, t):
         import numpy as np

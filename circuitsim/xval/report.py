@@ -279,11 +279,16 @@ def fmt_pct(x) -> str:
 
 
 def fmt_v(x) -> str:
+    """A voltage with the SI prefix that keeps the mantissa in [1, 1000): 1e-12 is "1 pV"."""
     if x is None:
         return "—"
-    if abs(x) < 1e-3:
-        return f"{x * 1e6:.3g} µV"
-    return f"{x * 1e3:.3g} mV" if abs(x) < 1 else f"{x:.3g} V"
+    if x == 0:
+        return "0 V"
+    for unit, scale in (("fV", 1e-15), ("pV", 1e-12), ("nV", 1e-9), ("µV", 1e-6),
+                        ("mV", 1e-3)):
+        if abs(x) < 1000 * scale:
+            return f"{x / scale:.3g} {unit}"
+    return f"{x:.3g} V"
 
 
 def fmt_s(x) -> str:
