@@ -1,7 +1,7 @@
 """A self-contained "Programming" section for a report: one block of a layer's array
-programmed by write-verify in the twin and (a corner of it) in transient ngspice, with a plot
-of the write-verify trajectories.  Meant to be called by the demo with the first layer's
-targets (``LayerPlan.conductance``); it reads nothing else."""
+programmed by write-verify in the twin and in transient ngspice (``--quick``: a corner of it),
+with a plot of the write-verify trajectories.  Meant to be called by the demo with the first
+layer's plan (its weights are mapped into the device window); it reads nothing else."""
 
 from __future__ import annotations
 
@@ -16,10 +16,13 @@ from .probe import half_select_probe
 from .run import layer_targets
 from .writeverify import divergence, program_array
 
+QUICK_SPICE_BLOCK = 4
+"""SPICE block of a ``--quick`` demo (the twin still programs the whole block)."""
+
 
 def programming_section(targets, out_dir, *, cfg: ProgramConfig | None = None,
-                        block: int = 16, spice_block: int = 16, runner=None,
-                        timeout_s: float = 600.0) -> tuple[str, dict]:
+                        block: int = 16, spice_block: int | None = None, quick: bool = False,
+                        runner=None, timeout_s: float = 600.0) -> tuple[str, dict]:
     """Program the ``block`` x ``block`` corner of a layer's array by write-verify in the
     twin and its ``spice_block`` corner in transient ngspice and the twin; write
     ``programming.png`` to ``out_dir``; return (markdown, summary).
@@ -28,6 +31,8 @@ def programming_section(targets, out_dir, *, cfg: ProgramConfig | None = None,
     the device's programming window, :func:`~circuitsim.program.run.layer_targets`: no
     target is clipped) or a (rows, cols) conductance array already inside the device window
     (:class:`ConfigError` otherwise).  ``cfg``: default ``ProgramConfig(sizing='model')``.
+    ``spice_block``: default ``block`` (the demo's 16x16 in SPICE, ~40 s of ngspice on the
+    loaded 2-core machine), :data:`QUICK_SPICE_BLOCK` with ``quick``.
     ``timeout_s`` per ngspice run; a failed ngspice run does not end the section: its error
     is recorded (``spice_error``) and the twin's figures stand alone."""
     cfg = ProgramConfig(sizing="model") if cfg is None else cfg
@@ -35,6 +40,8 @@ def programming_section(targets, out_dir, *, cfg: ProgramConfig | None = None,
     t = layer_targets(targets, cfg) if remapped else np.asarray(targets, dtype=float)
     if t.ndim != 2 or min(t.shape) < 1:
         raise ConfigError(f"targets must be a 2-D conductance array, got shape {t.shape}")
+    if spice_block is None:
+        spice_block = min(QUICK_SPICE_BLOCK, block) if quick else block
     if not 1 <= spice_block <= block:
         raise ConfigError(f"need 1 <= spice_block ({spice_block}) <= block ({block})")
     t = cfg.check_targets(t[:block, :block])
@@ -144,4 +151,4 @@ def _plot(path, sp, tw, cfg) -> None:
     plt.close(fig)
 
 
-__all__ = ["programming_markdown", "programming_section"]
+__all__ = ["QUICK_SPICE_BLOCK", "programming_markdown", "programming_section"]

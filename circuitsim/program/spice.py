@@ -16,9 +16,12 @@ deck in which only its rows' cells are VTEAM instances and every other cell is a
 its state (below threshold VTEAM's rate is exactly zero; rows with a cell whose own threshold
 is near the half-select voltage stay dynamic in every deck), and the verify reads are one
 ``.dc`` sweep of a static deck (the states do not move at ``v_read``).  Measured at 65x32
-(benchmarks/bench_program.py --profile): one all-dynamic deck costs ~60 ms per Newton
-iteration (2080 VTEAM instances: 38 ms of device load, the rest the KLU factor of a
-~10 000-unknown matrix); a block deck ~8 ms (factor of the ~4 200-node wiring).
+with ngspice's ``.options acct`` on a loaded 2-core machine: one all-dynamic deck costs
+~62 ms per Newton iteration (2080 VTEAM instances with their state nodes: 38 ms of device
+load, the rest mostly the KLU factor of a ~10 000-unknown matrix); a one-row block deck
+~9 ms (KLU factor of the ~4 200-node wiring 4.3 ms, 32 VTEAM loads 2.4 ms), and a row slot
+takes ~200 Newton iterations, clustered at the waveform corners (ngspice restarts its step
+at every breakpoint).
 """
 
 from __future__ import annotations
