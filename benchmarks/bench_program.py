@@ -3,7 +3,8 @@ device window, V/2 scheme, default ProgramConfig (``--sizing model``: rungs capp
 card's prediction).
 
     python benchmarks/bench_program.py                          # 4x4, 8x8, 16x16
-    python benchmarks/bench_program.py --size 65x32 --sizing model --topic program_65x32
+    python benchmarks/bench_program.py --size 65x32 --sizing model --topic program_65x32 \
+        --state /tmp/bench_program_state      # resumable
     python benchmarks/bench_program.py --profile                # where one iteration's time goes
 
 Writes benchmarks/results/<topic>.md / .json (``program`` by default; the profile writes
@@ -47,12 +48,13 @@ def _targets(cfg, shape, seed=0):
                                                shape)
 
 
-def bench(shape, sizing="ladder", seed=0) -> dict:
+def bench(shape, sizing="ladder", seed=0, state=None) -> dict:
     cfg = ProgramConfig(sizing=sizing)
     t = _targets(cfg, shape, seed)
     tw = program_array(cfg, t, world="twin")
     t0 = time.perf_counter()
-    sp = program_array(cfg, t, world="spice", progress=True, timeout_s=3600)
+    sp = program_array(cfg, t, world="spice", progress=True, timeout_s=3600,
+                       state_dir=state and Path(state) / f"{shape[0]}x{shape[1]}_{sizing}")
     total = time.perf_counter() - t0
     d = divergence(sp, tw)
     return {"array": f"{shape[0]}x{shape[1]}", "sizing": sizing, "cells": int(t.size),
@@ -107,6 +109,9 @@ def main(argv=None):
     ap.add_argument("--sizing", default="ladder", choices=("ladder", "model"))
     ap.add_argument("--topic", default="program")
     ap.add_argument("--profile", action="store_true")
+    ap.add_argument("--state", default=None,
+                    help="write the SPICE run's state here after every iteration and resume "
+                         "from it (long sizes)")
     ap.add_argument("--rows", type=int, default=4, help="pulsed rows of the profile")
     args = ap.parse_args(argv)
     if args.profile:
@@ -116,7 +121,8 @@ def main(argv=None):
                           "python_s of the one-deck run is building + emitting its text.")
         return
     sizes = args.size or ["4x4", "8x8", "16x16"]
-    rows = [bench(tuple(int(v) for v in s.split("x")), args.sizing) for s in sizes]
+    rows = [bench(tuple(int(v) for v in s.split("x")), args.sizing, state=args.state)
+            for s in sizes]
     write_table(args.topic, rows, title="Write-verify programming: ngspice (KLU) vs twin",
                 notes="SPICE runs each iteration as one transient deck per pulsed row (only "
                       "that row's cells VTEAM instances) plus one .dc deck of the verify "

@@ -383,3 +383,20 @@ def test_twin_energy_follows_the_moving_state(batch_runner):
         tw = TwinProgrammer(cfg, cells).run(x, it)
         assert tw["energy"] == pytest.approx(sp["energy"], rel=0.01)
     assert 1 / cfg.device.resistance(sp["x"][0, 0]) > 1.2 / cfg.device.r_off
+
+
+def test_waveform_corners_never_nearly_coincide():
+    """Times reached along different sums (a column's return t + e + w + e and the next
+    phase's start t + 2e + w_max) are equal, not 1e-19 s apart (such a pair stopped a 65x32
+    ngspice run with 'timestep too small'); the same for every row block's window."""
+    cfg = ProgramConfig()
+    rng = np.random.default_rng(8)
+    pulses = [CellPulse(i, j, int(rng.choice([-1, 1])), float(cfg.widths[rng.integers(10)]))
+              for i in range(6) for j in range(5)]
+    it = build_iteration(cfg, (6, 5), pulses, range(6))
+    subs = [it] + [it.window(ph.t0, ph.t1) for ph in it.phases]
+    for sub in subs:
+        ts = np.unique(np.concatenate([t for t, _ in sub.points.values()] + [[sub.stop]]))
+        assert np.min(np.diff(ts)) > 1e-12
+        for t, _ in sub.points.values():
+            assert t[-1] == sub.stop

@@ -91,17 +91,29 @@ class Iteration:
         for n, (ts, vs) in self.points.items():
             m = (ts > t0) & (ts < t1)
             tt = np.concatenate([[t0], ts[m], [t1]])
-            pts[n] = (tt - t0, np.interp(tt, ts, vs))
-        phases = [Phase(p.row, p.polarity, p.t0 - t0, p.t1 - t0) for p in self.phases
+            pts[n] = (_q(tt - t0), np.interp(tt, ts, vs))
+        phases = [Phase(p.row, p.polarity, _q(p.t0 - t0), _q(p.t1 - t0)) for p in self.phases
                   if p.t0 >= t0 and p.t1 <= t1]
-        pulses = [replace(p, t_start=p.t_start - t0) for p in self.pulses
+        pulses = [replace(p, t_start=_q(p.t_start - t0)) for p in self.pulses
                   if t0 <= p.t_start <= t1]
-        return Iteration(pts, phases, [], t1 - t0, t1 - t0, pulses)
+        return Iteration(pts, phases, [], _q(t1 - t0), _q(t1 - t0), pulses)
 
     def pwl(self, name: str) -> Pwl:
         """The SPICE waveform of line ``name``."""
         ts, vs = self.points[name]
         return Pwl(tuple(zip(ts.tolist(), vs.tolist(), strict=True)))
+
+
+TIME_GRID = 1e-15
+"""Every waveform time is a multiple of this [s]: times reached along different sums (a
+column's return, t + e + w + e, and the next phase's start, t + 2e + w) are then equal, not
+1e-19 s apart — a corner pair that close stops ngspice ("timestep too small")."""
+
+
+def _q(t):
+    """``t`` [s] on :data:`TIME_GRID` (scalars and arrays)."""
+    return np.round(np.asarray(t, dtype=float) / TIME_GRID) * TIME_GRID if np.ndim(t) \
+        else round(float(t) / TIME_GRID) * TIME_GRID
 
 
 class _Lines:
@@ -113,9 +125,10 @@ class _Lines:
         cur = pts[-1][1]
         if v == cur:
             return
+        t = _q(t)
         if t > pts[-1][0]:
             pts.append((t, cur))
-        pts.append((t + edge, v))
+        pts.append((_q(t + edge), v))
 
 
 def build_iteration(cfg: ProgramConfig, shape: tuple[int, int], pulses: list[CellPulse],
@@ -148,23 +161,23 @@ def build_iteration(cfg: ProgramConfig, shape: tuple[int, int], pulses: list[Cel
             for p in sel:
                 lines.move(f"c{p.col}", t + e + p.width, lv["uc"], e)
                 placed.append(CellPulse(row, p.col, pol, float(p.width), t, v))
-            t1 = t + 2 * e + max(p.width for p in sel)
+            t1 = _q(t + 2 * e + max(p.width for p in sel))
             phases.append(Phase(row, pol, t, t1))
             t = t1
     if phases:
         for n in lines.pts:
             lines.move(n, t, 0.0, e)
-        t += e
+        t = _q(t + e)
         last = phases[-1]
         phases[-1] = Phase(last.row, last.polarity, last.t0, t)
     read_start = t
     reads = []
     for row in sorted(set(int(r) for r in read_rows)):
         lines.move(f"r{row}", t, cfg.v_read, e)
-        reads.append((row, t + e + 0.5 * cfg.t_read))
+        reads.append((row, _q(t + e + 0.5 * cfg.t_read)))
         lines.move(f"r{row}", t + e + cfg.t_read, 0.0, e)
-        t += 3 * e + cfg.t_read
-    stop = t + e
+        t = _q(t + 3 * e + cfg.t_read)
+    stop = _q(t + e)
     waves = {}
     for n, pts in lines.pts.items():
         if pts[-1][0] < stop:
