@@ -59,7 +59,7 @@ class Iteration:
     reads: list[tuple[int, float]]
     """(row, sample time) of every verify read, in time order."""
     read_start: float
-    """Start of the read block [s] (SPICE saves from here on)."""
+    """Start of the read block [s] (after the last phase, every line at 0 V)."""
     stop: float
     pulses: list[CellPulse] = field(default_factory=list)
     _corners: np.ndarray | None = field(default=None, repr=False)

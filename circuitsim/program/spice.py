@@ -1,9 +1,10 @@
 """Transient ngspice of one programming iteration on the real crossbar wiring.
 
-One deck per iteration (every row slot and every verify read of the iteration), chained to the
-next by the cells' end states (each instance starts at its ``x0``).  Only the read block is
-saved (``.tran`` tstart), so a raw file holds the reads, the final states and the energy
-integrators, not every time point of every pulse.
+:func:`iteration_deck` is the deck of a whole iteration (or of one window of it, every row
+slot and every verify read in it), chained to the next by the cells' end states (each
+instance starts at its ``x0``).  Only the read block is saved (``.tran`` tstart), so a raw
+file holds the reads, the final states and the energy integrators, not every time point of
+every pulse.
 
 Names: row driver ``Vr{i}`` -> ``in{i}`` -> ``Rs{i}`` -> row node ``r{i}_{j}``; column node
 ``c{i}_{j}``; column driver ``Vc{j}`` at ``ct{j}`` through ``Rd{j}``; cell ``Xm{i}_{j}``
