@@ -2,10 +2,12 @@
 text for numpy and torch (the array module ``xp`` is taken from the arguments, as
 :meth:`circuitsim.cards.Nmos1Card.level1` does).
 
-A cell joins row node (i, j) to column node (i, j): a memristor (ohmic G·v, or G·v0·sinh(v/v0)
-when ``spec.sinh_v0`` is set) optionally in series with the access NMOS of the card (drain at
-the memristor, gate at the word line, source at the column), evaluated with
-:meth:`~circuitsim.cards.Nmos1Card.level1` -- the level-1 equations ngspice uses.
+A cell joins row node (i, j) to column node (i, j): a memristor (ohmic G·v, G·v0·sinh(v/v0)
+when ``spec.sinh_v0`` is set, or the law ``spec.cell.current(G, v)`` of a
+:class:`~circuitsim.cards.cell.CellLaw`, e.g. a characterised Verilog-A table) optionally in
+series with the access NMOS of the card (drain at the memristor, gate at the word line, source
+at the column), evaluated with :meth:`~circuitsim.cards.Nmos1Card.level1` -- the level-1
+equations ngspice uses (or a characterised BSIM4 table through the same interface).
 
 1T1R internal node in closed form: with an ohmic memristor and lambda = 0 the series current
 is the root of a quadratic (triode: G (v - x) = beta (vov - x/2) x; saturation:
@@ -24,21 +26,14 @@ import numpy as np
 
 from ..cards.transistor import Nmos1Card
 from ..crossbar.spec import CrossbarSpec
-
-
-def array_module(*xs):
-    """numpy, or torch when any argument is a torch tensor."""
-    for x in xs:
-        if type(x).__module__.startswith("torch"):
-            import torch
-
-            return torch
-    return np
+from ..tables import array_module
 
 
 def memristor_current(spec: CrossbarSpec, g, v):
     """Memristor current [A] and its conductance d i / d v [S] for voltage ``v`` across it."""
     xp = array_module(g, v)
+    if spec.cell is not None:
+        return spec.cell.current(g, v)
     if spec.sinh_v0 is None:
         return g * v, g * xp.ones_like(v)
     v0 = spec.sinh_v0
@@ -95,7 +90,7 @@ def cell_current(spec: CrossbarSpec, g, vr, vc, vm0=None, *, tol: float = 1e-15,
     vgs = vwl - vc
     # closed form: level-1 card, lambda = 0, ohmic memristor; any other access device (e.g. a
     # characterised BSIM4 table) is solved by Newton from the level-1-like warm start
-    exact = isinstance(nmos, Nmos1Card) and nmos.lambda_ == 0 and spec.sinh_v0 is None
+    exact = isinstance(nmos, Nmos1Card) and nmos.lambda_ == 0 and spec.ohmic_cells
     if exact or vm0 is None:
         vm = series_root(g, nmos.beta, nmos.vto, vwl, vr, vc)
     else:

@@ -25,7 +25,7 @@ from . import cells, pcg
 
 
 def _linear_spec(spec: CrossbarSpec) -> CrossbarSpec:
-    return spec.replace(access=None, sinh_v0=None)
+    return spec.replace(access=None, sinh_v0=None, cell=None)
 
 
 def solve(spec: CrossbarSpec, V, G=None, *, rtol: float = pcg.RTOL, inner_rtol: float = 1e-4,

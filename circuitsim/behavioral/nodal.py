@@ -10,12 +10,14 @@ fallback for node voltages of arrays too large to keep the block factors.
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
 from ..crossbar.spec import CrossbarSpec
-from ..errors import ConvergenceError
+from ..errors import ConfigError, ConvergenceError
 from .cells import memristor_current
 
 
@@ -84,7 +86,7 @@ def _linear_branches(spec: CrossbarSpec, nm: NodeMap):
         add(nm.col[:-1, :], nm.col[1:, :], 1.0 / spec.r_wire_col)
     if spec.r_sense > 0:
         add(nm.col[R - 1, :], R + np.arange(C), 1.0 / spec.r_sense)
-    if spec.sinh_v0 is None:
+    if spec.ohmic_cells:
         add(nm.row, nm.mid if nm.mid is not None else nm.col, spec.conductance)
     if not a:
         e = np.zeros(0, dtype=np.int64)
@@ -103,10 +105,12 @@ class NodalSolver:
     """Exact nodal solve of the whole crossbar circuit (sparse LU; Newton when nonlinear).
 
     ``solve(V)`` -> ``(v_row, v_col, I)`` with V (rows, K): v_row, v_col (rows, cols, K) [V],
-    I (cols, K) [A]."""
+    I (cols, K) [A].  For nonlinear cells the Jacobian's sparsity pattern is fixed: it is
+    built once and every Newton step only sums the stamps into it."""
 
     def __init__(self, spec: CrossbarSpec, *, tol: float = 1e-13, max_iter: int = 100):
         self.spec = spec
+        self.conductance = spec.conductance
         self.nm = nm = NodeMap(spec)
         self.tol, self.max_iter = tol, max_iter
         a, b, g = _linear_branches(spec, nm)
@@ -115,6 +119,63 @@ class NodalSolver:
         self.Y_uu = Y[k:, k:].tocsc()
         self.Y_uk = Y[k:, :k].tocsr()
         self._lu = None
+        if not spec.is_linear:
+            self._jacobian_pattern()
+
+    def with_conductance(self, G) -> NodalSolver:
+        """The same circuit with cell conductances ``G`` (rows, cols) [S] (nonlinear cells
+        only: the ohmic cells of a linear array are inside the factored matrix), without
+        rebuilding the node map and the Jacobian pattern (a programming run re-solves the
+        array at new states every step)."""
+        G = np.asarray(G, dtype=float)
+        if self.spec.is_linear or self.spec.ohmic_cells:
+            raise ConfigError("NodalSolver.with_conductance: ohmic cells are part of the "
+                              "linear matrix; build NodalSolver(spec.replace(conductance=G))")
+        if G.shape != self.spec.shape:
+            raise ConfigError(f"NodalSolver.with_conductance: G has shape {G.shape}, the "
+                              f"array is {self.spec.shape}")
+        if self.spec.cell is not None:
+            self.spec.cell.check(G, "NodalSolver.with_conductance")
+        new = copy.copy(self)
+        new.conductance = G
+        return new
+
+    def _stamp_nodes(self):
+        """(rows, cols) of every nonlinear stamp, in the order :meth:`_residual` writes
+        them."""
+        nm = self.nm
+        rows, cols = [], []
+
+        def stamp2(p, q):
+            rows.extend([p, p, q, q])
+            cols.extend([p, q, p, q])
+
+        a = nm.row.ravel()
+        b = (nm.mid if nm.mid is not None else nm.col).ravel()
+        if not self.spec.ohmic_cells:
+            stamp2(a, b)
+        if nm.mid is not None:
+            stamp2(b, nm.col.ravel())
+        return np.concatenate(rows), np.concatenate(cols)
+
+    def _jacobian_pattern(self) -> None:
+        k0 = self.nm.n_known
+        r, c = self._stamp_nodes()
+        self._keep = (r >= k0) & (c >= k0)
+        yc = self.Y_uu.tocoo()
+        rows = np.concatenate([yc.row, r[self._keep] - k0])
+        cols = np.concatenate([yc.col, c[self._keep] - k0])
+        m = self.Y_uu.shape[0]
+        # each contribution's slot in the data of the (column-major, sorted) pattern
+        order = sp.csc_matrix((np.ones(rows.size), (rows, cols)), shape=(m, m))
+        order.sum_duplicates()
+        order.sort_indices()
+        lin = rows.astype(np.int64) + m * cols.astype(np.int64)
+        slot_lin = (order.indices.astype(np.int64)
+                    + m * np.repeat(np.arange(m), np.diff(order.indptr)))
+        self._slot = np.searchsorted(slot_lin, lin)
+        self._y_data = yc.data
+        self._pattern = order
 
     # -------------------------------------------------------------------- helpers
 
@@ -163,8 +224,8 @@ class NodalSolver:
     def _cell_currents(self, vr, vc, vm):
         spec = self.spec
         if vm is None:
-            return memristor_current(spec, spec.conductance, vr - vc)[0]
-        return memristor_current(spec, spec.conductance, vr - vm)[0]
+            return memristor_current(spec, self.conductance, vr - vc)[0]
+        return memristor_current(spec, self.conductance, vr - vm)[0]
 
     def _solve_linear(self, xk):
         rhs = -(self.Y_uk @ xk)
@@ -199,7 +260,7 @@ class NodalSolver:
         spec, nm = self.spec, self.nm
         k0 = nm.n_known
         n = nm.n
-        G = spec.conductance.ravel()
+        G = self.conductance.ravel()
         Y = self.Y_uu
         F = Y @ x[k0:] + self.Y_uk @ x[:k0]
         rows, cols, vals = [], [], []
@@ -215,7 +276,7 @@ class NodalSolver:
 
         a = nm.row.ravel()
         b = (nm.mid if nm.mid is not None else nm.col).ravel()
-        if spec.sinh_v0 is not None:
+        if not spec.ohmic_cells:
             i, gd = memristor_current(spec, G, x[a] - x[b])
             stamp2(a, b, i, gd, -gd)
         if nm.mid is not None:
@@ -225,12 +286,11 @@ class NodalSolver:
             stamp2(b, s, i, gds, -gm - gds)
         F = F + Fn[k0:]
         if rows:
-            r = np.concatenate(rows)
-            c = np.concatenate(cols)
             v = np.concatenate(vals)
-            keep = (r >= k0) & (c >= k0)
-            Jn = sp.csr_matrix((v[keep], (r[keep] - k0, c[keep] - k0)), shape=Y.shape)
-            J = Y + Jn
+            J = self._pattern.copy()
+            J.data = np.bincount(self._slot, weights=np.concatenate([self._y_data,
+                                                                     v[self._keep]]),
+                                 minlength=J.data.size)
         else:
             J = Y
         return F, J

@@ -7,8 +7,9 @@ their twin: a drain-current table I_d(v_gs, v_ds) measured in ngspice on the sam
   crossbars and networks in SPICE).  It has no equations of its own.
 * :func:`characterise_nmos` -- one ngspice ``.dc`` run of the card (drain and gate swept, bulk
   tied to source as in the crossbar) -> :class:`Bsim4Table`, a bicubic spline with the
-  derivatives gm and gds, which the behavioral crossbar solvers call through the same
-  ``drain_current(vgs, vds) -> (id, gm, gds)`` interface as the level-1 card (numpy backend).
+  derivatives gm and gds (:class:`circuitsim.tables.Bicubic`), which the behavioral crossbar
+  solvers call through the same ``drain_current(vgs, vds)`` / ``level1(vgs, vds, xp)``
+  interface as the level-1 card: one text of the evaluation for numpy and torch.
 
 What the table leaves out: the gate tunnelling current of the card (igcmod = igbmod = 1).  The
 crossbar solvers treat the transistor as a two-terminal series element, so the current from the
@@ -22,12 +23,12 @@ import re
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy.interpolate import RectBivariateSpline
 
 from ..circuit import Dc, Deck, Mosfet, VoltageSource
 from ..circuit.elements import Model
 from ..circuit.library import library_dir
 from ..errors import ConfigError
+from ..tables import Bicubic
 from ..units import require_finite, require_positive
 from .transistor import AccessTransistor
 
@@ -112,7 +113,7 @@ class Bsim4Table:
         if t.shape != (len(self.vgs), len(self.vds)) or not np.all(np.isfinite(t)):
             raise ConfigError("Bsim4Table.id_table must be finite with shape (len(vgs), "
                               "len(vds))")
-        object.__setattr__(self, "_s", RectBivariateSpline(self.vgs, self.vds, t, kx=3, ky=3))
+        object.__setattr__(self, "_s", Bicubic(self.vgs, self.vds, t))
 
     w = property(lambda self: self.card.w)
     l = property(lambda self: self.card.l)
@@ -123,24 +124,22 @@ class Bsim4Table:
         return self.card.model(name)
 
     def drain_current(self, vgs, vds):
-        """``(id, gm, gds)`` [A, S, S] like :meth:`Nmos1Card.drain_current`; outside the grid
-        a :class:`ConfigError` (no extrapolation)."""
+        """``(id, gm, gds)`` [A, S, S] like :meth:`Nmos1Card.drain_current` (numpy)."""
         vgs, vds = np.broadcast_arrays(np.asarray(vgs, dtype=float),
                                        np.asarray(vds, dtype=float))
-        tol = 1e-9
-        if (vgs.min() < self.vgs[0] - tol or vgs.max() > self.vgs[-1] + tol
-                or vds.min() < self.vds[0] - tol or vds.max() > self.vds[-1] + tol):
-            raise ConfigError(f"Bsim4Table: bias outside the characterised grid (vgs "
-                              f"[{vgs.min():.3g}, {vgs.max():.3g}] V, vds [{vds.min():.3g}, "
-                              f"{vds.max():.3g}] V; grid vgs [{self.vgs[0]}, {self.vgs[-1]}], "
-                              f"vds [{self.vds[0]}, {self.vds[-1]}]); characterise_access with "
-                              "a wider range")
-        s = self._s
-        return (s.ev(vgs, vds), s.ev(vgs, vds, dx=1), s.ev(vgs, vds, dy=1))
+        return self.level1(vgs, vds, np)
 
     def level1(self, vgs, vds, xp):
-        raise ConfigError("a characterised BSIM4 access transistor runs on the numpy backend "
-                          "only (backend='numpy')")
+        """The table on same-shape arrays of ``xp`` (numpy or torch), the interface of
+        :meth:`Nmos1Card.level1`; outside the grid a :class:`ConfigError` (no
+        extrapolation)."""
+        if not self._s.contains(vgs, vds):
+            raise ConfigError(f"Bsim4Table: bias outside the characterised grid (vgs "
+                              f"[{float(vgs.min()):.3g}, {float(vgs.max()):.3g}] V, vds "
+                              f"[{float(vds.min()):.3g}, {float(vds.max()):.3g}] V; grid vgs "
+                              f"[{self.vgs[0]}, {self.vgs[-1]}], vds [{self.vds[0]}, "
+                              f"{self.vds[-1]}]); characterise_access with a wider range")
+        return self._s(vgs, vds)
 
 
 def characterise_nmos(card: Bsim4Nmos, vgs_range, vds_range, *, vgs_step: float = 0.01,

@@ -7,7 +7,8 @@ Pure functions, deterministic names.  Element names carry the cell / segment ind
 ``Rr{i}_{j}``  row wire segment between row nodes (i, j) and (i, j+1)
 ``Rc{i}_{j}``  column wire segment between column nodes (i, j) and (i+1, j)
 ``Rk{j}``      sense resistance ``r_sense``: column node (R-1, j) -> port ``out{j}``
-``Rm{i}_{j}``  the cell memristor 1/G[i, j] (``Bm{i}_{j}`` when ``sinh_v0`` is set)
+``Rm{i}_{j}``  the cell memristor 1/G[i, j] (``Bm{i}_{j}`` when ``sinh_v0`` is set,
+               ``Nm{i}_{j}`` (an OSDI device) with a cell law, ``spec.cell``)
 ``Mt{i}_{j}``  the 1T1R access NMOS: drain ``m{i}_{j}`` (memristor side), gate ``wl``,
                source = bulk = column node (i, j)
 ``Cr{i}_{j}``  ``c_wire_row`` from row node (i, j) to ground (``Cc{i}_{j}`` for columns)
@@ -98,11 +99,16 @@ def crossbar_subckt(spec: CrossbarSpec, name: str = "xbar") -> Subcircuit:
     if spec.access is not None:
         nmos = spec.access.nmos
         models = (nmos.model(ACCESS_MODEL),)
+    if spec.cell is not None:
+        cell_models, cell_model_of = spec.cell.spice_models(G)
+        models += tuple(cell_models)
     for i in range(R):
         for j in range(C):
             a, c = row_node(spec, i, j), col_node(spec, i, j)
             m = f"m{i}_{j}" if spec.access is not None else c
-            if spec.sinh_v0 is None:
+            if spec.cell is not None:
+                els.append(spec.cell.spice_device(f"Nm{i}_{j}", a, m, str(cell_model_of[i, j])))
+            elif spec.sinh_v0 is None:
                 els.append(Resistor(f"Rm{i}_{j}", a, m, 1.0 / float(G[i, j])))
             else:
                 g, v0 = spice_number(float(G[i, j]) * spec.sinh_v0), spice_number(spec.sinh_v0)
@@ -144,7 +150,8 @@ def crossbar_deck(spec: CrossbarSpec, V, *, name: str = "xbar", options=None,
     opts.update(options or {})
     saves = () if save_nodes else tuple(f"i(vout{j})" for j in range(spec.cols))
     return Deck(title=f"crossbar {spec.rows}x{spec.cols} operating point", elements=tuple(els),
-                subcircuits=(sub,), options=opts, analyses=(Op(),), saves=saves)
+                subcircuits=(sub,), options=opts, analyses=(Op(),), saves=saves,
+                osdi=spec.cell.osdi() if spec.cell is not None else ())
 
 
 def column_current_names(spec: CrossbarSpec) -> list[str]:

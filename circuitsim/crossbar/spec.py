@@ -39,6 +39,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..cards.cell import CellLaw
 from ..cards.transistor import AccessTransistor
 from ..errors import ConfigError
 from ..units import require_positive
@@ -146,6 +147,10 @@ class CrossbarSpec(Wires):
     ``v_wordline``)."""
     sinh_v0: float | None = field(default=None)
     """Read nonlinearity [V]: cell memristor current G·v0·sinh(v/v0); None = linear (ohmic)."""
+    cell: CellLaw | None = field(default=None)
+    """Another cell read law (:class:`~circuitsim.cards.cell.CellLaw`, e.g. Verilog-A cells
+    through their characterised table, :mod:`circuitsim.devices.va_cells`), parametrised by
+    ``conductance`` (each cell's zero-bias conductance); None = the built-in laws."""
 
     def __post_init__(self):
         super().__post_init__()
@@ -180,6 +185,14 @@ class CrossbarSpec(Wires):
         if self.sinh_v0 is not None:
             object.__setattr__(self, "sinh_v0", require_positive(
                 "CrossbarSpec.sinh_v0", self.sinh_v0, "[V] (or None for a linear cell)"))
+        if self.cell is not None:
+            if not isinstance(self.cell, CellLaw):
+                raise ConfigError("CrossbarSpec.cell must be None or a "
+                                  f"circuitsim.cards.cell.CellLaw, got {type(self.cell).__name__}")
+            if self.sinh_v0 is not None:
+                raise ConfigError("CrossbarSpec: give either sinh_v0 (the built-in sinh law) or "
+                                  "cell (another cell law), not both")
+            self.cell.check(g)
 
     # ------------------------------------------------------------------ properties
 
@@ -198,7 +211,12 @@ class CrossbarSpec(Wires):
     @property
     def is_linear(self) -> bool:
         """True for a 1R array with ohmic cells: the input -> output map is a fixed matrix."""
-        return self.access is None and self.sinh_v0 is None
+        return self.access is None and self.ohmic_cells
+
+    @property
+    def ohmic_cells(self) -> bool:
+        """True when every memristor is the ohmic G·v (no sinh_v0, no cell law)."""
+        return self.sinh_v0 is None and self.cell is None
 
     @property
     def is_ideal(self) -> bool:

@@ -222,6 +222,42 @@ def _with_runner(runner):
     return get_runner(runner), True
 
 
+def static_iv(model: VerilogAModel, states, voltages, *, runner: str | Runner = "batch",
+              timeout_s: float = 600.0, hold_tol: float = 1e-6) -> tuple[np.ndarray, float]:
+    """The static I-V table I[k, l] [A] of ``model`` at ``states`` x ``voltages`` (one ngspice
+    ``.dc``, :func:`static_iv_deck`) and the run's wall time [s]; a :class:`ConfigError` when
+    a state drifts by more than ``hold_tol`` during the sweep (the model must hold its state
+    in DC)."""
+    _need_state(model, "static_iv")
+    xs = np.asarray(states, dtype=float)
+    vs = np.asarray(voltages, dtype=float)
+    if vs.size < 4 or np.any(np.diff(vs) <= 0) or np.ptp(np.diff(vs)) > 1e-9 * np.ptp(vs):
+        raise ConfigError("characterise: voltages must be >= 4 uniformly spaced increasing "
+                          "values [V] (one .dc sweep)")
+    run, owned = _with_runner(runner)
+    try:
+        t0 = time.perf_counter()
+        res = run.run(static_iv_deck(model, xs, vs), timeout_s=timeout_s)
+        t_dc = time.perf_counter() - t0
+    finally:
+        if owned:
+            run.close()
+    if res.axis.size != vs.size:
+        raise ConfigError(f"characterise: the .dc sweep gave {res.axis.size} points, "
+                          f"expected {vs.size}")
+    cur = np.empty((xs.size, vs.size))
+    for k, x in enumerate(xs):
+        cur[k] = res[f"i(va{k})"]  # through Va from in to a{k}: the device current
+        drift = float(np.max(np.abs(res[state_vector(f"N{k}", model.state_node)] - x)))
+        if drift > hold_tol:
+            raise ConfigError(
+                f"characterise: {model.module} does not hold its state in a DC analysis "
+                f"(state {x!r} drifted by {drift:.3g} during the sweep); the model must set "
+                f"its state from {model.state_param} and switch the rate off for "
+                "$abstime == 0 (see circuitsim/models/vteam.va)")
+    return cur, t_dc
+
+
 def characterise(model: VerilogAModel, states, voltages, *, probe_time: float,
                  rate_states=None, rate_interp: str = "linear",
                  dx_probe: float = 1e-4, runner: str | Runner = "batch",
@@ -238,29 +274,12 @@ def characterise(model: VerilogAModel, states, voltages, *, probe_time: float,
     xs = np.asarray(states, dtype=float)
     rs = xs if rate_states is None else np.asarray(rate_states, dtype=float)
     vs = np.asarray(voltages, dtype=float)
-    if vs.size < 4 or np.any(np.diff(vs) <= 0) or np.ptp(np.diff(vs)) > 1e-9 * np.ptp(vs):
-        raise ConfigError("characterise: voltages must be >= 4 uniformly spaced increasing "
-                          "values [V] (one .dc sweep)")
     if probe_time <= 0 or not np.isfinite(probe_time):
         raise ConfigError(f"characterise: probe_time must be > 0 [s], got {probe_time!r}")
     run, owned = _with_runner(runner)
     try:
-        t0 = time.perf_counter()
-        res = run.run(static_iv_deck(model, xs, vs), timeout_s=timeout_s)
-        t_dc = time.perf_counter() - t0
-        if res.axis.size != vs.size:
-            raise ConfigError(f"characterise: the .dc sweep gave {res.axis.size} points, "
-                              f"expected {vs.size}")
-        cur = np.empty((xs.size, vs.size))
-        for k, x in enumerate(xs):
-            cur[k] = res[f"i(va{k})"]  # through Va from in to a{k}: the device current
-            drift = float(np.max(np.abs(res[state_vector(f"N{k}", model.state_node)] - x)))
-            if drift > hold_tol:
-                raise ConfigError(
-                    f"characterise: {model.module} does not hold its state in a DC analysis "
-                    f"(state {x!r} drifted by {drift:.3g} during the sweep); the model must set "
-                    f"its state from {model.state_param} and switch the rate off for "
-                    "$abstime == 0 (see circuitsim/models/vteam.va)")
+        cur, t_dc = static_iv(model, xs, vs, runner=run, timeout_s=timeout_s,
+                              hold_tol=hold_tol)
         t0 = time.perf_counter()
         res = run.run(rate_deck(model, rs, vs, probe_time), timeout_s=timeout_s)
         t_tran = time.perf_counter() - t0
@@ -332,4 +351,4 @@ def compare(model: VerilogAModel, twin, waveform: Pulse | Sin, *, x0: float, sto
 
 
 __all__ = ["DEVICE_OPTIONS", "TABLE_OPTIONS", "Comparison", "TableTwin", "characterise",
-           "compare", "rate_deck", "single_device_deck", "static_iv_deck"]
+           "compare", "rate_deck", "single_device_deck", "static_iv", "static_iv_deck"]

@@ -5,8 +5,11 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 
-from ..cards.transistor import AccessTransistor, Nmos1Card
+from ..cards.access import access_from_dict, access_to_dict
+from ..cards.cell import CellLaw
+from ..cards.transistor import AccessTransistor
 from ..crossbar.wires import Wires
+from ..devices.va_cells import cell_law_from_dict
 from ..errors import ConfigError
 from ..generators.neuron import DEFAULT_NEURON_OPAMP, FLAVOURS
 from ..generators.opamp import CLAMP_OFFSET, OpAmpCard
@@ -31,6 +34,10 @@ class CircuitConfig(Wires):
 
     access: AccessTransistor | None = None
     """None = 1R cells; an AccessTransistor = 1T1R (word lines held at its v_wordline)."""
+    cell: CellLaw | None = None
+    """None = the built-in memristor read law; a :class:`~circuitsim.cards.cell.CellLaw` (e.g.
+    Verilog-A cells, :class:`circuitsim.devices.va_cells.VerilogACellLaw`) in every array, in
+    SPICE and in the twin; the mapped conductances must lie in its range."""
     sense_opamp: OpAmpCard = field(default_factory=lambda: SENSE_OPAMP)
     """Op-amp macro model of the sense stage (TIAs and difference amplifier)."""
     tia_swing: float = 0.5
@@ -66,6 +73,10 @@ class CircuitConfig(Wires):
         if self.access is not None and not isinstance(self.access, AccessTransistor):
             raise ConfigError("CircuitConfig.access must be None or a "
                               "circuitsim.cards.AccessTransistor")
+        if self.cell is not None and not isinstance(self.cell, CellLaw):
+            raise ConfigError("CircuitConfig.cell must be None or a "
+                              "circuitsim.cards.cell.CellLaw (e.g. "
+                              "circuitsim.devices.va_cells.VerilogACellLaw)")
         if not isinstance(self.sense_opamp, OpAmpCard):
             raise ConfigError("CircuitConfig.sense_opamp must be an OpAmpCard")
         if not isinstance(self.neuron_opamp, OpAmpCard):
@@ -112,18 +123,24 @@ class CircuitConfig(Wires):
 
     def to_dict(self) -> dict:
         """JSON-able description (for the manifest)."""
-        d = dataclasses.asdict(self)
+        d = dataclasses.asdict(dataclasses.replace(self, access=None, cell=None))
         if self.access is not None:
-            d["access"] = {"v_wordline": self.access.v_wordline,
-                           "nmos": dataclasses.asdict(self.access.nmos)}
+            d["access"] = access_to_dict(self.access)
+        if self.cell is not None:
+            d["cell"] = self.cell.describe()
         return d
 
     @classmethod
     def from_dict(cls, d: dict) -> CircuitConfig:
+        """Inverse of :meth:`to_dict`: the access device comes back as the card type it was
+        (level-1, BSIM4 card, characterised BSIM4 table); Verilog-A cells are re-measured in
+        ngspice from their description (:func:`circuitsim.devices.va_cells.cell_law_from_dict`:
+        one ``.dc``)."""
         d = dict(d)
         if d.get("access") is not None:
-            a = d["access"]
-            d["access"] = AccessTransistor(Nmos1Card(**a["nmos"]), a["v_wordline"])
+            d["access"] = access_from_dict(d["access"], "CircuitConfig.access")
+        if d.get("cell") is not None:
+            d["cell"] = cell_law_from_dict(d["cell"])
         for k in ("sense_opamp", "neuron_opamp"):
             if isinstance(d.get(k), dict):
                 d[k] = OpAmpCard(**d[k])

@@ -124,7 +124,12 @@ class Network:
 
         w = wire_fields(self.circuit)
         w["r_sense"] += extra_r_sense
-        return CrossbarSpec(g, **w, access=self.circuit.access, sinh_v0=self.sinh_v0)
+        return CrossbarSpec(g, **w, access=self.circuit.access, sinh_v0=self.sinh_v0,
+                            cell=self.circuit.cell)
+
+    def osdi(self) -> tuple[str, ...]:
+        """Compiled Verilog-A libraries the decks load (those of ``circuit.cell``)."""
+        return self.circuit.cell.osdi() if self.circuit.cell is not None else ()
 
     # ------------------------------------------------------------------ names
 
@@ -257,7 +262,7 @@ class Network:
                     else Dc("Vslot", 0.0, float(n - 1), 1.0))
         return Deck(title or f"{self.name}: {arch} memristor MLP, {n} input(s) in {how}",
                     elements=els, subcircuits=self.subcircuits(), options=DECK_OPTIONS,
-                    analyses=[analysis], saves=tuple(saves))
+                    analyses=[analysis], saves=tuple(saves), osdi=self.osdi())
 
     # ------------------------------------------------------------------ SPICE
 
@@ -474,7 +479,8 @@ class Network:
         return Deck(f"{self.name}: layer {plan.index}, {len(plan.row_tiles)}x"
                     f"{len(plan.col_tiles)} tiles, {n} input(s) in one .dc sweep",
                     elements=els, subcircuits=subs, options=DECK_OPTIONS,
-                    analyses=[Dc("Vslot", 0.0, float(n - 1), 1.0)], saves=tuple(saves))
+                    analyses=[Dc("Vslot", 0.0, float(n - 1), 1.0)], saves=tuple(saves),
+                    osdi=self.osdi())
 
     def _tiles_spice(self, plan: LayerPlan, V, runner, timeout_s, runs=None) -> tuple:
         """Sense outputs (N, row tiles, out) [V], column currents (N, row tiles, 2·out) [A]

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..devices.va_cells import cell_source_digest
 from ..errors import ConfigError
 from ..names import MODEL_KINDS
 
@@ -174,6 +175,9 @@ class XvalConfig:
     def fingerprint(self) -> str:
         """Short hash of every setting that changes the figures (not the chunking)."""
         d = self.to_dict()
+        cell = d["circuit"].get("cell")
+        if isinstance(cell, dict):  # a Verilog-A cell: its text decides the figures too
+            d["circuit"]["cell"] = {**cell, "source_sha256": cell_source_digest(cell)}
         blob = json.dumps(d, sort_keys=True, default=str)
         return hashlib.sha256(blob.encode()).hexdigest()[:16]
 

@@ -28,6 +28,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ..cards.access import access_from_dict
+from ..devices.va_cells import cell_law_from_dict
 from ..errors import ConfigError, SimulationError
 from ..mapping.walk import software_layers
 from .chunks import Chunk, make_chunks
@@ -47,8 +49,11 @@ def section_configs(cfg: XvalConfig) -> dict:
     ``cfg.seed``) when that section is set.
 
     ``circuit.access`` may be null, a preset name of :mod:`circuitsim.cards` (e.g.
-    ``"ACCESS_018UM"``) or ``{"v_wordline": V, "nmos": {...Nmos1Card fields}}``; op-amp
-    fields take ``{...OpAmpCard fields}``.
+    ``"ACCESS_018UM"``) or ``{"v_wordline": V, "nmos": {"kind": "level1" | "bsim4" |
+    "bsim4_table", ...card fields}}`` (:mod:`circuitsim.cards.access`; no kind = level-1);
+    ``circuit.cell`` may be a Verilog-A cell description (measured in ngspice when the config
+    is built: :func:`circuitsim.devices.va_cells.cell_law_from_dict`); op-amp fields take
+    ``{...OpAmpCard fields}``.
     """
     from ..mapping import MappingConfig
     from ..network import CircuitConfig
@@ -72,7 +77,7 @@ def section_configs(cfg: XvalConfig) -> dict:
 def _circuit_objects(d: dict) -> dict:
     """JSON values of the circuit section → the card objects CircuitConfig takes."""
     from .. import cards
-    from ..cards.transistor import AccessTransistor, Nmos1Card
+    from ..cards.transistor import AccessTransistor
 
     d = dict(d)
     acc = d.get("access")
@@ -84,12 +89,9 @@ def _circuit_objects(d: dict) -> dict:
                               f"{', '.join(names)} (or null, or a dict)")
         d["access"] = preset
     elif isinstance(acc, dict):
-        try:
-            d["access"] = AccessTransistor(Nmos1Card(**acc.get("nmos", {})),
-                                           acc["v_wordline"])
-        except (KeyError, TypeError) as exc:
-            raise ConfigError(f"circuit.access: {exc}; expected {{'v_wordline': V, 'nmos': "
-                              "{Nmos1Card fields}}") from None
+        d["access"] = access_from_dict(acc, "circuit.access")
+    if isinstance(d.get("cell"), dict):
+        d["cell"] = cell_law_from_dict(d["cell"])
     for k in ("sense_opamp", "neuron_opamp"):
         if isinstance(d.get(k), dict):
             from ..generators.opamp import OpAmpCard
