@@ -143,8 +143,8 @@ ROWS_PER_DECK = 1
 """Pulsed rows per transient deck in :func:`run_iteration`.  A deck costs ~rows x (Newton
 iterations of a row slot) x (KLU factor of the whole wiring + rows x C VTEAM loads) plus
 parsing the wiring once; at 65x32 the loads of a second dynamic row cost more than a second
-parse (bench_program.py --profile: 8 pulsed rows in 34 s as 1-row decks, 45 s as 4-row,
-68 s as 8-row, before the corner merge)."""
+parse (bench_program.py --profile, 4 pulsed rows + 65 reads: 5.1 s as 1-row decks, 5.7 s
+as 2-row, 7.2 s as 4-row; one all-dynamic deck 196 s)."""
 
 HOLD_MARGIN = 1.1
 """A row's cells may be resistors in another row's deck only if every cell's own threshold
