@@ -27,6 +27,7 @@ from circuitsim.bptrain import CircuitParams, NetworkShape, TrainingCircuit, Tra
 from circuitsim.bptrain.report import initial_states
 from circuitsim.bptrain.train import spice_step
 from circuitsim.spice import BatchRunner
+from circuitsim.spice.runner import ngspice_version  # noqa: E402
 
 
 def measure(shape: NetworkShape, levels: int, tmax_per_edge: float, samples: int,
@@ -103,8 +104,8 @@ def main() -> None:
             "one-step bound": r["one_step_bound"]})
     notes = [
         f"{os.cpu_count()} cores shared with other jobs: wall times vary by ±50% with load. "
-        f"ngspice 39.3 batch runner, one deck per iteration (four phases); {args.samples} "
-        "iterations per row, random inputs/targets, start weights U(±1.5).",
+        f"ngspice {ngspice_version()} batch runner, one deck per iteration (four phases); "
+        f"{args.samples} iterations per row, random inputs/targets, start weights U(±1.5).",
         "Δx dev = |Δx_SPICE − Δx_twin| / |Δx_twin| over every cell that moved.  The large "
         "relative values of the analog-width variant come from pulses only a few ngspice steps "
         "long (small activations): its pulse end is a comparator on `time`, so ngspice has no "

@@ -25,6 +25,7 @@ from circuitsim.devices.decks import device_deck, standard_runs  # noqa: E402
 
 __all__ = ["pulse_rows", "run_rows"]
 from circuitsim.spice import simulate  # noqa: E402
+from circuitsim.spice.runner import ngspice_version  # noqa: E402
 
 
 def run_rows() -> list[dict]:
@@ -40,7 +41,8 @@ def run_rows() -> list[dict]:
                      "max |dx|": float(np.max(np.abs(xt - x))),
                      "max |dx| last period": float(np.max(np.abs(xt - x)[last])),
                      "max |di|/max|i|": float(np.max(np.abs(it - i)) / np.max(np.abs(i))),
-                     "ngspice s": res.wall_s, "twin s": twin_s})
+                     "ngspice s": res.wall_s, "twin s": twin_s,
+                     "solver": res.solver})
     return rows
 
 
@@ -63,17 +65,18 @@ def pulse_rows() -> list[dict]:
         rows.append({"pulse": f"{label}, {width:g} s, edges {edge:g} s", "ngspice dx": dx,
                      "err vs rate*width": f"{100 * (dx - rect) / rect:+.3f}%",
                      "err vs pulse_dx(edge=)": f"{100 * (dx - exact) / exact:+.4f}%",
-                     "ngspice s": res.wall_s})
+                     "ngspice s": res.wall_s, "solver": res.solver})
     return rows
 
 
 if __name__ == "__main__":
     write_table("devices_pulse", pulse_rows(),
-                title="VTEAM: one update pulse in ngspice 39.3 vs the analytic Δx",
+                title=f"VTEAM: one update pulse in ngspice {ngspice_version()} vs the analytic Δx",
                 notes="rate*width ignores the pulse edges (their own contribution is the "
                       "error shown); pulse_dx(edge=) includes them and the windows.")
     write_table("devices", run_rows(),
-                title="Memristor twins vs ngspice 39.3 (single device, same stimulus)",
+                title=f"Memristor twins vs ngspice {ngspice_version()} (single device, same "
+                      "stimulus)",
                 notes="State x is normalised (switching range 1).  Twin evaluated at ngspice's "
                       "own time points (LSODA, rtol 1e-8).  ngspice: gear, reltol 1e-4, tmax = "
                       "period/1000 (sines) or edge/10 (pulse trains).  See also "

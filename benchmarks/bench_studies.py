@@ -1,5 +1,6 @@
 """Software vs mapped accuracy of each digits model, and every study at its default settings,
-next to the published figure it mirrors.
+next to the published figure it mirrors.  Every mapped figure is read through the circuit
+network's twin (:func:`circuitsim.network.crossbar_forward`, the one read path).
 
     .venv/bin/python benchmarks/bench_studies.py [--quick]
 
@@ -20,7 +21,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import torch  # noqa: E402
 from _table import RESULTS, write_table  # noqa: E402
 
-from circuitsim.mapping import CAT_STUDY, map_model, mapped_accuracy  # noqa: E402
+from circuitsim.mapping import CAT_STUDY  # noqa: E402
+from circuitsim.network import mapped_accuracy  # noqa: E402
 from circuitsim.nn import TrainConfig, accuracy, load_digits, make_model, train  # noqa: E402
 from circuitsim.studies import STUDIES, StudyContext, run_study  # noqa: E402
 from circuitsim.studies.readpath import CALIBRATION_IMAGES  # noqa: E402
@@ -34,6 +36,7 @@ PUBLISHED = {
     "endurance": "(no single published figure)",
     "noise-training": "noise-injection training recovers accuracy at equal sigma",
     "ir-drop": "DESIGN.md: 3.7/8.9/16.7% full-scale error at 1/2.5/5 ohm (32x16)",
+    "nonlinearity": "CNN seed: pulse-trained accuracy falls as the P/D nonlinearity NL grows",
 }
 
 
@@ -57,7 +60,7 @@ def main() -> int:
                            "mapping": name,
                            "software_acc": accuracy(m, ds.x_test, ds.y_test),
                            "mapped_acc": mapped_accuracy(
-                               map_model(m, cfg), ds.x_test, ds.y_test,
+                               m, ds.x_test, ds.y_test, cfg,
                                calibration=ds.x_train[:CALIBRATION_IMAGES]),
                            "train_s": round(time.perf_counter() - t0, 1)})
     ctx = StudyContext(quick=args.quick, progress=False)
@@ -71,7 +74,7 @@ def main() -> int:
             head = f"FAILED: {exc}"
         rows.append({"study": name, "wall_s": round(time.perf_counter() - t0, 1),
                      "headline (digits, 64-32-10 sigmoid MLP)": head,
-                     "published": PUBLISHED[name]})
+                     "published": PUBLISHED.get(name, "(none recorded)")})
     write_table("studies_models", models, title="Digits models: software vs mapped accuracy "
                 "(360 test images)")
     write_table("studies", rows, title="Non-ideality studies at default settings",

@@ -29,7 +29,8 @@ reltol 1e-6 both converge far below it)."""
 
 @pytest.mark.slow
 def test_macro_variant_in_report(tmp_path):
-    """~20 s of CPU: a whole demo run (demo variant + macro variant, 4 images)."""
+    """~20 s of CPU: a whole demo run (demo variant + macro variant, 4 images; the macro
+    variant's ngspice level as tile jobs)."""
     ds = load_digits()
     model = make_mlp((64, 6, 10), "sigmoid", seed=0)
     with torch.no_grad():  # least-squares readout: a working classifier in milliseconds
@@ -66,3 +67,13 @@ def test_macro_variant_in_report(tmp_path):
     assert man["simulated_with"]["solver"] == ["klu"]
     md = (tmp_path / "out" / "report.md").read_text()
     assert "## Variants" in md and "Read energy, variant `macro`" in md
+    # how many images went through ngspice, and why, from this run's own ngspice cost
+    z = m["spice_sizing"]
+    assert (z["n_spice"], z["n_test"], z["n_dataset"]) == (2, 4, 360)
+    assert z["projected_spice_s_all_images"] == pytest.approx(
+        360 * m["timing_s"]["spice_per_image"])
+    assert "core-hours" in z["why"] and "2 of 4 images through ngspice" in md
+    # the macro variant runs its ngspice level as (tile, chunk) jobs: its 2 ngspice images
+    # form one chunk, so one job per tile
+    jobs = sorted((tmp_path / "out" / "chunks").glob("macro-L*.npz"))
+    assert len(jobs) == 15 and all(j.name.endswith("-i00000-00002.npz") for j in jobs)

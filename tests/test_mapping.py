@@ -10,12 +10,11 @@ from circuitsim.errors import ConfigError
 from circuitsim.mapping import (
     MappingConfig,
     conductance_levels,
-    crossbar_forward,
     map_layer,
     map_model,
-    mapped_accuracy,
     quantize_uniform,
 )
+from circuitsim.network import crossbar_forward, mapped_accuracy
 from circuitsim.nn import TrainConfig, accuracy, load_digits, make_model, train
 
 torch.set_num_threads(1)
@@ -103,21 +102,20 @@ def test_bad_mapping_config(bad):
 @pytest.mark.parametrize("name", ["mlp-sigmoid", "mlp-relu", "logistic", "cnn"])
 def test_mapped_ideal_accuracy_equals_software(trained, digits, name):
     m = trained[name]
-    layers = map_model(m, MappingConfig())
     sw = accuracy(m, digits.x_test, digits.y_test)
     assert sw > 0.85
-    assert mapped_accuracy(layers, digits.x_test, digits.y_test) == sw
+    assert mapped_accuracy(m, digits.x_test, digits.y_test, MappingConfig()) == sw
     with torch.no_grad():
         ref = m.double()(torch.as_tensor(digits.x_test, dtype=torch.float64)).numpy()
         m.float()
-    np.testing.assert_allclose(crossbar_forward(layers, digits.x_test), ref, rtol=0,
-                               atol=1e-10 * np.abs(ref).max())
+    np.testing.assert_allclose(crossbar_forward(m, digits.x_test, MappingConfig()), ref,
+                               rtol=0, atol=1e-10 * np.abs(ref).max())
 
 
 def test_tiling_without_converters_is_exact(trained, digits):
     m = trained["mlp-relu"]
-    ref = crossbar_forward(map_model(m, MappingConfig()), digits.x_test)
-    tiled = crossbar_forward(map_model(m, MappingConfig(tile_size=16)), digits.x_test)
+    ref = crossbar_forward(m, digits.x_test, MappingConfig())
+    tiled = crossbar_forward(m, digits.x_test, MappingConfig(tile_size=16))
     np.testing.assert_allclose(tiled, ref, rtol=1e-12, atol=1e-12)
 
 
@@ -125,8 +123,9 @@ def test_converters_cost_accuracy_monotonically(trained, digits):
     m = trained["mlp-sigmoid"]
     sw = accuracy(m, digits.x_test, digits.y_test)
     cal = digits.x_train[:200]
-    acc = {b: mapped_accuracy(map_model(m, MappingConfig(adc_bits=b, dac_bits=b, tile_size=32)),
-                              digits.x_test, digits.y_test, calibration=cal) for b in (2, 8)}
+    acc = {b: mapped_accuracy(m, digits.x_test, digits.y_test,
+                              MappingConfig(adc_bits=b, dac_bits=b, tile_size=32),
+                              calibration=cal) for b in (2, 8)}
     assert acc[8] >= sw - 0.02  # 8-bit converters lose at most a couple of images
     assert acc[2] < acc[8]
 
@@ -136,13 +135,13 @@ def test_adc_calibrated_on_calibration_data_is_batch_independent(trained, digits
     first images give the same logits alone and inside the whole test set; without
     calibration inputs a calibrated ADC is refused."""
     m = trained["mlp-relu"]
-    layers = map_model(m, MappingConfig(adc_bits=5, dac_bits=6, tile_size=16))
+    cfg = MappingConfig(adc_bits=5, dac_bits=6, tile_size=16)
     cal = digits.x_train[:200]
-    whole = crossbar_forward(layers, digits.x_test, calibration=cal)
-    alone = crossbar_forward(layers, digits.x_test[:3], calibration=cal)
+    whole = crossbar_forward(m, digits.x_test, cfg, calibration=cal)
+    alone = crossbar_forward(m, digits.x_test[:3], cfg, calibration=cal)
     np.testing.assert_array_equal(alone, whole[:3])
     with pytest.raises(ConfigError, match="calibration"):
-        crossbar_forward(layers, digits.x_test)
+        crossbar_forward(m, digits.x_test, cfg)
 
 
 def test_conv_unfolding_with_padding_and_stride_matches_torch():
@@ -151,13 +150,13 @@ def test_conv_unfolding_with_padding_and_stride_matches_torch():
     torch.manual_seed(0)
     m = nn.Sequential(nn.Unflatten(1, (2, 7, 6)), nn.Conv2d(2, 3, (3, 2), stride=(2, 1),
                                                             padding=(1, 0)),
-                      nn.Tanh(), nn.Flatten(), nn.Linear(3 * 4 * 5, 4)).double()
+                      nn.ReLU(), nn.Flatten(), nn.Linear(3 * 4 * 5, 4)).double()
     x = torch.rand(5, 84, dtype=torch.float64)
     layers = map_model(m, MappingConfig())
     assert layers[0].kind == "conv2d" and layers[0].g_pos.shape == (2 * 3 * 2 + 1, 3)
     with torch.no_grad():
-        np.testing.assert_allclose(crossbar_forward(layers, x.numpy()), m(x).numpy(),
-                                   rtol=1e-10, atol=1e-12)
+        np.testing.assert_allclose(crossbar_forward(m, x.numpy(), MappingConfig()),
+                                   m(x).numpy(), rtol=1e-10, atol=1e-12)
 
 
 def test_binary_detectors_map_exactly(digits):
@@ -171,4 +170,5 @@ def test_binary_detectors_map_exactly(digits):
         train(m, ds, TrainConfig(epochs=2, progress=False))
         layers = map_model(m, MappingConfig())
         assert layers[-1].n_out == 1
-        assert mapped_accuracy(layers, ds.x_test, ds.y_test) == accuracy(m, ds.x_test, ds.y_test)
+        assert mapped_accuracy(m, ds.x_test, ds.y_test, MappingConfig()) == \
+            accuracy(m, ds.x_test, ds.y_test)

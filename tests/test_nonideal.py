@@ -10,7 +10,8 @@ import pytest
 import torch
 
 from circuitsim.errors import ConfigError
-from circuitsim.mapping import MappingConfig, crossbar_forward, map_layer
+from circuitsim.mapping import MappingConfig
+from circuitsim.network import CircuitConfig, build_network, crossbar_forward, study_network
 from circuitsim.nonideal import (
     Drift,
     Endurance,
@@ -35,10 +36,18 @@ def rng(seed=0):
     return np.random.default_rng(seed)
 
 
-def layers():
+MAP = MappingConfig(g_max=G_MAX)
+
+
+def model():
+    """9-6-3 sigmoid MLP with seeded normal weights (read through the network twin)."""
     r = rng(5)
-    return [map_layer(r.normal(size=(6, 9)), r.normal(size=6), MappingConfig(g_max=G_MAX)),
-            map_layer(r.normal(size=(3, 6)), r.normal(size=3), MappingConfig(g_max=G_MAX))]
+    m = torch.nn.Sequential(torch.nn.Linear(9, 6), torch.nn.Sigmoid(), torch.nn.Linear(6, 3))
+    with torch.no_grad():
+        for lin in (m[0], m[2]):
+            lin.weight.copy_(torch.as_tensor(r.normal(size=tuple(lin.weight.shape))))
+            lin.bias.copy_(torch.as_tensor(r.normal(size=lin.out_features)))
+    return m
 
 
 ZERO = [ProgrammingNoise(0.0), StuckAt(0.0, 0.0), Drift(t=0.0), Drift(t=1e6, nu=0, nu_sigma=0),
@@ -58,7 +67,8 @@ def test_zero_strength_scenario_equals_ideal_forward():
     x = rng(1).random((20, 9))
     ni = NonIdealityConfig(programming=ProgrammingNoise(0.0), stuck_at=StuckAt(), drift=Drift(),
                            endurance=Endurance(), pulse=PulseNonlinearity(), read_noise=ReadNoise())
-    np.testing.assert_array_equal(ni.forward(layers(), x), crossbar_forward(layers(), x))
+    np.testing.assert_array_equal(crossbar_forward(model(), x, MAP, nonideal=ni),
+                                  crossbar_forward(model(), x, MAP))
 
 
 def test_constant_sigma_statistics():
@@ -153,15 +163,24 @@ def test_pulse_nonlinearity():
 
 
 def test_read_noise_statistics():
-    r = rng(6)
-    v = np.tile(r.uniform(0, 0.2, size=(1, 8)), (N, 1))
-    g = r.uniform(10e-6, G_MAX, size=(8, 2))
+    """The network's read-noise sample (what both worlds add at the ADC input): per column a
+    Gaussian of variance absolute² + relative²·Σ_i V_i²·G_ij², the G+ and G− columns
+    independent, seen through the output's transimpedance."""
+    n = 20_000
     rn = ReadNoise(relative=0.05, absolute=1e-7)
-    i0 = v @ g
-    e = rn(i0, v, g, rng(7)) - i0
-    sig = np.sqrt(1e-14 + 0.05**2 * ((v[0] ** 2) @ (g**2)))
-    np.testing.assert_array_less(np.abs(e.mean(0)), 4 * sig / np.sqrt(N))
-    np.testing.assert_allclose(e.std(0), sig, rtol=4 / np.sqrt(2 * N))
+    lin = torch.nn.Linear(8, 2)
+    net = build_network(torch.nn.Sequential(lin), CircuitConfig(digital_periphery=True), MAP,
+                        nonideal=NonIdealityConfig(read_noise=rn, seed=7))
+    p = net.plans[0]
+    v = rng(6).uniform(0, 0.2, size=9)
+    v[-1] = net.v_read  # the bias row
+    # distinct inputs (the sample is keyed by the row voltages), statistically the same
+    V = v + 1e-15 * np.arange(n)[:, None]
+    e = net.read_noise(p, V)[:, 0, :]
+    var = 1e-14 + 0.05**2 * ((v ** 2) @ (p.conductance**2))
+    sig = p.transimpedance * np.sqrt(var[0::2] + var[1::2])
+    np.testing.assert_array_less(np.abs(e.mean(0)), 4 * sig / np.sqrt(n))
+    np.testing.assert_allclose(e.std(0), sig, rtol=4 / np.sqrt(2 * n))
 
 
 def test_seeds_reproduce_and_differ():
@@ -169,11 +188,15 @@ def test_seeds_reproduce_and_differ():
                            stuck_at=StuckAt(0.02, 0.02), drift=Drift(1e3),
                            read_noise=ReadNoise(0.02), seed=11)
     x = rng(8).random((10, 9))
-    a, b = ni.forward(layers(), x, draw=3), ni.forward(layers(), x, draw=3)
+
+    def fwd(cfg, draw):
+        return crossbar_forward(model(), x, MAP, nonideal=cfg, draw=draw)
+
+    a, b = fwd(ni, 3), fwd(ni, 3)
     np.testing.assert_array_equal(a, b)
-    assert not np.array_equal(a, ni.forward(layers(), x, draw=4))
+    assert not np.array_equal(a, fwd(ni, 4))
     other = NonIdealityConfig.from_dict({**ni.to_dict(), "seed": 12})
-    assert not np.array_equal(a, other.forward(layers(), x, draw=3))
+    assert not np.array_equal(a, fwd(other, 3))
 
 
 def test_config_round_trip(tmp_path):
@@ -212,24 +235,33 @@ def test_weight_noise_for_training():
 
 
 def test_ir_drop_through_the_engine():
-    ls = layers()
+    """``nonideal.ir_drop`` is the network's wires: more resistance, larger error; the
+    effective-conductance layer (IR-drop-aware training) is exactly the network layout's
+    transfer matrix (G+ and G− columns side by side)."""
+    from circuitsim.behavioral import CrossbarSolver
+
+    m = model()
     x = rng(10).random((15, 9))
-    ideal = crossbar_forward(ls, x)
+    ideal = crossbar_forward(m, x, MAP)
     errs = []
     for r in (0.5, 5.0, 50.0):
         ir = IRDrop(r_wire_row=r, r_wire_col=r)
-        out = crossbar_forward(ls, x, mvm=ir.mvm())
-        # a resistive network is linear: the effective-conductance layer reproduces it exactly
-        eff = crossbar_forward([ir.effective_layer(la) for la in ls], x)
-        np.testing.assert_allclose(out, eff, rtol=1e-9, atol=1e-12 * np.abs(out).max())
+        ni = NonIdealityConfig(ir_drop=ir)
+        out = crossbar_forward(m, x, MAP, nonideal=ni)
         errs.append(np.abs(out - ideal).max())
+        net = study_network(m, MAP, nonideal=ni)
+        assert net.circuit.r_wire_row == r and net.circuit.r_wire_col == r
+        for p in net.plans:
+            eff = ir.effective_layer(p.mapped)
+            a = np.asarray(CrossbarSolver(net.tile_spec(p, 0, 0)).transfer_matrix)
+            np.testing.assert_allclose(eff.g_pos, a[:, 0::2], rtol=1e-12, atol=1e-18)
+            np.testing.assert_allclose(eff.g_neg, a[:, 1::2], rtol=1e-12, atol=1e-18)
     assert errs[0] < errs[1] < errs[2]  # more wire resistance, larger error
-    # zero resistance through the engine: the ideal MVM (0 S cells become g_open = 1 pS)
-    np.testing.assert_allclose(crossbar_forward(ls, x, mvm=IRDrop().mvm()), ideal,
-                               rtol=1e-6, atol=1e-9)
+    np.testing.assert_array_equal(crossbar_forward(m, x, MAP, nonideal=NonIdealityConfig(
+        ir_drop=IRDrop())), ideal)
     # IR drop with a sinh cell I-V runs the engine's Newton solve
-    both = NonIdealityConfig(iv=IVNonlinearity(0.25),
-                             ir_drop=IRDrop(r_wire_row=1.0, r_wire_col=1.0)).forward(ls, x)
+    both = crossbar_forward(m, x, MAP, nonideal=NonIdealityConfig(
+        iv=IVNonlinearity(0.25), ir_drop=IRDrop(r_wire_row=1.0, r_wire_col=1.0)))
     assert np.all(np.isfinite(both)) and not np.allclose(both, ideal)
     from circuitsim.nonideal import IRDropAware
 

@@ -41,9 +41,9 @@ def add_arguments(p) -> None:
                    help="test images of the macro variant through the twin (~1.3 s each per "
                         "core on a loaded 2-core machine) [default 40]")
     p.add_argument("--macro-spice-images", type=int, default=None, metavar="N",
-                   help="images of the macro variant run in ngspice (~2 min each on a loaded "
-                        "2-core machine; the twin runs all) [default 2; --quick 0, so a quick "
-                        "run stays quick]")
+                   help="images of the macro variant run in ngspice, in one chunk (~1.5 "
+                        "min of ngspice each on a loaded 2-core machine; the twin runs all) "
+                        "[default 4; --quick 0, so a quick run stays quick]")
     add_executor_arguments(p)
 
 

@@ -20,7 +20,9 @@ def add_arguments(p) -> None:
     p.add_argument("--data-path", default=None, help="directory of the data files")
     p.add_argument("--model", default="mlp", choices=MODEL_KINDS, help="model kind [mlp]")
     p.add_argument("--hidden", default="32", help="hidden widths, comma-separated [32]")
-    p.add_argument("--activation", default="sigmoid", choices=("sigmoid", "relu", "tanh"))
+    p.add_argument("--activation", default="sigmoid", choices=("sigmoid", "relu"),
+                   help="hidden neurons [sigmoid] (the studies read through the circuit "
+                        "network, which has sigmoid and ReLU neurons)")
     p.add_argument("--epochs", type=int, default=40, help="training epochs [40]")
     p.add_argument("--seed", type=int, default=0, help="seed of training and draws [0]")
     p.add_argument("--g-max", type=float, default=110e-6, help="G_max [S] [110e-6]")

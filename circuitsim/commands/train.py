@@ -73,7 +73,8 @@ def check_checkpoint_path(out: str):
 
 def run(args) -> int:
     from ..errors import ConfigError
-    from ..mapping import MappingConfig, map_model, mapped_accuracy
+    from ..mapping import MappingConfig
+    from ..network import mapped_accuracy
     from ..nn import TrainConfig, accuracy, get_dataset, make_model, save_checkpoint, train
 
     hidden = parse_hidden(args.hidden)
@@ -112,7 +113,7 @@ def run(args) -> int:
         pruning = {"prune": args.prune, "pruned_fraction": pr["pruned_fraction"],
                    "qat_levels": args.qat_levels, "retrain_epochs": args.retrain_epochs}
     sw = accuracy(model, ds.x_test, ds.y_test)
-    mapped = mapped_accuracy(map_model(model, mcfg), ds.x_test, ds.y_test)
+    mapped = mapped_accuracy(model, ds.x_test, ds.y_test, mcfg)
     config = {"data": args.data, "data_path": args.data_path,
               "model": {"kind": args.model, "hidden": list(hidden),
                         "activation": args.activation, "seed": args.seed},

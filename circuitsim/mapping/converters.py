@@ -1,6 +1,6 @@
 """The digital periphery of a crossbar tile: input DAC, column ADC, partial sums.
 
-One text for every read path: the studies' mapping forward (:func:`crossbar_forward`), the
+One text for every read path: the studies (:func:`circuitsim.network.crossbar_forward`), the
 circuit network's twin and its ngspice co-simulation all call these functions, so a difference
 between SPICE and the twin is always analog.
 """

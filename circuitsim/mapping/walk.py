@@ -17,7 +17,7 @@ import numpy as np
 from ..errors import ConfigError
 
 __all__ = ["ACTIVATION_NAMES", "LayerSpec", "pool_forward", "software_layers",
-           "walk_sequential"]
+           "unfold_patches", "walk_sequential"]
 
 ACTIVATION_NAMES = {"Sigmoid": "sigmoid", "ReLU": "relu", "Tanh": "tanh"}
 """torch module class name → activation name."""
@@ -144,6 +144,22 @@ def walk_sequential(model, input_shape=None) -> list[LayerSpec]:
     if not out:
         raise ConfigError("the model has no Linear or Conv2d layer")
     return out
+
+
+def unfold_patches(x: np.ndarray, conv: dict) -> np.ndarray:
+    """Flat (N, C·H·W) images → (N·H'·W', C·kh·kw) patches in torch's ``unfold`` order: the
+    row vectors a conv layer's kernel crossbar sees, one per output position."""
+    c, h, w = conv["in_shape"]
+    kh, kw = conv["kernel"]
+    sh, sw = conv["stride"]
+    ph, pw = conv["padding"]
+    _, ho, wo = conv["out_shape"]
+    x4 = x.reshape(len(x), c, h, w)
+    if ph or pw:
+        x4 = np.pad(x4, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
+    win = np.lib.stride_tricks.sliding_window_view(x4, (kh, kw), axis=(2, 3))
+    win = win[:, :, ::sh, ::sw][:, :, :ho, :wo]  # (N, C, H', W', kh, kw)
+    return win.transpose(0, 2, 3, 1, 4, 5).reshape(len(x) * ho * wo, c * kh * kw)
 
 
 def pool_forward(x: np.ndarray, pool: dict) -> np.ndarray:

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..crossbar.wires import Wires, wire_fields
 from ..errors import ConfigError
 from ..generators.neuron import NeuronCard
 from ..generators.sense_amp import DiffSenseCard
@@ -66,24 +67,44 @@ def parse_model(model) -> list[LayerSpec]:
 
 def _check_mapping(mapping, circuit: CircuitConfig) -> bool:
     """Validate the mapping for a circuit; returns whether the layers get a digital periphery
-    (tiles or converters)."""
+    (tiles, converters or ``circuit.digital_periphery``).  ``g_min = 0`` (unprogrammed cells
+    hold the zero weights) is a circuit whose 0 S cells are open: ``circuit.g_open`` in both
+    worlds (:meth:`~circuitsim.crossbar.wires.Wires.open_cells`)."""
     if not isinstance(mapping, MappingConfig):
         raise ConfigError(f"mapping must be a circuitsim.mapping.MappingConfig, got "
                           f"{type(mapping).__name__}")
-    if mapping.g_min <= 0:
-        raise ConfigError("MappingConfig.g_min must be > 0 for a circuit network: every cell is "
-                          "a memristor with a finite resistance (e.g. g_min = g_max / 100)")
-    digital = any(getattr(mapping, k) is not None for k in ("tile_size", "dac_bits",
-                                                           "adc_bits"))
+    digital = circuit.digital_periphery or any(
+        getattr(mapping, k) is not None for k in ("tile_size", "dac_bits", "adc_bits"))
     if digital and circuit.neuron_flavour != "ideal":
         raise ConfigError("CircuitConfig.neuron_flavour must be 'ideal' with tiles or "
-                          "converters (MappingConfig.tile_size / dac_bits / adc_bits): the "
-                          "activation is computed digitally after the ADC, there is no analog "
-                          "neuron circuit; drop the converters to simulate circuit neurons")
+                          "converters (MappingConfig.tile_size / dac_bits / adc_bits, "
+                          "CircuitConfig.digital_periphery): a tiled layer's partial sums are "
+                          "added digitally after the ADC, so its activation is digital too and "
+                          "there is no analog node for a neuron circuit; drop the tiles and "
+                          "converters (and digital_periphery) to simulate circuit neurons")
     if digital and circuit.neuron_v_offset != 0:
-        raise ConfigError("CircuitConfig.neuron_v_offset must be 0 with tiles or converters: "
-                          "the activation is digital (no analog neuron to have an offset)")
+        raise ConfigError("CircuitConfig.neuron_v_offset must be 0 with tiles or converters "
+                          "(or digital_periphery): the activation is computed digitally, there "
+                          "is no analog neuron to have an offset; drop the tiles and "
+                          "converters to simulate a neuron offset")
     return digital
+
+
+def _circuit_wires(circuit: CircuitConfig, nonideal) -> CircuitConfig:
+    """One source of truth for the wires: ``nonideal.ir_drop`` (an
+    :class:`~circuitsim.nonideal.IRDrop`, itself a :class:`~circuitsim.crossbar.wires.Wires`)
+    becomes the circuit's wires; refused only when the circuit already has other wires.  A
+    default ``IRDrop()`` (ideal wires, the identity) says nothing and leaves the circuit's."""
+    ir = getattr(nonideal, "ir_drop", None)
+    if not isinstance(ir, Wires) or ir.wires in (circuit.wires, Wires()):
+        return circuit
+    if circuit.wires != Wires():
+        raise ConfigError(f"nonideal.ir_drop ({ir.wires}) and the CircuitConfig's wires "
+                          f"({circuit.wires}) differ: the circuit has one set of wires; give "
+                          "them once (CircuitConfig r_wire_row / r_wire_col / r_source / "
+                          "r_sense / c_wire_* / g_open, or nonideal.ir_drop), or make them "
+                          "equal")
+    return circuit.replace(**wire_fields(ir))
 
 
 def _check_device_range(plan_g: np.ndarray, lo: float, hi: float, where: str) -> None:
@@ -120,9 +141,11 @@ def relu_scales(model, calibration, margin: float = 1.05) -> list[float]:
             for s, o in zip(specs, outs, strict=True) if s.activation == "relu"]
 
 
-def _check_nonideal(nonideal, digital: bool = True) -> float | None:
+def _check_nonideal(nonideal) -> float | None:
     """Validate a NonIdealityConfig for the circuit; returns the sinh ``v0`` of its read I-V
-    (or None).  ``digital``: the layers have a digital periphery (read noise allowed)."""
+    (or None).  ``ir_drop`` is the circuit's wires (:func:`_circuit_wires`); read noise
+    enters at the ADC input of a digital periphery, or as current sources at the sense
+    inputs of an all-analog network (the same seeded sample in both worlds)."""
     if nonideal is None:
         return None
     from ..nonideal import NonIdealityConfig
@@ -130,15 +153,6 @@ def _check_nonideal(nonideal, digital: bool = True) -> float | None:
     if not isinstance(nonideal, NonIdealityConfig):
         raise ConfigError(f"nonideal must be a circuitsim.nonideal.NonIdealityConfig, got "
                           f"{type(nonideal).__name__}")
-    if nonideal.ir_drop is not None and not nonideal.ir_drop.is_identity:
-        raise ConfigError("nonideal.ir_drop: the circuit network has real wires; set "
-                          "CircuitConfig.r_wire_row / r_wire_col instead")
-    if nonideal.read_noise is not None and not nonideal.read_noise.is_identity \
-            and not digital:
-        raise ConfigError("nonideal.read_noise: a DC circuit simulation has no read noise; in "
-                          "the circuit network it enters at the ADC of a digital periphery "
-                          "(the same seeded sample in ngspice and the twin): set "
-                          "MappingConfig.adc_bits / dac_bits / tile_size, or leave it None")
     return None if nonideal.iv is None else float(nonideal.iv.v0)
 
 
@@ -146,6 +160,7 @@ def plan_layers(model, circuit: CircuitConfig, mapping, calibration=None, nonide
                 draw: int = 0) -> list[LayerPlan]:
     if not isinstance(circuit, CircuitConfig):
         raise ConfigError(f"circuit must be a CircuitConfig, got {type(circuit).__name__}")
+    circuit = _circuit_wires(circuit, nonideal)
     digital = _check_mapping(mapping, circuit)
     specs = parse_model(model)
     if any(s.kind == "conv2d" for s in specs):
@@ -155,7 +170,7 @@ def plan_layers(model, circuit: CircuitConfig, mapping, calibration=None, nonide
                               "in Python): set CircuitConfig.neuron_flavour='ideal' and "
                               "neuron_v_offset=0")
         digital = True
-    _check_nonideal(nonideal, digital)
+    _check_nonideal(nonideal)
     parsed = [(s.weight, s.bias, s.activation, s.module_index) for s in specs]
     fs_relu: list[float] = []
     if calibration is not None:
@@ -231,17 +246,20 @@ def build_network(model, circuit: CircuitConfig | None = None, mapping=None, *,
                   calibration=None, nonideal=None, draw: int = 0, name: str = "network"):
     """Plan the circuit of a trained ``nn.Sequential`` (Linear + Sigmoid/ReLU, final Linear).
 
-    ``mapping``: a :class:`circuitsim.mapping.MappingConfig` with ``g_min > 0`` (default:
-    g 1–100 µS, v_read 0.2 V).  ``calibration``: optional inputs (N, features) in [0, 1]; for
-    ReLU networks it sets each layer's full scale to its largest activation (+5 %) instead of
-    ``circuit.relu_full_scale``.  ``nonideal``: optional
+    ``mapping``: a :class:`circuitsim.mapping.MappingConfig` (default: g 1–100 µS, v_read
+    0.2 V; ``g_min = 0`` cells are open, ``circuit.g_open``).  ``calibration``: optional
+    inputs (N, features) in [0, 1]; for ReLU networks it sets each layer's full scale to its
+    largest activation (+5 %) instead of ``circuit.relu_full_scale``.  ``nonideal``: optional
     :class:`circuitsim.nonideal.NonIdealityConfig`; its conductance transforms (programming,
     stuck-at, drift, ...) give the programmed arrays (Monte-Carlo draw ``draw``), its ``iv``
-    part the cells' sinh read nonlinearity; ``ir_drop`` and ``read_noise`` are refused (wires
-    are CircuitConfig's; a DC simulation has no noise).  The device-range check applies to
+    part the cells' sinh read nonlinearity, its ``ir_drop`` the circuit's wires (refused if
+    ``circuit`` has other wires), its ``read_noise`` a seeded sample at the ADC input (digital
+    periphery) or at the sense inputs (all-analog).  The device-range check applies to
     the mapped targets.  Raises :class:`ConfigError` before anything is simulated."""
     circuit = CircuitConfig() if circuit is None else circuit
     mapping = MappingConfig() if mapping is None else mapping
+    if isinstance(circuit, CircuitConfig):
+        circuit = _circuit_wires(circuit, nonideal)
     plans = plan_layers(model, circuit, mapping, calibration, nonideal, draw)
     net = Network(plans, circuit, mapping, name=name, sinh_v0=_check_nonideal(nonideal),
                   nonideal=nonideal, draw=draw)

@@ -67,6 +67,12 @@ class CircuitConfig(Wires):
     device_range: tuple[float, float] | None = None
     """Programmable conductance range of the device (g_lo, g_hi) [S]; None = the mapping's
     (g_min, g_max).  Every mapped conductance must lie inside it."""
+    digital_periphery: bool = False
+    """True: every layer gets a digital periphery even without converters (ideal DAC / ADC
+    unless ``MappingConfig.dac_bits`` / ``adc_bits`` say otherwise): the analog tiles are
+    co-simulated one layer at a time and the activation is computed digitally after the sense
+    stage, as the studies' read path does.  False: a layer without tiles or converters is an
+    all-analog crossbar → sense stage → neuron chain in one deck."""
 
     def __post_init__(self):
         super().__post_init__()
@@ -89,6 +95,9 @@ class CircuitConfig(Wires):
                               f"{self.sense_opamp.v_offset!r} V: the behavioral twin does not "
                               "model an offset of the column virtual grounds; model offsets "
                               "with CircuitConfig.neuron_v_offset")
+        if not isinstance(self.digital_periphery, bool):
+            raise ConfigError(f"CircuitConfig.digital_periphery must be True or False, got "
+                              f"{self.digital_periphery!r}")
         require_positive("CircuitConfig.tia_swing", self.tia_swing, "[V]")
         require_positive("CircuitConfig.diff_r1", self.diff_r1, "[ohm]")
         if self.neuron_flavour not in FLAVOURS:

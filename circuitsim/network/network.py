@@ -29,8 +29,7 @@ from ..crossbar.wires import wire_fields
 from ..errors import ConfigError, SimulationError
 from ..generators.neuron import neuron_subckt, neuron_transfer
 from ..generators.sense_amp import diff_sense_subckt
-from ..mapping.forward import unfold_patches
-from ..mapping.walk import pool_forward
+from ..mapping.walk import pool_forward, unfold_patches
 from ..readout import activate
 from ..units import require_positive, spice_number
 from .config import CircuitConfig
@@ -237,6 +236,7 @@ class Network:
                                          comment="column current meters (0 V)" if k == 0
                                          else ""))
                 saves.append(self.current_vector(p, k))
+            els += self._noise_sources(p, x, slot_s)
             for j, sname in enumerate(self._sense_names(p)):
                 els.append(Instance(f"Xl{p.index}_sa{j}", sname,
                                     (f"l{p.index}_in{2 * j}", f"l{p.index}_in{2 * j + 1}",
@@ -291,15 +291,16 @@ class Network:
             chunk = int(chunk)
             starts = range(0, len(x), chunk)
             show = (sys.stderr.isatty() and len(starts) > 1) if progress is None else progress
-            if self.digital and slot_s is not None:
-                raise ConfigError("slot_s (a .tran) is not available with tiles / converters: "
-                                  "the digital periphery reads DC tile outputs")
+            if slot_s is not None:
+                require_positive("slot_s", slot_s, "[s]")
             for s in tqdm(starts, desc="ngspice runs", disable=not show):
                 xs = x[s:s + chunk]
                 t = timeout_s if timeout_s is not None else 120.0 + 2.0 * len(xs)
                 if self.digital:
                     parts.append(self._digital_forward(
-                        xs, lambda p, V, t=t: self._tiles_spice(p, V, r, t, runs), "spice"))
+                        xs, lambda p, V, t=t: self._tiles_spice(p, V, r, t, runs,
+                                                                    slot_s=slot_s),
+                        "spice"))
                     continue
                 res = r.run(self.deck(xs, slot_s=slot_s), timeout_s=t)
                 runs.append(res)
@@ -364,9 +365,10 @@ class Network:
                 I = V @ p.conductance
             else:
                 I = self._solver(p, backend).column_currents(V.T).T
+            i_sense = I + self.column_noise(p, V, x)
             z = np.empty((len(x), p.n_out))
             for j, card in enumerate(p.sense):
-                ip, i_n = I[:, 2 * j], I[:, 2 * j + 1]
+                ip, i_n = i_sense[:, 2 * j], i_sense[:, 2 * j + 1]
                 z[:, j] = card.transimpedance * (ip - i_n) if ideal else card.transfer(ip, i_n)
             if p.neuron is None:
                 h = z
@@ -431,30 +433,43 @@ class Network:
         idx = {s: n for n, s in enumerate(uniq)}
         return [f"{base}_{idx[s]}" for s in cards]
 
-    def layer_deck(self, plan: LayerPlan, V, *, print_outputs: bool = False) -> Deck:
+    def layer_deck(self, plan: LayerPlan, V, *, print_outputs: bool = False,
+                   tiles=None, slot_s: float | None = None) -> Deck:
         """One ``.dc`` deck evaluating every tile of a digital-periphery layer for the row
         voltages ``V`` (N, in + 1) [V] (the DAC outputs; the last column, the bias row, must be
         v_read): one crossbar subcircuit per tile, each with its own sense stages; the sense
-        outputs ``v(l{L}_t{ri}_{ci}_z{j})`` go to the ADC in Python."""
+        outputs ``v(l{L}_t{ri}_{ci}_z{j})`` go to the ADC in Python.  ``tiles``: only these
+        ``(ri, ci)`` (one tile per deck: the tile-parallel co-simulation's jobs); None: all.
+        The tiles share no node but the word line (a source), so a deck of a subset solves
+        the same equations for those tiles.  ``slot_s`` [s]: a ``.tran`` instead, row vector k
+        held for one slot (as :meth:`deck`), the ADC sampling each sense output at the end of
+        its slot."""
         from ..crossbar import crossbar_subckt
 
         V = np.asarray(V, dtype=float)
         n = len(V)
-        els: list = [VoltageSource("Vslot", "slot", "0", 0.0,
-                                   comment=f"input slot: .dc sweeps it 0..{n - 1}; row voltages "
-                                           "are pwl functions of it")]
+        chosen = _chosen_tiles(plan, tiles)
+        tran = slot_s is not None
+        if tran:
+            require_positive("slot_s", slot_s, "[s]")
+        els: list = [VoltageSource("Vslot", "slot", "0", 0.0, comment=(
+            f"row vector k is held for one slot of {slot_s:g} s (.tran), sampled at the "
+            "slot's end" if tran else f"input slot: .dc sweeps it 0..{n - 1}; row voltages "
+                                      "are pwl functions of it"))]
         if self.circuit.access is not None:
             els.append(VoltageSource("Vwl", "wl", "0", self.circuit.access.v_wordline,
                                      comment="word lines of every 1T1R tile"))
         subs, saves = [], []
         for ri, ci, (r0, r1), (c0, c1) in plan.tiles():
+            if (ri, ci) not in chosen:
+                continue
             tag = f"l{plan.index}_t{ri}_{ci}"
             spec = self.tile_spec(plan, ri, ci)
             subs.append(crossbar_subckt(spec, f"xbar_{tag}"))
             ports = [self.tile_drive_node(plan, ri, ci, i) for i in range(r0, r1)]
             drivers = _row_sources(ports, V[:, r0:r1], f"V{tag}_r",
                                    f"tile ({ri}, {ci}) row drivers: DAC output voltages, one "
-                                   "value per slot (the bias row at v_read)")
+                                   "value per slot (the bias row at v_read)", slot_s)
             els += drivers
             saves += [f"i({d.name.lower()})" for d in drivers]
             ports += [f"{tag}_col{k}" for k in range(2 * (c1 - c0))]
@@ -475,47 +490,86 @@ class Network:
                                     (f"{tag}_in{2 * jj}", f"{tag}_in{2 * jj + 1}", node)))
                 saves.append(f"v({node})")
         if print_outputs:
-            els.append(RawLine("print", ".print dc " + " ".join(saves[:64])))
-        return Deck(f"{self.name}: layer {plan.index}, {len(plan.row_tiles)}x"
-                    f"{len(plan.col_tiles)} tiles, {n} input(s) in one .dc sweep",
+            els.append(RawLine("print", f".print {'tran' if tran else 'dc'} " +
+                               " ".join(saves[:64])))
+        which = (f"{len(plan.row_tiles)}x{len(plan.col_tiles)} tiles" if tiles is None else
+                 "tile(s) " + " ".join(f"({ri}, {ci})" for ri, ci in sorted(chosen)))
+        how = f"a .tran of {n} slots" if tran else "one .dc sweep"
+        return Deck(f"{self.name}: layer {plan.index}, {which}, {n} input(s) in {how}",
                     elements=els, subcircuits=subs, options=DECK_OPTIONS,
-                    analyses=[Dc("Vslot", 0.0, float(n - 1), 1.0)], saves=tuple(saves),
+                    analyses=[Tran(slot_s / 50, n * slot_s, tmax=slot_s / 50) if tran
+                              else Dc("Vslot", 0.0, float(n - 1), 1.0)], saves=tuple(saves),
                     osdi=self.osdi())
 
-    def _tiles_spice(self, plan: LayerPlan, V, runner, timeout_s, runs=None) -> tuple:
+    def _tiles_spice(self, plan: LayerPlan, V, runner, timeout_s, runs=None, *,
+                     tiles=None, slot_s: float | None = None) -> tuple:
         """Sense outputs (N, row tiles, out) [V], column currents (N, row tiles, 2·out) [A]
         and read power (N, row tiles, col tiles) [W] of every tile of a layer, from one
         ngspice run (its SimResult is appended to ``runs`` if given).  The power of a tile is
         Σ V·I of its row drivers from ngspice's branch currents (``i(V)`` flows into the +
         terminal: a source delivering power has a negative current); the tile's other sources
-        deliver none at DC (0 V column meters, the word line's gates)."""
+        deliver none at DC (0 V column meters, the word line's gates).  ``tiles``: only these
+        ``(ri, ci)`` are simulated (the other entries are NaN)."""
         n = len(V)
-        res = runner.run(self.layer_deck(plan, V), timeout_s=timeout_s)
+        chosen = _chosen_tiles(plan, tiles)
+        res = runner.run(self.layer_deck(plan, V, tiles=tiles, slot_s=slot_s),
+                         timeout_s=timeout_s)
         if runs is not None:
             runs.append(res)
 
         def vec(name):
             a = np.atleast_1d(np.asarray(res[name], dtype=float))
+            if slot_s is not None:  # the ADC samples at the end of each slot
+                a = np.interp((np.arange(n) + 1.0) * slot_s, np.asarray(res.axis), a)
             if a.shape != (n,):
                 raise SimulationError(f"ngspice returned {a.shape} values of {name} for {n} "
                                       "inputs (a sweep point missing?)", deck=res.deck,
                                       run_dir=res.run_dir, log=res.log)
             return a
 
-        out = np.empty((n, len(plan.row_tiles), plan.n_out))
-        cur = np.empty((n, len(plan.row_tiles), 2 * plan.n_out))
+        out = np.full((n, len(plan.row_tiles), plan.n_out), np.nan)
+        cur = np.full((n, len(plan.row_tiles), 2 * plan.n_out), np.nan)
         power = np.zeros((n, len(plan.row_tiles), len(plan.col_tiles)))
         for ri, ci, (r0, r1), (c0, c1) in plan.tiles():
+            if (ri, ci) not in chosen:
+                power[:, ri, ci] = np.nan
+                continue
             tag = f"l{plan.index}_t{ri}_{ci}"
             for j in range(c0, c1):
                 out[:, ri, j] = vec(f"v({self.tile_out_node(plan, ri, ci, j)})")
             for k in range(2 * (c1 - c0)):
                 cur[:, ri, 2 * c0 + k] = vec(f"i(v{tag}_m{k})")
             for k in range(r1 - r0):
-                name = (f"v{tag}_r{k}" if np.all(V[:, r0 + k] == V[0, r0 + k])
+                name = (f"v{tag}_r{k}" if slot_s is not None or np.all(V[:, r0 + k] ==
+                                                                      V[0, r0 + k])
                         else f"b{tag}_r{k}")
                 power[:, ri, ci] -= V[:, r0 + k] * vec(f"i({name})")
         return out, cur, power
+
+    def spice_tile(self, plan: LayerPlan, tile: tuple[int, int], V, runner,
+                   timeout_s: float | None = None) -> tuple:
+        """One tile ``(ri, ci)`` of a digital-periphery layer in its own ngspice run, for row
+        voltages ``V`` (N, in + 1) [V]: ``(out (N, outputs of the tile) [V], currents
+        (N, 2·outputs) [A], read power (N,) [W], SimResult)`` -- the tile's share of
+        :meth:`_tiles_spice`, one independent job of the tile-parallel co-simulation
+        (:mod:`circuitsim.xval.tiles`)."""
+        ri, ci = tile
+        (c0, c1) = plan.col_tiles[ci]
+        runs: list = []
+        out, cur, pw = self._tiles_spice(plan, np.asarray(V, dtype=float), runner, timeout_s,
+                                         runs, tiles=[tile])
+        return out[:, ri, c0:c1], cur[:, ri, 2 * c0:2 * c1], pw[:, ri, ci], runs[0]
+
+    def forward_with_tiles(self, X, tiles_of, source: str = "spice") -> NetOutputs:
+        """The layer-by-layer co-simulation of a digital-periphery network with the analog
+        tiles given by ``tiles_of(plan, V) -> (out, currents, power)`` (shapes of
+        :meth:`_tiles_spice`): the same DAC / ADC / partial-sum / activation code as
+        :meth:`spice_forward` and :meth:`behavioral_forward`.  The tile-parallel scheduler
+        feeds it tile results computed elsewhere."""
+        if not self.digital:
+            raise ConfigError("forward_with_tiles needs a network with tiles / converters "
+                              "(mapping.tile_size or adc_bits)")
+        return self._digital_forward(self.check_inputs(X), tiles_of, source)
 
     def _tiles_twin(self, plan: LayerPlan, V, ideal: bool, backend: str = "numpy",
                     power: bool = True) -> tuple:
@@ -602,6 +656,55 @@ class Network:
             rt = np.array([c.transimpedance for c in plan.tile_sense[ri][ci]])
             out[:, ri, c0:c1] = rt * (i[:, 0::2] - i[:, 1::2])
         return out
+
+    def _column_noise_z(self, plan: LayerPlan, x) -> np.ndarray | None:
+        """All-analog networks: the standard-normal read-noise sample (N, 2·out) of every
+        column of layer ``plan``, drawn from ``(seed, draw, 98, layer, hash of the network
+        input)`` — keyed by the input, not by the hidden row voltages (which ngspice and the
+        twin hold only to ~1e-9 V), so both worlds use one sample and no batch changes it.
+        None without ``nonideal.read_noise``."""
+        rn = None if self.nonideal is None else self.nonideal.read_noise
+        if rn is None or rn.is_identity:
+            return None
+        return np.stack([np.random.default_rng(
+            [self.nonideal.seed, self.draw, 98, plan.index, zlib.crc32(row.tobytes())]
+        ).standard_normal(2 * plan.n_out) for row in np.asarray(x, dtype=np.float64)])
+
+    def column_noise(self, plan: LayerPlan, V, x) -> np.ndarray | float:
+        """All-analog networks: the read-noise current added at every column's sense input
+        (N, 2·out) [A] for the layer's row voltages ``V`` (N, in + 1) and the network inputs
+        ``x``: σ_j = sqrt(absolute² + relative²·Σ_i V_i²·G_ij²) (:class:`~circuitsim.nonideal.
+        ReadNoise`) times the sample of :meth:`_column_noise_z`.  The deck computes the same
+        σ from its own node voltages in a B-source (:meth:`_noise_sources`).  0 without read
+        noise or with a digital periphery (there it enters at the ADC: :meth:`read_noise`)."""
+        z = None if self.digital else self._column_noise_z(plan, x)
+        if z is None:
+            return 0.0
+        rn = self.nonideal.read_noise
+        V = np.asarray(V, dtype=float)
+        return np.sqrt(rn.absolute ** 2 + rn.relative ** 2 * ((V ** 2) @ plan.conductance ** 2)) * z
+
+    def _noise_sources(self, plan: LayerPlan, x, slot_s: float | None) -> list:
+        """Deck elements of :meth:`column_noise`: a node per column holding its sample z (one
+        value per slot) and a current B-source into the column's sense input of
+        z·sqrt(absolute² + relative²·Σ_i v(row_i)²·G_ij²)."""
+        z = self._column_noise_z(plan, x)
+        if z is None:
+            return []
+        rn = self.nonideal.read_noise
+        L = plan.index
+        nodes = [f"l{L}_nz{k}" for k in range(2 * plan.n_out)]
+        els = _row_sources(nodes, z, f"Vl{L}_nz", f"layer {L}: read-noise samples (seeded, one "
+                           "per input and column)", slot_s)
+        rows = [self.row_node(plan, i) for i in range(plan.n_in + 1)]
+        for k, node in enumerate(nodes):
+            terms = " + ".join(f"{spice_number(float(g) ** 2)}*v({r})*v({r})"
+                               for r, g in zip(rows, plan.conductance[:, k], strict=True))
+            var = f"{spice_number(rn.absolute ** 2)} + {spice_number(rn.relative ** 2)}*({terms})"
+            els.append(BSource(f"Bl{L}_noise{k}", "0", f"l{L}_in{k}",
+                               f"v({node})*sqrt({var})", kind="I",
+                               comment="read noise into the sense inputs" if k == 0 else ""))
+        return els
 
     def calibrated_plans(self, x_cal) -> list[LayerPlan]:
         """The plans with each layer's ADC full scales set from calibration inputs ``x_cal``:
@@ -721,9 +824,23 @@ class Network:
         return [*paths, man_path]
 
 
-def _row_sources(nodes: list[str], values: np.ndarray, prefix: str, comment: str) -> list:
-    """DC-sweep row drivers: node k holds ``values[n, k]`` at slot n (a plain DC source when
-    it never changes, else a B-source ``pwl(v(slot), ...)``)."""
+def _chosen_tiles(plan: LayerPlan, tiles) -> set:
+    """``tiles`` as a set of ``(ri, ci)`` of ``plan`` (None: all); ConfigError if unknown."""
+    every = {(ri, ci) for ri, ci, _, _ in plan.tiles()}
+    if tiles is None:
+        return every
+    chosen = {(int(ri), int(ci)) for ri, ci in tiles}
+    if not chosen or not chosen <= every:
+        raise ConfigError(f"layer {plan.index}: tiles {sorted(chosen)} are not a non-empty "
+                          f"subset of its tiles {sorted(every)}")
+    return chosen
+
+
+def _row_sources(nodes: list[str], values: np.ndarray, prefix: str, comment: str,
+                 slot_s: float | None = None) -> list:
+    """Row drivers: node k holds ``values[n, k]`` at slot n (a plain DC source when it never
+    changes, else a B-source ``pwl(v(slot), ...)`` of the DC sweep, or with ``slot_s`` a PWL
+    voltage source holding each value for one slot of a ``.tran``)."""
     slots = np.arange(len(values), dtype=float)
     els = []
     for k, node in enumerate(nodes):
@@ -731,6 +848,9 @@ def _row_sources(nodes: list[str], values: np.ndarray, prefix: str, comment: str
         cmt = comment if k == 0 else ""
         if np.all(col == col[0]):
             els.append(VoltageSource(f"{prefix}{k}", node, "0", float(col[0]), comment=cmt))
+        elif slot_s is not None:
+            els.append(VoltageSource(f"{prefix}{k}", node, "0", float(col[0]), comment=cmt,
+                                     waveform=Pwl(_slot_points(col, slot_s))))
         else:
             pts = ", ".join(f"{spice_number(t)}, {spice_number(v)}"
                             for t, v in zip(slots, col, strict=True))

@@ -16,8 +16,7 @@ import numpy as np
 
 from ..generators.neuron import NeuronCard
 from ..mapping.converters import adc, dac
-from ..mapping.forward import unfold_patches
-from ..mapping.walk import pool_forward
+from ..mapping.walk import pool_forward, unfold_patches
 from ..readout import activate
 
 __all__ = ["LayerPlan", "digital_step", "layer_outputs", "layer_rows", "rows_from_activations"]

@@ -2,7 +2,9 @@
 
 Conductance transforms run in the order of a device's life: pulse programming (nonlinear
 response) → programming variability (one-shot or write-verify) → endurance (window clip) →
-stuck-at faults → retention drift.  The read path adds the cell I–V, IR drop and read noise.
+stuck-at faults → retention drift.  The read path adds the cell I–V, IR drop and read noise:
+the circuit network realises them (:func:`circuitsim.network.build_network`; the studies read
+through its twin, :func:`circuitsim.network.crossbar_forward`).
 Every transform draws from its own stream ``default_rng([seed, draw, transform, layer, side])``
 so that a draw is reproducible and adding one transform does not change another's draws.
 """
@@ -16,7 +18,6 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import ConfigError
-from ..mapping.forward import crossbar_forward, predict_labels
 from ..mapping.layer import MappedLayer
 from .device import Drift, Endurance, PulseNonlinearity, StuckAt
 from .programming import ProgrammingNoise
@@ -118,25 +119,3 @@ class NonIdealityConfig:
                 gs.append(g)
             out.append(layer.replace(g_pos=gs[0], g_neg=gs[1]))
         return out
-
-    def read_hooks(self, draw: int = 0) -> dict:
-        """Keyword arguments of :func:`crossbar_forward` for the read path."""
-        kw: dict = {}
-        if self.iv is not None:
-            kw["mvm"] = self.iv
-        if self.ir_drop is not None and not self.ir_drop.is_identity:
-            kw["mvm"] = self.ir_drop.mvm(self.iv)
-        if self.read_noise is not None and not self.read_noise.is_identity:
-            kw["read_noise"] = self.read_noise
-            kw["rng"] = self._rng(draw, 99)
-        return kw
-
-    def forward(self, layers: list[MappedLayer], x, draw: int = 0, **kw) -> np.ndarray:
-        """Logits of the non-ideal network (draw ``draw``)."""
-        return crossbar_forward(self.apply(layers, draw), x, **self.read_hooks(draw), **kw)
-
-    def accuracy(self, layers: list[MappedLayer], x, y, draws: int = 1) -> np.ndarray:
-        """Test accuracy for each of ``draws`` Monte-Carlo draws (array of length draws)."""
-        y = np.asarray(y)
-        return np.array([np.mean(predict_labels(self.forward(layers, x, d)) == y)
-                         for d in range(int(draws))])

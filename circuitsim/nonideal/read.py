@@ -1,7 +1,8 @@
 """Read-path non-idealities: read noise, nonlinear cell I–V, IR drop in the wires.
 
-Each plugs into :func:`circuitsim.mapping.crossbar_forward`: read noise as its ``read_noise``
-hook, the cell I–V and the IR-drop solve as its ``mvm`` hook (one tile's column currents).
+The circuit network realises each (:func:`circuitsim.network.build_network`): the cell I–V as
+sinh cells (``CrossbarSpec.sinh_v0``), the IR drop as the circuit's wires, read noise as a
+seeded sample at the ADC input (``Network.read_noise``) — in ngspice and the twin alike.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import numpy as np
 from ..behavioral import CrossbarSolver
 from ..crossbar.spec import CrossbarSpec
 from ..crossbar.wires import Wires, wire_fields
+from ..mapping.converters import tile_ranges
 from ..units import require_nonnegative, require_positive
 
 __all__ = ["IRDrop", "IVNonlinearity", "ReadNoise"]
@@ -38,12 +40,6 @@ class ReadNoise:
     def is_identity(self) -> bool:
         return self.relative == 0 and self.absolute == 0
 
-    def __call__(self, i, v, g, rng: np.random.Generator) -> np.ndarray:
-        if self.is_identity:
-            return i
-        var = self.absolute**2 + (self.relative**2) * ((v * v) @ (g * g))
-        return i + np.sqrt(var) * rng.standard_normal(np.shape(i))
-
 
 @dataclass(frozen=True)
 class IVNonlinearity:
@@ -56,20 +52,16 @@ class IVNonlinearity:
     def __post_init__(self):
         require_positive("IVNonlinearity.v0", self.v0, "[V]")
 
-    def __call__(self, v, g, key=None) -> np.ndarray:
-        return (self.v0 * np.sinh(np.asarray(v) / self.v0)) @ g
-
 
 @dataclass(frozen=True)
 class IRDrop(Wires):
-    """Wire resistance: each T×T tile (G+ and G− arrays separately) is solved exactly with the
-    behavioral crossbar engine (:class:`circuitsim.behavioral.CrossbarSolver`, checked against
-    ngspice on its own branch).  A 1R array with ohmic cells is linear, so each tile is one
-    transfer matrix A (I = V·A), factored once per tile; with a sinh cell I–V (``iv``) the
-    engine's Newton solve runs per batch.  Cells at 0 S (unprogrammed devices of the
-    g_min = 0 scheme) are given ``g_open`` since the engine needs G > 0.  The fields are those of
-    :class:`~circuitsim.crossbar.wires.Wires` (keyword-only: ``IRDrop(r_wire_row=1.0,
-    r_wire_col=1.0)``)."""
+    """Wire resistance in the read path.  In a network it is the circuit's wires
+    (:func:`circuitsim.network.build_network` gives its fields to the CircuitConfig): each tile
+    — T rows × T outputs, the G+ and G− columns of an output side by side as on the chip — is
+    one crossbar with its own wires, solved exactly by the behavioral engine and by ngspice.
+    Cells at 0 S (unprogrammed devices of the g_min = 0 scheme) are open: ``g_open``.  The
+    fields are those of :class:`~circuitsim.crossbar.wires.Wires` (keyword-only:
+    ``IRDrop(r_wire_row=1.0, r_wire_col=1.0)``)."""
 
     @property
     def is_identity(self) -> bool:
@@ -83,38 +75,18 @@ class IRDrop(Wires):
         """A (rows, cols) of one linear tile: column currents I = V·A."""
         return np.asarray(CrossbarSolver(self.spec(g)).transfer_matrix)
 
-    def mvm(self, iv: IVNonlinearity | None = None):
-        """A fresh ``mvm`` hook for :func:`~circuitsim.mapping.crossbar_forward` (caches one
-        solve per tile)."""
-        return _IRDropMVM(self, iv)
-
     def effective_layer(self, layer):
-        """The layer whose ideal crossbar equals this layer with IR drop (linear arrays):
-        g_pos, g_neg replaced by the tiles' transfer matrices.  Exact, since a resistive
-        network is linear: ``crossbar_forward`` of the result equals the IR-drop forward."""
-        t = layer.config.tile_size or max(layer.g_pos.shape)
-        out = []
-        for g in (layer.g_pos, layer.g_neg):
-            a = np.empty_like(g)
-            for r0 in range(0, g.shape[0], t):
-                for c0 in range(0, g.shape[1], t):
-                    a[r0:r0 + t, c0:c0 + t] = self.transfer(g[r0:r0 + t, c0:c0 + t])
-            out.append(a)
-        return layer.replace(g_pos=out[0], g_neg=out[1])
-
-
-class _IRDropMVM:
-    def __init__(self, ir: IRDrop, iv: IVNonlinearity | None):
-        self.ir, self.iv = ir, iv
-        self.cache: dict = {}
-
-    def __call__(self, v, g, key):
-        hit = self.cache.get(key)
-        if hit is None or not np.array_equal(hit[0], g):
-            solver = CrossbarSolver(self.ir.spec(g, None if self.iv is None else self.iv.v0))
-            hit = (np.array(g), solver)
-            self.cache[key] = hit
-        solver = hit[1]
-        if solver.spec.is_linear:
-            return np.asarray(v) @ np.asarray(solver.transfer_matrix)
-        return np.asarray(solver.column_currents(np.asarray(v).T)).T
+        """The layer whose ideal crossbar equals this layer with IR drop (linear 1R arrays):
+        each tile of the circuit network's layout (T rows × T outputs, columns 2j = G+,
+        2j+1 = G− of output j) replaced by its transfer matrix, split back into g_pos and
+        g_neg.  Exact for the wires alone, since a resistive network is linear (the sense
+        stage's virtual-ground resistance ``r_in`` of the network twin is not included)."""
+        rows, cols = layer.g_pos.shape
+        t = layer.config.tile_size
+        g = np.empty((rows, 2 * cols))
+        g[:, 0::2], g[:, 1::2] = layer.g_pos, layer.g_neg
+        a = np.empty_like(g)
+        for r0, r1 in tile_ranges(rows, t):
+            for c0, c1 in tile_ranges(cols, t):
+                a[r0:r1, 2 * c0:2 * c1] = self.transfer(g[r0:r1, 2 * c0:2 * c1])
+        return layer.replace(g_pos=a[:, 0::2].copy(), g_neg=a[:, 1::2].copy())

@@ -1,5 +1,9 @@
 """What every study shares: the trained model, Monte-Carlo evaluation, and writing a table
-(CSV + JSON with every config) and a plot (PNG)."""
+(CSV + JSON with every config) and a plot (PNG).
+
+Every accuracy is read through the circuit network's twin
+(:func:`circuitsim.network.crossbar_forward`): the same plans, tiles, converters, wires and
+read noise that ngspice co-simulates."""
 
 from __future__ import annotations
 
@@ -13,7 +17,8 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import ConfigError
-from ..mapping import CAT_STUDY, MappingConfig, map_model, mapped_accuracy
+from ..mapping import CAT_STUDY, MappingConfig
+from ..network.evaluate import accuracy_draws, mapped_accuracy
 from ..nn import Dataset, TrainConfig, accuracy, get_dataset, make_model, train
 
 __all__ = ["StudyContext", "StudyResult", "progress_bar"]
@@ -133,17 +138,12 @@ class StudyContext:
             self._models[key] = (m, time.perf_counter() - t0)
         return self._models[key][0]
 
-    def layers(self, mapping: MappingConfig | None = None, weight_noise=None,
-               key: str = "plain"):
-        return map_model(self.trained(weight_noise, key), mapping or self.mapping)
-
     def baseline(self) -> dict:
         """Software and ideal-mapped test accuracy of the plainly trained model."""
         m = self.trained()
         ds = self.dataset
         return {"software_acc": accuracy(m, ds.x_test, ds.y_test),
-                "mapped_ideal_acc": mapped_accuracy(map_model(m, self.mapping), ds.x_test,
-                                                    ds.y_test)}
+                "mapped_ideal_acc": mapped_accuracy(m, ds.x_test, ds.y_test, self.mapping)}
 
     def meta(self) -> dict:
         ds = self.dataset
@@ -154,9 +154,12 @@ class StudyContext:
                 "train_seconds": {k: round(v[1], 2) for k, v in self._models.items()}}
 
 
-def mc_accuracy(ni, layers, ds: Dataset, draws: int) -> tuple[float, float, np.ndarray]:
-    """Mean, std and all accuracies over ``draws`` Monte-Carlo draws of scenario ``ni``."""
+def mc_accuracy(ni, model, ds: Dataset, draws: int, mapping: MappingConfig, **kw
+                ) -> tuple[float, float, np.ndarray]:
+    """Mean, std and all accuracies over ``draws`` Monte-Carlo draws of scenario ``ni`` for
+    ``model`` mapped with ``mapping`` (keyword arguments go to
+    :func:`~circuitsim.network.crossbar_forward`)."""
     if int(draws) < 1:
         raise ConfigError(f"draws={draws}: a study needs at least 1 Monte-Carlo draw per point")
-    acc = ni.accuracy(layers, ds.x_test, ds.y_test, draws)
+    acc = accuracy_draws(model, ds.x_test, ds.y_test, mapping, nonideal=ni, draws=draws, **kw)
     return float(acc.mean()), float(acc.std()), acc

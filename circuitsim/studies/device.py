@@ -21,8 +21,8 @@ __all__ = ["endurance", "noise_training", "retention", "scenario", "stuck_at", "
 US = 1e-6
 
 
-def _acc_row(ni, layers, ds, draws, **cols) -> dict:
-    mean, std, acc = mc_accuracy(ni, layers, ds, draws)
+def _acc_row(ni, ctx: StudyContext, trained, draws, **cols) -> dict:
+    mean, std, acc = mc_accuracy(ni, trained, ctx.dataset, draws, ctx.mapping)
     return {**cols, "mean_acc": mean, "std_acc": std,
             "min_acc": float(acc.min()), "max_acc": float(acc.max()), "draws": int(draws),
             "_scenario": ni.to_dict()}
@@ -35,14 +35,13 @@ def variability(ctx: StudyContext, sigmas_us=(1, 2, 5, 10, 20, 40), draws: int =
     write-verify, ``draws`` Monte-Carlo draws per point; plus the unscaled Wan et al. 2022 fit
     (σ(G) ≈ 0.35–2.2 µS at G_max 40 µS, scaled to the mapping's G_max)."""
     wv = write_verify or WriteVerify(tolerance=2 * US, max_attempts=10)
-    ds = ctx.dataset
-    layers = ctx.layers()
+    model = ctx.trained()
     rows = []
     points = [(s * US, s) for s in sigmas_us] + [(None, "wan2022-fit")]
     for sig, label in progress_bar(points, "variability", ctx.progress):
         for scheme, w in (("one-shot", None), ("write-verify", wv)):
             pn = ProgrammingNoise(sig, shape if sig is not None else "wan2022", w)
-            rows.append(_acc_row(NonIdealityConfig(programming=pn, seed=seed), layers, ds, draws,
+            rows.append(_acc_row(NonIdealityConfig(programming=pn, seed=seed), ctx, model, draws,
                                  sigma_us=label, scheme=scheme))
     base = ctx.baseline()
     fit = {r["scheme"]: r for r in rows if r["sigma_us"] == "wan2022-fit"}
@@ -80,11 +79,11 @@ def stuck_at(ctx: StudyContext, probs=(0.0, 0.01, 0.02, 0.05, 0.10), draws: int 
              seed: int = 0) -> StudyResult:
     """Accuracy over a grid of stuck-at-LRS × stuck-at-HRS probabilities."""
     ds = ctx.dataset
-    layers = ctx.layers()
+    model = ctx.trained()
     rows = []
     grid = [(pl, ph) for pl in probs for ph in probs]
     for pl, ph in progress_bar(grid, "stuck-at", ctx.progress):
-        rows.append(_acc_row(NonIdealityConfig(stuck_at=StuckAt(pl, ph), seed=seed), layers, ds,
+        rows.append(_acc_row(NonIdealityConfig(stuck_at=StuckAt(pl, ph), seed=seed), ctx, model,
                              draws, p_lrs=pl, p_hrs=ph))
     base = ctx.baseline()
 
@@ -126,15 +125,14 @@ def retention(ctx: StudyContext, times_s=(1, 1e2, 1e4, 1e6, 1e8), nu: float = 0.
               nu_sigma: float = 0.02, draws: int = 20, seed: int = 0) -> StudyResult:
     """Accuracy vs time after programming: power-law drift (ν ± σ_ν), and the Wan et al. 2022
     ReRAM relaxation σ(G) measured 1 s, 1 day and 2 days after programming."""
-    ds = ctx.dataset
-    layers = ctx.layers()
+    model = ctx.trained()
     rows = []
     for t in progress_bar(times_s, "retention", ctx.progress):
-        rows.append(_acc_row(NonIdealityConfig(drift=Drift(t, nu, nu_sigma), seed=seed), layers,
-                             ds, draws, model="power-law drift", time_s=t))
+        rows.append(_acc_row(NonIdealityConfig(drift=Drift(t, nu, nu_sigma), seed=seed), ctx,
+                             model, draws, model="power-law drift", time_s=t))
     for shape, t in (("wan2022", 1.0), ("wan2022-1d", 86400.0), ("wan2022-2d", 172800.0)):
         ni = NonIdealityConfig(programming=ProgrammingNoise(None, shape), seed=seed)
-        rows.append(_acc_row(ni, layers, ds, draws, model="wan2022 relaxation", time_s=t))
+        rows.append(_acc_row(ni, ctx, model, draws, model="wan2022 relaxation", time_s=t))
     base = ctx.baseline()
     last = [r for r in rows if r["model"] == "power-law drift"][-1]
     wan = [r for r in rows if r["model"] == "wan2022 relaxation"]
@@ -167,12 +165,11 @@ def endurance(ctx: StudyContext, cycles=(1e5, 1e6, 1e7, 3e7, 1e8, 3e8, 1e9, 1e10
               onset: float = 1e6, rate: float = 0.25, onset_sigma: float = 0.3,
               draws: int = 20, seed: int = 0) -> StudyResult:
     """Accuracy vs write cycles as the on/off window closes (see :class:`Endurance`)."""
-    ds = ctx.dataset
-    layers = ctx.layers()
+    model = ctx.trained()
     rows = []
     for n in progress_bar(cycles, "endurance", ctx.progress):
         e = Endurance(n, onset, rate, onset_sigma)
-        rows.append(_acc_row(NonIdealityConfig(endurance=e, seed=seed), layers, ds, draws,
+        rows.append(_acc_row(NonIdealityConfig(endurance=e, seed=seed), ctx, model, draws,
                              cycles=n, mean_window_loss=float(np.clip(
                                  rate * np.log10(n / onset), 0, 1))))
     base = ctx.baseline()
@@ -212,16 +209,15 @@ def noise_training(ctx: StudyContext, sigmas_us=(5, 10, 20, 40), shape: str = "c
                    draws: int = 50, seed: int = 0) -> StudyResult:
     """Accuracy under programming σ of a model trained plainly vs one trained with weight noise
     of the same σ injected at every step (one noise-trained model per σ)."""
-    ds = ctx.dataset
     rows = []
     g_max, g_min = ctx.mapping.g_max, ctx.mapping.g_min
     for s in progress_bar(sigmas_us, "noise-training", ctx.progress):
         pn = ProgrammingNoise(s * US, shape)
         ni = NonIdealityConfig(programming=pn, seed=seed)
         wn = WeightNoise(pn, g_max=g_max, g_min=g_min)
-        for label, layers in (("plain", ctx.layers()),
-                              ("noise-injected", ctx.layers(weight_noise=wn, key=f"wn{s}"))):
-            rows.append(_acc_row(ni, layers, ds, draws, sigma_us=s, training=label))
+        for label, model in (("plain", ctx.trained()),
+                             ("noise-injected", ctx.trained(wn, key=f"wn{s}"))):
+            rows.append(_acc_row(ni, ctx, model, draws, sigma_us=s, training=label))
     base = ctx.baseline()
     top = [r for r in rows if r["sigma_us"] == max(sigmas_us)]
     head = (f"software {base['software_acc']:.4f}; at {max(sigmas_us)} uS: " + ", ".join(
@@ -253,7 +249,7 @@ def scenario(ctx: StudyContext, scenario=None, draws: int = 20) -> StudyResult:
                               "NonIdealityConfig.save") from None
     ni = scenario if isinstance(scenario, NonIdealityConfig) else \
         NonIdealityConfig.from_dict(scenario)
-    row = _acc_row(ni, ctx.layers(), ctx.dataset, draws, scenario=ni.describe())
+    row = _acc_row(ni, ctx, ctx.trained(), draws, scenario=ni.describe())
     base = ctx.baseline()
     head = (f"software {base['software_acc']:.4f}, mapped {base['mapped_ideal_acc']:.4f}, "
             f"scenario {row['mean_acc']:.4f} +- {row['std_acc']:.4f} ({draws} draws)")

@@ -3,8 +3,9 @@ engine), with and without hardware-aware (IR-drop-aware) training."""
 
 from __future__ import annotations
 
-from ..mapping import crossbar_forward, predict_labels
+from ..network.evaluate import crossbar_forward
 from ..nonideal import IRDrop, IRDropAware, NonIdealityConfig
+from ..readout import predict_labels
 from .common import StudyContext, StudyResult, progress_bar
 
 __all__ = ["ir_drop"]
@@ -13,7 +14,9 @@ __all__ = ["ir_drop"]
 def ir_drop(ctx: StudyContext, r_wires=(0.0, 0.5, 1.0, 2.0, 5.0, 10.0), r_source: float = 0.0,
             r_sense: float = 0.0, aware: bool = True, aware_epochs: int = 10) -> StudyResult:
     """Test accuracy with wire resistance ``r`` per segment on rows and columns (each layer one
-    (in + 1) × out differential crossbar, or T×T tiles if the mapping says so); with ``aware``
+    (in + 1) × 2·out crossbar, G+ and G− columns of an output side by side, or tiles of T rows ×
+    T outputs if the mapping says so: the circuit network's layout, solved by its twin); with
+    ``aware``
     also the plain model fine-tuned IR-drop-aware at each ``r`` for ``aware_epochs`` epochs
     (:class:`IRDropAware`; the exact IR-drop error is refreshed once per epoch)."""
     import numpy as np
@@ -30,20 +33,18 @@ def ir_drop(ctx: StudyContext, r_wires=(0.0, 0.5, 1.0, 2.0, 5.0, 10.0), r_source
             models.append(("ir-drop-aware", ctx.finetuned(IRDropAware(ir, ctx.mapping),
                                                            f"ir{r}", aware_epochs,
                                                            noise_every=steps)))
+        ni = NonIdealityConfig(ir_drop=ir)
         for label, m in models:
-            from ..mapping import map_model
-
-            layers = map_model(m, ctx.mapping)
-            ideal = crossbar_forward(layers, ds.x_test)
-            out = ideal if ir.is_identity else crossbar_forward(layers, ds.x_test,
-                                                                mvm=ir.mvm())
+            ideal = crossbar_forward(m, ds.x_test, ctx.mapping)
+            out = ideal if ir.is_identity else crossbar_forward(m, ds.x_test, ctx.mapping,
+                                                                nonideal=ni)
             acc = float(np.mean(predict_labels(out) == ds.y_test))
             rel = float(np.max(np.abs(out - ideal)) / np.max(np.abs(ideal)))
             rows.append({"r_wire": r, "training": label, "mean_acc": acc,
                          "ideal_crossbar_acc": float(np.mean(predict_labels(ideal)
                                                              == ds.y_test)),
                          "max_logit_error_rel": rel,
-                         "_scenario": NonIdealityConfig(ir_drop=ir).to_dict()})
+                         "_scenario": ni.to_dict()})
         if aware and r == 0:  # no IR drop: the aware fine-tuning is the plain one
             rows.append({**rows[-1], "training": "ir-drop-aware"})
     base = ctx.baseline()

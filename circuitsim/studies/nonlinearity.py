@@ -15,13 +15,10 @@ import numpy as np
 
 from ..circuit import Deck, Instance, Tran, VoltageSource
 from ..program.pulse_device import PulseDevice, pulse_train
+from ..readout import predict_labels, sigmoid
 from .common import StudyContext, StudyResult, progress_bar
 
 __all__ = ["nonlinearity", "pulse_sgd", "spice_curve_check"]
-
-
-def _sigmoid(z):
-    return 0.5 * (1 + np.tanh(0.5 * z))
 
 
 def pulse_sgd(ds, device: PulseDevice, *, hidden: int = 16, epochs: int = 10,
@@ -46,7 +43,7 @@ def pulse_sgd(ds, device: PulseDevice, *, hidden: int = 16, epochs: int = 10,
             xb, yb = x[idx], y[idx]
             ws = [w_max * (g - mid) / half for g in gs]
             a0 = np.hstack([xb, np.ones((len(xb), 1))])
-            h = _sigmoid(a0 @ ws[0])
+            h = sigmoid(a0 @ ws[0])
             a1 = np.hstack([h, np.ones((len(xb), 1))])
             z = a1 @ ws[1]
             p = np.exp(z - z.max(1, keepdims=True))
@@ -65,8 +62,8 @@ def pulse_sgd(ds, device: PulseDevice, *, hidden: int = 16, epochs: int = 10,
                 gs[k] = device.apply(gs[k], n)
     ws = [w_max * (g - mid) / half for g in gs]
     xt = np.hstack([ds.x_test, np.ones((len(ds.x_test), 1))])
-    ht = np.hstack([_sigmoid(xt @ ws[0]), np.ones((len(xt), 1))])
-    acc = float(np.mean(np.argmax(ht @ ws[1], 1) == ds.y_test))
+    ht = np.hstack([sigmoid(xt @ ws[0]), np.ones((len(xt), 1))])
+    acc = float(np.mean(predict_labels(ht @ ws[1]) == ds.y_test))
     return {"acc": acc, "pulses": n_pulses, "g": gs}
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from ..mapping import mapped_accuracy
+from ..network.evaluate import mapped_accuracy
 from ..nonideal import IVNonlinearity, NonIdealityConfig, ReadNoise
 from .common import StudyContext, StudyResult, mc_accuracy, progress_bar
 
@@ -28,9 +28,7 @@ def tiles_adc(ctx: StudyContext, tiles=(16, 32, 64, 128, 256), bits=tuple(range(
     base = ctx.baseline()
     for t, b in progress_bar(grid, "tiles x adc", ctx.progress):
         cfg = dataclasses.replace(ctx.mapping, tile_size=t, adc_bits=b, dac_bits=dac_bits)
-        from ..mapping import map_model
-
-        acc = mapped_accuracy(map_model(model, cfg), ds.x_test, ds.y_test, calibration=cal)
+        acc = mapped_accuracy(model, ds.x_test, ds.y_test, cfg, calibration=cal)
         rows.append({"tile": t, "adc_bits": b, "dac_bits": dac_bits, "mean_acc": acc,
                      "loss": round(base["software_acc"] - acc, 6), "_mapping": cfg.to_dict()})
 
@@ -72,20 +70,18 @@ def vmax(ctx: StudyContext, v_reads=(0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0), v0: 
     conduction."""
     ds = ctx.dataset
     model = ctx.trained()
-    from ..mapping import map_model
-
     rows = []
     for v in progress_bar(v_reads, "vmax", ctx.progress):
-        layers = map_model(model, dataclasses.replace(ctx.mapping, v_read=v))
+        cfg = dataclasses.replace(ctx.mapping, v_read=v)
         for label, ni in (("noise only", NonIdealityConfig(read_noise=ReadNoise(0, i_noise),
                                                            seed=seed)),
                           ("noise + sinh I-V", NonIdealityConfig(iv=IVNonlinearity(v0),
                                                                  read_noise=ReadNoise(0, i_noise),
                                                                  seed=seed))):
-            mean, std, _ = mc_accuracy(ni, layers, ds, draws)
+            mean, std, _ = mc_accuracy(ni, model, ds, draws, cfg)
             rows.append({"v_read": v, "scenario": label, "mean_acc": mean, "std_acc": std,
                          "draws": draws, "_scenario": ni.to_dict(),
-                         "_mapping": layers[0].config.to_dict()})
+                         "_mapping": cfg.to_dict()})
     base = ctx.baseline()
     full = [r for r in rows if r["scenario"] == "noise + sinh I-V"]
     best = max(full, key=lambda r: r["mean_acc"])

@@ -73,7 +73,11 @@ class XvalConfig:
     spice_runner: str = "batch"
     """ngspice runner: ``batch`` (subprocess) or ``shared`` (libngspice)."""
     spice_timeout_s: float = 600.0
-    """Timeout of one chunk's ngspice run [s]."""
+    """Timeout of one chunk's ngspice run [s] (with ``tile_jobs``: of one tile job)."""
+    tile_jobs: bool = False
+    """Tiled networks only: ngspice as one job per (layer, tile, image chunk), staged layer by
+    layer over the executor (:mod:`circuitsim.xval.tiles`), instead of one deck per layer and
+    chunk holding every tile.  Same figures; more parallelism for big tiles."""
 
     def __post_init__(self):
         if not isinstance(self.dataset, str) or not self.dataset:
@@ -113,6 +117,8 @@ class XvalConfig:
         if self.spice_runner not in ("batch", "shared"):
             raise ConfigError(f"spice_runner must be 'batch' or 'shared', got "
                               f"{self.spice_runner!r}")
+        if not isinstance(self.tile_jobs, bool):
+            raise ConfigError(f"tile_jobs must be true or false, got {self.tile_jobs!r}")
         t = self.spice_timeout_s
         if (isinstance(t, bool) or not isinstance(t, (int, float)) or not math.isfinite(t)
                 or not t > 0):

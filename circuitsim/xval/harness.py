@@ -17,7 +17,6 @@ harness never reimplements: it only calls ``spice_forward`` and ``behavioral_for
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import io
 import threading
@@ -28,15 +27,18 @@ from pathlib import Path
 
 import numpy as np
 
+from .. import cards
 from ..cards.access import access_from_dict
+from ..cards.transistor import AccessTransistor
 from ..devices.va_cells import cell_law_from_dict
 from ..errors import ConfigError, SimulationError
 from ..mapping.walk import software_layers
 from .chunks import Chunk, make_chunks
 from .config import XvalConfig, build_section
-from .executors import Executor
+from .executors import Executor, single_threaded
 from .run import run_chunks
 from .store import ChunkStore
+from .tiles import chunk_tiles, run_tile_jobs, spice_from_tiles
 
 LEVELS = ("software", "behavioral_ideal", "behavioral_circuit", "spice")
 
@@ -76,9 +78,6 @@ def section_configs(cfg: XvalConfig) -> dict:
 
 def _circuit_objects(d: dict) -> dict:
     """JSON values of the circuit section → the card objects CircuitConfig takes."""
-    from .. import cards
-    from ..cards.transistor import AccessTransistor
-
     d = dict(d)
     acc = d.get("access")
     if isinstance(acc, str):
@@ -153,33 +152,6 @@ def model_hash(model) -> str:
 
 
 # ---------------------------------------------------------------------------- one chunk
-@contextlib.contextmanager
-def single_threaded():
-    """BLAS/OpenMP and torch limited to one thread while the block runs.
-
-    Each worker evaluates one chunk on one core; letting OpenBLAS start a thread per core
-    in every worker oversubscribes the machine, and the crossbar engine's many small
-    factorisations then run ~100× slower (measured: 2 s instead of 10 ms for 360 images on
-    a loaded 2-core machine)."""
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # pragma: no cover - comes with scikit-learn
-        threadpool_limits = None
-    import torch
-
-    n_torch = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        if threadpool_limits is None:
-            yield
-        else:
-            with threadpool_limits(limits=1):
-                yield
-    finally:
-        torch.set_num_threads(n_torch)
-
-
-
 def _layers(outputs) -> list[np.ndarray]:
     return [np.asarray(a, dtype=np.float64) for a in outputs.layers]
 
@@ -224,17 +196,22 @@ def make_network(factory: NetworkFactory, model, cfg: XvalConfig, calibration=No
     return factory(model, cfg, calibration=calibration)
 
 
-def evaluate_chunk(task: VariantTask, chunk: Chunk, X: np.ndarray, y: np.ndarray) -> dict:
+def evaluate_chunk(task: VariantTask, chunk: Chunk, X: np.ndarray, y: np.ndarray,
+                   spice_tiles: dict | None = None) -> dict:
     """Run all levels on one chunk (single-threaded: one chunk per core).  Returns the stored
     record: ``meta`` (status, timings) and arrays ``y``, ``<level>_L<k>`` (layer outputs) and
     ``<level>_I<k>`` (column currents) per layer k, and with tiles ``<level>_P<k>`` (read
     power of every tile, (N, row tiles, col tiles) [W]).  An ngspice failure is returned as
-    ``status: failed`` with its deck and log (the behavioral arrays are kept)."""
+    ``status: failed`` with its deck and log (the behavioral arrays are kept).
+    ``spice_tiles``: the chunk's finished tile jobs (:func:`circuitsim.xval.tiles.
+    chunk_tiles`): the ``spice`` level is assembled from them instead of run here; its
+    ``timing_s.spice`` is then the jobs' ngspice time."""
     with single_threaded():
-        return _evaluate_chunk(task, chunk, X, y)
+        return _evaluate_chunk(task, chunk, X, y, spice_tiles)
 
 
-def _evaluate_chunk(task: VariantTask, chunk: Chunk, X: np.ndarray, y: np.ndarray) -> dict:
+def _evaluate_chunk(task: VariantTask, chunk: Chunk, X: np.ndarray, y: np.ndarray,
+                    spice_tiles: dict | None = None) -> dict:
     cfg = task.config
     rec: dict = {"y": np.asarray(y, dtype=np.int64)}
     timing: dict = {}
@@ -257,7 +234,11 @@ def _evaluate_chunk(task: VariantTask, chunk: Chunk, X: np.ndarray, y: np.ndarra
     if chunk.spice:
         t0 = time.perf_counter()
         try:
-            o = net.spice_forward(X, runner=cfg.spice_runner, timeout_s=cfg.spice_timeout_s)
+            if spice_tiles is None:
+                o = net.spice_forward(X, runner=cfg.spice_runner,
+                                      timeout_s=cfg.spice_timeout_s)
+            else:
+                o = spice_from_tiles(net, X, spice_tiles)
             levels["spice"], currents["spice"], tiles["spice"] = (_layers(o), _currents(o),
                                                                   _tiles(o))
             power["spice"] = _power(o)
@@ -268,6 +249,12 @@ def _evaluate_chunk(task: VariantTask, chunk: Chunk, X: np.ndarray, y: np.ndarra
             meta.update(status="failed", error=f"{type(exc).__name__}: {exc}",
                         deck=exc.deck or "", log=exc.log or "")
         timing["spice"] = time.perf_counter() - t0
+        if spice_tiles is not None:  # the ngspice work was done by the chunk's tile jobs
+            timing["spice_assembly"] = timing["spice"]
+            timing["spice"] = float(sum(m["timing_s"]["spice"]
+                                        for m in spice_tiles.get("metas") or
+                                        [spice_tiles["failed"]]))
+            meta["tile_jobs"] = len(spice_tiles.get("metas") or [])
     # per level and layer: outputs (L), column currents (I), tile power (P), tile outputs (T)
     for tag, per_level in (("L", levels), ("I", currents), ("P", power), ("T", tiles)):
         for name, arrays in per_level.items():
@@ -341,19 +328,38 @@ class XvalRun:
         parts.extend(c.id + str(c.spice) for c in self.chunks)
         return hashlib.sha256("|".join(parts).encode()).hexdigest()[:16]
 
-    def _args(self, c: Chunk) -> tuple:
+    def _args(self, c: Chunk, tiles: dict | None = None) -> tuple:
         x = self.dataset.x_test[c.start:c.stop]
         y = self.dataset.y_test[c.start:c.stop]
+        if tiles is not None and c.id in tiles:
+            return (self.tasks[c.variant], c, x, y, chunk_tiles(tiles[c.id]))
         return (self.tasks[c.variant], c, x, y)
 
     def run(self, executor: Executor, *, resume: bool = False, progress: bool | None = None,
             desc: str = "xval") -> dict:
         """Evaluate every chunk not done yet; returns the run statistics (see
-        :func:`circuitsim.xval.run.run_chunks`) plus ``wall_s``."""
+        :func:`circuitsim.xval.run.run_chunks`) plus ``wall_s``.  Variants with
+        ``tile_jobs`` first run their ngspice level as staged tile jobs
+        (:func:`circuitsim.xval.tiles.run_tile_jobs`; their statistics under
+        ``tile_jobs``)."""
         store = self.begin(resume=resume)
         t0 = time.perf_counter()
-        stats = run_chunks(executor, evaluate_chunk, self.chunks, self._args, store,
-                           progress=progress, desc=desc)
+        tiles: dict = {}
+        tile_stats = {"run": 0, "skipped": 0, "failed": [], "retried": []}
+        for v in self.variants:
+            if not v.config.tile_jobs:
+                continue
+            todo = [c for c in self.chunks if c.variant == v.key and c.spice
+                    and not store.done(c.id)]
+            res, s = run_tile_jobs(executor, store, v.key, self.tasks[v.key], todo,
+                                   self.dataset.x_test, progress=progress,
+                                   desc=f"{desc} {v.key} tiles")
+            tiles.update(res)
+            for k, val in s.items():
+                tile_stats[k] += val
+        stats = run_chunks(executor, evaluate_chunk, self.chunks,
+                           lambda c: self._args(c, tiles), store, progress=progress, desc=desc)
+        stats["tile_jobs"] = tile_stats
         stats["wall_s"] = time.perf_counter() - t0
         return stats
 

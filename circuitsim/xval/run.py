@@ -34,10 +34,15 @@ def failure_record(chunk: Chunk, exc: BaseException) -> dict:
 
 def run_chunks(executor: Executor, fn: Callable, chunks: list[Chunk],
                args_for: Callable[[Chunk], tuple], store: ChunkStore, *,
-               retries: int = 1, progress: bool | None = None, desc: str = "chunks") -> dict:
+               retries: int = 1, progress: bool | None = None, desc: str = "chunks",
+               done: Callable[[Chunk], bool] | None = None) -> dict:
     """Evaluate every chunk not yet done in ``store``; return ``{"run": n, "skipped": n,
-    "failed": [ids], "retried": [ids]}``."""
-    todo = [c for c in chunks if not store.done(c.id)]
+    "failed": [ids], "retried": [ids]}``.  ``chunks``: anything with the fields of a
+    :class:`Chunk` (``id``, ``start``, ``stop``, ``spice``), e.g. the tile jobs of
+    :mod:`circuitsim.xval.tiles`; ``done(chunk)`` replaces ``store.done(chunk.id)`` (a job
+    that must also match its inputs)."""
+    done = done or (lambda c: store.done(c.id))
+    todo = [c for c in chunks if not done(c)]
     stats = {"run": len(todo), "skipped": len(chunks) - len(todo), "failed": [],
              "retried": []}
     tries = dict.fromkeys((c.id for c in todo), 0)
