@@ -1,16 +1,21 @@
 """Write-verify programming: transient ngspice (KLU) vs the twin, random targets in the
-device window, V/2 scheme, default ProgramConfig.
+device window, V/2 scheme, default ProgramConfig (``--sizing model``: rungs capped by the
+card's prediction).
 
-    python benchmarks/bench_program.py                 # 4x4, 8x8, 16x8
-    python benchmarks/bench_program.py --size 65x32    # the issue's target size (long: run once)
+    python benchmarks/bench_program.py                          # 4x4, 8x8, 16x16
+    python benchmarks/bench_program.py --size 65x32 --sizing model --topic program_65x32 \
+        --state /tmp/bench_program_state      # resumable
+    python benchmarks/bench_program.py --profile                # where one iteration's time goes
 
-Writes benchmarks/results/program.md / .json.
+Writes benchmarks/results/<topic>.md / .json (``program`` by default; the profile writes
+``program_profile``).
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -19,38 +24,111 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _table import write_table  # noqa: E402
 
-from circuitsim.program import ProgramConfig, divergence, program_array  # noqa: E402
+from circuitsim.emit.ngspice import emit_deck  # noqa: E402
+from circuitsim.program import (  # noqa: E402
+    CellArray,
+    CellPulse,
+    ProgramConfig,
+    build_iteration,
+    divergence,
+    program_array,
+)
+from circuitsim.program.spice import (  # noqa: E402
+    iteration_deck,
+    read_iteration,
+    run_iteration,
+)
+from circuitsim.program.twin import TwinProgrammer  # noqa: E402
+from circuitsim.spice import BatchRunner  # noqa: E402
 
 
-def bench(shape, seed=0) -> dict:
-    cfg = ProgramConfig()
+def _targets(cfg, shape, seed=0):
     lo = cfg.g_min + cfg.tolerance * cfg.g_range
-    t = np.random.default_rng(seed).uniform(lo, cfg.g_max - cfg.tolerance * cfg.g_range,
-                                            shape)
+    return np.random.default_rng(seed).uniform(lo, cfg.g_max - cfg.tolerance * cfg.g_range,
+                                               shape)
+
+
+def bench(shape, sizing="ladder", seed=0, state=None) -> dict:
+    cfg = ProgramConfig(sizing=sizing)
+    t = _targets(cfg, shape, seed)
     tw = program_array(cfg, t, world="twin")
-    sp = program_array(cfg, t, world="spice", progress=True, timeout_s=3600)
+    t0 = time.perf_counter()
+    sp = program_array(cfg, t, world="spice", progress=True, timeout_s=3600,
+                       state_dir=state and Path(state) / f"{shape[0]}x{shape[1]}_{sizing}")
+    total = time.perf_counter() - t0
     d = divergence(sp, tw)
-    return {"array": f"{shape[0]}x{shape[1]}", "cells": int(t.size),
+    return {"array": f"{shape[0]}x{shape[1]}", "sizing": sizing, "cells": int(t.size),
             "iterations_spice": sp.iterations, "iterations_twin": tw.iterations,
+            "row_slots_spice": sum(len({p[0] for p in it}) for it in sp.decisions),
             "pulses_mean_spice": float(sp.pulses.mean()), "pulses_max_spice": int(sp.pulses.max()),
             "converged_spice": sp.converged_fraction, "converged_twin": tw.converged_fraction,
             "max_dG_spice_vs_twin": float(np.max(np.abs(sp.g - tw.g)) / cfg.g_range),
             "first_divergent_iteration": d["first_divergent_iteration"],
             "energy_spice_j": sp.energy_j, "programming_time_s": sp.time_s,
-            "wall_spice_s": sp.wall_s, "wall_twin_s": tw.wall_s,
+            "wall_spice_s": sp.wall_s, "total_spice_s": total, "wall_twin_s": tw.wall_s,
             "speedup": sp.wall_s / tw.wall_s}
+
+
+def profile(shape=(65, 32), rows=4, seed=0) -> list[dict]:
+    """One iteration with ``rows`` rows pulsed (every cell, random polarity, one width per
+    row) and every row read: the single all-dynamic deck against the blocked run."""
+    R, C = shape
+    cfg = ProgramConfig()
+    cells = CellArray(cfg.device, shape)
+    rng = np.random.default_rng(seed)
+    x = rng.uniform(0.2, 0.9, shape)
+    pulses = [CellPulse(i, j, int(rng.choice([-1, 1])), float(cfg.widths[i % 4]))
+              for i in range(rows) for j in range(C)]
+    it = build_iteration(cfg, shape, pulses, range(R))
+    t0 = time.perf_counter()
+    tw = TwinProgrammer(cfg, cells).run(x, it)
+    out = [{"run": "twin", "decks": 0, "python_s": time.perf_counter() - t0, "ngspice_s": 0.0,
+            "max_dx_vs_one_deck": float("nan")}]
+    with BatchRunner() as runner:
+        t0 = time.perf_counter()
+        text = emit_deck(iteration_deck(cfg, cells, x, it))
+        t1 = time.perf_counter()
+        full = read_iteration(runner.run(text, timeout_s=3600), cfg, it, shape)
+        out.append({"run": "one all-dynamic deck", "decks": 1, "python_s": t1 - t0,
+                    "ngspice_s": time.perf_counter() - t1, "max_dx_vs_one_deck": 0.0})
+        for k in (1, 2, 4):
+            t0 = time.perf_counter()
+            b = run_iteration(runner, cfg, cells, x, it, rows_per_deck=k, timeout_s=3600)
+            out.append({"run": f"blocks of {k} row(s) + .dc reads", "decks": b["decks"],
+                        "python_s": float("nan"), "ngspice_s": time.perf_counter() - t0,
+                        "max_dx_vs_one_deck": float(np.max(np.abs(b["x"] - full["x"])))})
+    for r in out:
+        r.update(array=f"{R}x{C}", pulsed_rows=rows,
+                 twin_max_dx_vs_one_deck=float(np.max(np.abs(tw["x"] - full["x"]))))
+    return out
 
 
 def main(argv=None):
     ap = argparse.ArgumentParser()
     ap.add_argument("--size", action="append", default=None, help="RxC (repeatable)")
+    ap.add_argument("--sizing", default="ladder", choices=("ladder", "model"))
+    ap.add_argument("--topic", default="program")
+    ap.add_argument("--profile", action="store_true")
+    ap.add_argument("--state", default=None,
+                    help="write the SPICE run's state here after every iteration and resume "
+                         "from it (long sizes)")
+    ap.add_argument("--rows", type=int, default=4, help="pulsed rows of the profile")
     args = ap.parse_args(argv)
-    sizes = args.size or ["4x4", "8x8", "16x8"]
-    rows = [bench(tuple(int(v) for v in s.split("x"))) for s in sizes]
-    write_table("program", rows, title="Write-verify programming: ngspice (KLU) vs twin",
-                notes="One ngspice deck per write-verify iteration (every row slot and the "
-                      "verify reads), chained by the cells' states; wall times exclude "
-                      "Python start-up; the twin's wall time excludes the import of scipy.")
+    if args.profile:
+        write_table("program_profile", profile(rows=args.rows),
+                    title="One write-verify iteration at 65x32: where the time goes",
+                    notes="ngspice_s of a blocked run includes its Python deck building; "
+                          "python_s of the one-deck run is building + emitting its text.")
+        return
+    sizes = args.size or ["4x4", "8x8", "16x16"]
+    rows = [bench(tuple(int(v) for v in s.split("x")), args.sizing, state=args.state)
+            for s in sizes]
+    write_table(args.topic, rows, title="Write-verify programming: ngspice (KLU) vs twin",
+                notes="SPICE runs each iteration as one transient deck per pulsed row (only "
+                      "that row's cells VTEAM instances) plus one .dc deck of the verify "
+                      "reads (circuitsim.program.spice.run_iteration); wall_* = the "
+                      "simulations only, total_spice_s includes the verify controller; "
+                      "the twin's wall time excludes the import of scipy.")
 
 
 if __name__ == "__main__":

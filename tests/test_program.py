@@ -16,15 +16,24 @@ from circuitsim.program import (
     half_select_probe,
     program_array,
 )
-from circuitsim.program.spice import iteration_deck, read_iteration
+from circuitsim.program.spice import (
+    HOLD_MARGIN,
+    iteration_deck,
+    read_deck,
+    read_iteration,
+    run_iteration,
+    static_rows,
+)
 from circuitsim.program.twin import TwinProgrammer, segment_integral
 
 
 def test_one_pulse_matches_analytic_vteam(batch_runner):
     """One RESET pulse on a 1x1 array with (almost) ideal wires: ngspice's ΔG within 1 % of
-    the analytic VTEAM Δx, (k_off/D)(V/v_off − 1)·w plus the edges.  The column ramps from
-    the V/2 bias to 0, so the cell's edge runs from V/2 to V in one edge time: above the
-    threshold that is the upper half of a 0 -> V ramp of twice the edge time."""
+    the analytic VTEAM Δx, (k_off/D)(V/v_off − 1)·w plus the edges.  The cell rises from 0
+    to V in one edge time (the edges of a symmetric pulse of edge ``e``) and falls from V to
+    the V/2 bias in one edge time (above the threshold: the upper half of a V -> 0 ramp of
+    2e); with α = 1 the edges add, so Δx is the mean of the symmetric pulses with edges e
+    and 2e."""
     cfg = ProgramConfig(r_wire_row=1e-3, r_wire_col=1e-3, r_driver=1e-3, c_wire=0.0)
     cells = CellArray(cfg.device, (1, 1))
     x = np.full((1, 1), 0.5)
@@ -32,7 +41,9 @@ def test_one_pulse_matches_analytic_vteam(batch_runner):
     it = build_iteration(cfg, (1, 1), [CellPulse(0, 0, 1, w)], [0])
     out = read_iteration(batch_runner.run(iteration_deck(cfg, cells, x, it)), cfg, it, (1, 1))
     dx_spice = out["x"][0, 0] - 0.5
-    dx_analytic = float(VteamTwin(cfg.device).pulse_dx(cfg.v_pulse, w, edge=2 * cfg.edge))
+    dev = VteamTwin(cfg.device)
+    dx_analytic = 0.5 * float(dev.pulse_dx(cfg.v_pulse, w, edge=cfg.edge)
+                              + dev.pulse_dx(cfg.v_pulse, w, edge=2 * cfg.edge))
     assert dx_analytic == pytest.approx(
         cfg.device.k_off / cfg.device.d * (cfg.v_pulse / cfg.device.v_off - 1) * w, rel=0.02)
     g = lambda xx: 1.0 / cfg.device.resistance(xx)  # noqa: E731
@@ -160,8 +171,16 @@ def test_bad_input_names_the_fix():
         ProgramConfig(v_pulse=0.25)
     from circuitsim.cards.memristor import HP_JOGLEKAR
 
-    with pytest.raises(ConfigError, match="no threshold"):
+    with pytest.raises(ConfigError, match="no threshold.*half the selected cell's rate"):
         ProgramConfig(device=HP_JOGLEKAR)
+    with pytest.raises(ConfigError, match="sizing"):
+        ProgramConfig(sizing="greedy")
+    cells = CellArray(cfg.device, (2, 2))
+    it = build_iteration(cfg, (2, 2), [CellPulse(0, 0, 1, 1e-7)], [0])
+    with pytest.raises(ConfigError, match="rows_per_deck"):
+        run_iteration(None, cfg, cells, np.full((2, 2), 0.5), it, rows_per_deck=0)
+    with pytest.raises(ConfigError, match="distinct rows"):
+        read_deck(cfg, cells, np.full((2, 2), 0.5), [0, 0])
 
 
 @pytest.mark.slow
@@ -263,3 +282,121 @@ def test_handoff_round_trip_with_test_vectors(tmp_path):
     np.testing.assert_array_equal(xl, x)
     np.testing.assert_array_equal(yl, y)
     assert lab.tolist() == [0, 1, 2, 1]
+
+
+def test_blocked_spice_iteration_matches_one_deck(batch_runner):
+    """An iteration run as one block deck per pulsed row (the other rows' cells resistors)
+    plus one ``.dc`` read deck ends where the single all-dynamic deck ends: states within
+    ngspice's own integration tolerance on x (reltol 1e-4 of x ~ 0.5; measured 2e-5, i.e.
+    < 0.3 % of the smallest pulse's Δx), reads within 1e-4 of the G range (measured 6e-6),
+    energy within 0.1 % (measured 4e-4 relative)."""
+    cfg = ProgramConfig()
+    cells = CellArray(cfg.device, (4, 4))
+    x = np.full((4, 4), 0.5)
+    pulses = [CellPulse(1, 0, 1, 1e-6), CellPulse(1, 1, -1, 2e-6), CellPulse(2, 1, 1, 3.2e-6),
+              CellPulse(3, 2, -1, 4e-7)]
+    it = build_iteration(cfg, (4, 4), pulses, [0, 1, 2, 3])
+    full = read_iteration(batch_runner.run(iteration_deck(cfg, cells, x, it)), cfg, it, (4, 4))
+    blk = run_iteration(batch_runner, cfg, cells, x, it, rows_per_deck=1)
+    assert blk["decks"] == 4  # rows 1, 2, 3 and the reads
+    assert np.max(np.abs(blk["x"] - full["x"])) < 5e-5
+    unpulsed = np.ones((4, 4), bool)
+    for p in pulses:
+        unpulsed[p.row, p.col] = False
+    assert np.all(blk["x"][unpulsed] == 0.5)
+    for r in full["reads"]:
+        assert np.max(np.abs(blk["reads"][r] - full["reads"][r])) < 1e-4 * cfg.g_range
+    assert blk["energy"] == pytest.approx(full["energy"], rel=1e-3)
+    # one block holding every pulsed row: the same deck contents, the same numbers
+    one = run_iteration(batch_runner, cfg, cells, x, it, rows_per_deck=4)
+    assert one["decks"] == 2
+    np.testing.assert_allclose(one["x"], full["x"], rtol=0, atol=1e-12)
+    for r in full["reads"]:
+        np.testing.assert_allclose(one["reads"][r], full["reads"][r], rtol=1e-9)
+
+
+def test_rows_with_a_loose_cell_stay_dynamic():
+    """A cell whose own threshold is within HOLD_MARGIN of the half-select voltage keeps its
+    row dynamic in every block deck (its half-select pulses may move it)."""
+    cfg = ProgramConfig()
+    vh = cfg.v_pulse / 2
+    v_off = np.full((3, 2), cfg.device.v_off)
+    v_off[1, 0] = vh * HOLD_MARGIN * 0.99
+    cells = CellArray(cfg.device, (3, 2), {"v_off": v_off})
+    np.testing.assert_array_equal(static_rows(cfg, cells), [True, False, True])
+    assert static_rows(cfg, CellArray(cfg.device, (3, 2))).all()
+
+
+def test_model_sizing_needs_fewer_pulses():
+    """'model' sizing (no rung longer than the nominal card predicts for the read error)
+    converges with fewer pulses than the plain ladder on the same targets."""
+    t = np.random.default_rng(6).uniform(12e-6, 98e-6, (4, 4))
+    lad = program_array(ProgramConfig(), t, world="twin")
+    mod = program_array(ProgramConfig(sizing="model"), t, world="twin")
+    for r in (lad, mod):
+        assert r.converged_fraction == 1.0
+    assert mod.pulses.mean() < 0.7 * lad.pulses.mean()
+    assert mod.iterations < lad.iterations
+
+
+def test_layer_targets_map_weights_into_the_device_window():
+    """A network mapped for the read demo's 1-100 µS: its first layer's targets for
+    programming lie inside the device card's window less the tolerance (nothing clipped),
+    hold the same weights, and equal the plan's own conductances when the plan was mapped
+    for that window already."""
+    from circuitsim.mapping import MappingConfig
+    from circuitsim.network import build_network
+    from circuitsim.nn import make_mlp
+    from circuitsim.program.run import layer_targets
+
+    cfg = ProgramConfig()
+    lo, hi = cfg.target_window
+    assert lo == pytest.approx(cfg.g_min + cfg.tolerance * cfg.g_range)
+    model = make_mlp((12, 6, 3), "sigmoid", 0)
+    net = build_network(model, mapping=MappingConfig(g_min=1e-6, g_max=100e-6))
+    p = net.plans[0]
+    assert p.conductance.min() < cfg.g_min  # the read mapping's targets lie below the card
+    t = layer_targets(p, cfg)
+    assert t.shape == p.conductance.shape
+    assert t.min() >= lo * (1 - 1e-12) and t.max() <= hi * (1 + 1e-12)
+    cfg.check_targets(t)
+    # same weights: G+ - G- proportional to the plan's
+    d_plan = p.conductance[:, 0::2] - p.conductance[:, 1::2]
+    d_new = t[:, 0::2] - t[:, 1::2]
+    np.testing.assert_allclose(d_new, d_plan * (hi - lo) / (100e-6 - 1e-6), rtol=1e-9,
+                               atol=1e-18)
+    own = build_network(model, mapping=MappingConfig(g_min=lo, g_max=hi)).plans[0]
+    np.testing.assert_allclose(layer_targets(own, cfg), own.conductance, rtol=1e-12)
+
+
+def test_twin_energy_follows_the_moving_state(batch_runner):
+    """One SET pulse from R_off on a 2x2 array: a short one (G unchanged) and a 25.6 µs one
+    (G +23 % during the pulse).  The twin's energy (Simpson on the quadratic power, plus the
+    first-order v²·ΔG(t) term) within 1 % of ngspice's integrated V·I for both (measured
+    0.4 %; with the start conductances alone the long pulse was 6.6 % low)."""
+    cfg = ProgramConfig()
+    cells = CellArray(cfg.device, (2, 2))
+    x = np.ones((2, 2))
+    for w in (1e-7, 25.6e-6):
+        it = build_iteration(cfg, (2, 2), [CellPulse(0, 0, -1, w)], [])
+        sp = run_iteration(batch_runner, cfg, cells, x, it)
+        tw = TwinProgrammer(cfg, cells).run(x, it)
+        assert tw["energy"] == pytest.approx(sp["energy"], rel=0.01)
+    assert 1 / cfg.device.resistance(sp["x"][0, 0]) > 1.2 / cfg.device.r_off
+
+
+def test_waveform_corners_never_nearly_coincide():
+    """Times reached along different sums (a column's return t + e + w + e and the next
+    phase's start t + 2e + w_max) are equal, not 1e-19 s apart (such a pair stopped a 65x32
+    ngspice run with 'timestep too small'); the same for every row block's window."""
+    cfg = ProgramConfig()
+    rng = np.random.default_rng(8)
+    pulses = [CellPulse(i, j, int(rng.choice([-1, 1])), float(cfg.widths[rng.integers(10)]))
+              for i in range(6) for j in range(5)]
+    it = build_iteration(cfg, (6, 5), pulses, range(6))
+    subs = [it] + [it.window(ph.t0, ph.t1) for ph in it.phases]
+    for sub in subs:
+        ts = np.unique(np.concatenate([t for t, _ in sub.points.values()] + [[sub.stop]]))
+        assert np.min(np.diff(ts)) > 1e-12
+        for t, _ in sub.points.values():
+            assert t[-1] == sub.stop

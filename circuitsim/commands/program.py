@@ -22,6 +22,10 @@ def add_arguments(p) -> None:
     p.add_argument("--tolerance", type=float, default=0.005,
                    help="verify tolerance, fraction of the G range [0.005]")
     p.add_argument("--max-pulses", type=int, default=40, help="pulse budget per cell [40]")
+    p.add_argument("--sizing", default="ladder", choices=("ladder", "model"),
+                   help="pulse widths: 'ladder' = incremental steps from the shortest width; "
+                        "'model' = the same ladder, no rung longer than the device card "
+                        "predicts for the read error (about half the pulses) [ladder]")
     p.add_argument("--spice-block", type=int, default=16,
                    help="program the first NxN block of layer 1 in SPICE (0 = none) [16]")
     p.add_argument("--spice-test", type=int, default=40,
@@ -62,7 +66,7 @@ def run(args) -> int:
     if args.prune_table and not args.out:
         raise ConfigError("--prune-table writes DIR/prune_table.json: give --out DIR")
     cfg = ProgramConfig(scheme=args.scheme, v_pulse=args.v_pulse, tolerance=args.tolerance,
-                        max_pulses=args.max_pulses)
+                        max_pulses=args.max_pulses, sizing=args.sizing)
     with out_lock(args.out) if args.out else contextlib.nullcontext():
         return _run(args, cfg)
 

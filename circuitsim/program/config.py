@@ -21,6 +21,9 @@ SCHEMES = ("v2", "v3", "ground")
 (V/3 and 2V/3), ``ground`` (unselected lines at 0 V: the selected row's other cells see the
 full pulse; used only to measure what a half-select scheme saves)."""
 
+SIZINGS = ("ladder", "model")
+"""How a pulse's ladder rung is chosen (:attr:`ProgramConfig.sizing`)."""
+
 PROGRAM_SCHEMES = ("v2", "v3")
 """Schemes a programming run may use."""
 
@@ -80,6 +83,13 @@ class ProgramConfig:
     """Number of ladder steps above w0 (longest width w0·growth^ladder) [1]."""
     edge: float = 10e-9
     """Rise and fall time of every line transition [s]."""
+    sizing: str = "ladder"
+    """How a pulse's rung is chosen.  ``'ladder'``: incremental-step (a cell's first pulse is
+    ``w0``; see the class docstring).  ``'model'``: the same ladder rule, but no rung longer
+    than the one the nominal card predicts for the read error, (k/D)(v/v_th − 1)^α·w ≤ |Δx|
+    (so a cell far from its target skips the climb from ``w0`` and approaches it from one
+    side).  The guess uses only the nominal card: a cell that differs (variation) is
+    corrected by its verify reads like any other."""
     max_pulses: int = 40
     """Pulse budget per cell [1]."""
     tolerance: float = 0.005
@@ -102,16 +112,24 @@ class ProgramConfig:
 
     def __post_init__(self):
         if not isinstance(self.device, Vteam):
-            raise ConfigError(f"ProgramConfig.device must be a Vteam card (threshold device), "
-                              f"got {type(self.device).__name__}; linear ion drift has no "
-                              "threshold, so no half-select scheme protects its unselected "
-                              "cells and it is not supported by `program`")
+            raise ConfigError(
+                f"ProgramConfig.device must be a Vteam card (threshold device), got "
+                f"{type(self.device).__name__}: linear ion drift has no threshold (dx/dt = "
+                "mu_v·R_on/D²·i·f(x) at any voltage), so under V/2 every half-selected cell of "
+                "the selected row and column drifts at about half the selected cell's rate "
+                "(V/3: a third) and every verify read writes too; no pulse plan of "
+                "`program` leaves the unselected cells in place, and the SPICE row blocks "
+                "(other rows as resistors) would be wrong.  Program a threshold device "
+                "(cards.memristor.VTEAM_CROSSBAR or another Vteam card)")
         if self.scheme not in PROGRAM_SCHEMES:
             raise ConfigError(f"ProgramConfig.scheme must be one of {PROGRAM_SCHEMES}, got "
                               f"{self.scheme!r}" + ("; the ground scheme writes every cell of "
                                                     "the selected row and serves only the "
                                                     "half-select probe" if self.scheme ==
                                                     "ground" else ""))
+        if self.sizing not in SIZINGS:
+            raise ConfigError(f"ProgramConfig.sizing must be one of {SIZINGS}, got "
+                              f"{self.sizing!r}")
         if self.v_pulse is None:
             object.__setattr__(self, "v_pulse", self.default_v_pulse(self.device, self.scheme))
         require_positive("ProgramConfig.v_pulse", self.v_pulse, "[V]")
@@ -174,6 +192,29 @@ class ProgramConfig:
     def g_range(self) -> float:
         return self.g_max - self.g_min
 
+    def model_rungs(self, g_read, targets) -> np.ndarray:
+        """Longest ladder index whose pulse the nominal card predicts does not overshoot
+        from read G to target [S] (flat top only; 0 where even ``w0`` would)."""
+        g_read, targets = np.asarray(g_read, dtype=float), np.asarray(targets, dtype=float)
+        d = self.device
+        r = lambda g: np.clip(1.0 / np.maximum(g, 1e-15), d.r_on, d.r_off)  # noqa: E731
+        dx = np.abs(d.state_for_resistance(r(targets)) - d.state_for_resistance(r(g_read)))
+        up = g_read > targets  # RESET: x up, towards R_off
+        k_over_d = np.where(up, d.k_off, -d.k_on) / d.d
+        v_th, alpha = np.where(up, d.v_off, -d.v_on), np.where(up, d.alpha_off, d.alpha_on)
+        w_need = dx / (k_over_d * (self.v_pulse / v_th - 1.0) ** alpha)
+        k = np.searchsorted(self.widths, w_need, side="right") - 1
+        return np.clip(k, 0, self.ladder)
+
+    @property
+    def target_window(self) -> tuple[float, float]:
+        """Conductance window [S] that weights are mapped into for programming: the device
+        card's [1/R_off, 1/R_on] less the verify tolerance at each end (so a target's whole
+        tolerance band is reachable).  The one place the programming window is written:
+        :func:`circuitsim.program.layer_targets` and ``circuitsim program`` read it."""
+        margin = self.tolerance * self.g_range
+        return self.g_min + margin, self.g_max - margin
+
     @property
     def widths(self) -> np.ndarray:
         """The width ladder [s]."""
@@ -213,5 +254,5 @@ class ProgramConfig:
         return d
 
 
-__all__ = ["PROGRAM_SCHEMES", "ProgramConfig", "SCHEMES", "half_select_voltage",
+__all__ = ["PROGRAM_SCHEMES", "ProgramConfig", "SCHEMES", "SIZINGS", "half_select_voltage",
            "scheme_levels"]

@@ -1,7 +1,7 @@
 """A self-contained "Programming" section for a report: one block of a layer's array
-programmed by write-verify in the twin and (a corner of it) in transient ngspice, with a plot
-of the write-verify trajectories.  Meant to be called by the demo with the first layer's
-targets (``LayerPlan.conductance``); it reads nothing else."""
+programmed by write-verify in the twin and in transient ngspice (``--quick``: a corner of it),
+with a plot of the write-verify trajectories.  Meant to be called by the demo with the first
+layer's plan (its weights are mapped into the device window); it reads nothing else."""
 
 from __future__ import annotations
 
@@ -13,32 +13,43 @@ import numpy as np
 from ..errors import ConfigError, SimulationError
 from .config import ProgramConfig
 from .probe import half_select_probe
+from .run import layer_targets
 from .writeverify import divergence, program_array
+
+QUICK_SPICE_BLOCK = 4
+"""SPICE block of a ``--quick`` demo (the twin still programs the whole block)."""
 
 
 def programming_section(targets, out_dir, *, cfg: ProgramConfig | None = None,
-                        block: int = 16, spice_block: int = 4, runner=None,
-                        timeout_s: float = 600.0) -> tuple[str, dict]:
-    """Program ``targets[:block, :block]`` (clipped into the device window) in the twin and
-    its ``spice_block`` corner in SPICE and the twin; write ``programming.png`` to
-    ``out_dir``; return (markdown, summary).  ``timeout_s`` per ngspice run; a failed
-    ngspice run does not end the section: its error is recorded (``spice_error``) and the
-    twin's figures stand alone."""
-    cfg = ProgramConfig() if cfg is None else cfg
-    t = np.asarray(targets, dtype=float)
+                        block: int = 16, spice_block: int | None = None, quick: bool = False,
+                        runner=None, timeout_s: float = 600.0) -> tuple[str, dict]:
+    """Program the ``block`` x ``block`` corner of a layer's array by write-verify in the
+    twin and its ``spice_block`` corner in transient ngspice and the twin; write
+    ``programming.png`` to ``out_dir``; return (markdown, summary).
+
+    ``targets``: a :class:`~circuitsim.network.LayerPlan` (its weights are re-mapped into
+    the device's programming window, :func:`~circuitsim.program.run.layer_targets`: no
+    target is clipped) or a (rows, cols) conductance array already inside the device window
+    (:class:`ConfigError` otherwise).  ``cfg``: default ``ProgramConfig(sizing='model')``.
+    ``spice_block``: default ``block`` (the demo's 16x16 in SPICE, ~40 s of ngspice on the
+    loaded 2-core machine), :data:`QUICK_SPICE_BLOCK` with ``quick``.
+    ``timeout_s`` per ngspice run; a failed ngspice run does not end the section: its error
+    is recorded (``spice_error``) and the twin's figures stand alone."""
+    cfg = ProgramConfig(sizing="model") if cfg is None else cfg
+    remapped = hasattr(targets, "mapped")
+    t = layer_targets(targets, cfg) if remapped else np.asarray(targets, dtype=float)
     if t.ndim != 2 or min(t.shape) < 1:
         raise ConfigError(f"targets must be a 2-D conductance array, got shape {t.shape}")
+    if spice_block is None:
+        spice_block = min(QUICK_SPICE_BLOCK, block) if quick else block
     if not 1 <= spice_block <= block:
         raise ConfigError(f"need 1 <= spice_block ({spice_block}) <= block ({block})")
-    margin = cfg.tolerance * cfg.g_range
-    raw = t[:block, :block]
-    t = np.clip(raw, cfg.g_min + margin, cfg.g_max - margin)
-    clipped = int(np.sum(t != raw))
+    t = cfg.check_targets(t[:block, :block])
     t0 = time.perf_counter()
     tw = program_array(cfg, t, world="twin")
     wall_tw = time.perf_counter() - t0
     ts = t[:spice_block, :spice_block]
-    tws = program_array(cfg, ts, world="twin")
+    tws = tw if ts.shape == t.shape else program_array(cfg, ts, world="twin")
     try:
         sp = program_array(cfg, ts, world="spice", runner=runner, timeout_s=timeout_s)
         probe = half_select_probe(cfg, (3, 3), runner=runner, timeout_s=timeout_s)
@@ -52,8 +63,10 @@ def programming_section(targets, out_dir, *, cfg: ProgramConfig | None = None,
     out.mkdir(parents=True, exist_ok=True)
     png = out / "programming.png"
     _plot(png, sp or tws, tws, cfg)
-    s = {"block": list(t.shape), "spice_block": list(ts.shape), "targets_clipped": clipped,
-         "scheme": cfg.scheme, "v_pulse": cfg.v_pulse, "w0": cfg.w0, "growth": cfg.growth,
+    s = {"block": list(t.shape), "spice_block": list(ts.shape), "targets_remapped": remapped,
+         "targets_clipped": 0, "target_window": list(cfg.target_window),
+         "sizing": cfg.sizing, "scheme": cfg.scheme, "v_pulse": cfg.v_pulse, "w0": cfg.w0,
+         "growth": cfg.growth,
          "tolerance": cfg.tolerance, "max_pulses": cfg.max_pulses,
          "g_window": [cfg.g_min, cfg.g_max],
          "spice_error": error,
@@ -81,20 +94,21 @@ def programming_section(targets, out_dir, *, cfg: ProgramConfig | None = None,
 def programming_markdown(s: dict) -> str:
     """The report section of :func:`programming_section`'s summary."""
     (br, bc), (sr, sc) = s["block"], s["spice_block"]
-    lo, hi = s["g_window"]
     cols = ("twin_block", "spice", "twin")
     row = lambda name, d, f: (f"| {name} | " + " | ".join(  # noqa: E731
         "—" if d[c] is None else f(d[c]) for c in cols) + " |")
     lines = [
         "## Programming", "",
         f"Write-verify ({s['scheme']} half-select, {s['v_pulse']:.3g} V pulses, widths "
-        f"{s['w0'] * 1e9:.0f} ns x {s['growth']:g}^k, tolerance {s['tolerance']:.2%} of the G "
-        f"range, budget {s['max_pulses']} pulses) of the first layer's {br}x{bc} block in the "
-        f"twin and of its {sr}x{sc} corner in transient ngspice and the twin (VTEAM cells on "
-        "wires and drivers)"
-        + (f"; {s['targets_clipped']} targets lay outside the device window "
-           f"[{lo * 1e6:.3g}, {hi * 1e6:.3g}] µS and were clipped into it"
-           if s["targets_clipped"] else "") + ".", "",
+        f"{s['w0'] * 1e9:.0f} ns x {s['growth']:g}^k, "
+        + ("rungs capped by the card's prediction, " if s.get("sizing") == "model" else "")
+        + f"tolerance {s['tolerance']:.2%} of the G range, budget {s['max_pulses']} pulses) "
+        f"of the first layer's {br}x{bc} block in the twin and of its {sr}x{sc} corner in "
+        "transient ngspice and the twin (VTEAM cells on wires and drivers)"
+        + (f"; the layer's weights mapped for programming into the device window "
+           f"[{s['target_window'][0] * 1e6:.3g}, {s['target_window'][1] * 1e6:.3g}] µS "
+           "(the card's window less the tolerance), no target clipped"
+           if s.get("targets_remapped") else "") + ".", "",
         f"| | twin ({br}x{bc}) | SPICE ({sr}x{sc}) | twin ({sr}x{sc}) |", "|---|---|---|---|",
         row("converged", s["converged"], lambda v: f"{v:.3f}"),
         row("pulses / cell, mean", s["pulses_mean"], lambda v: f"{v:.1f}"),
@@ -137,4 +151,4 @@ def _plot(path, sp, tw, cfg) -> None:
     plt.close(fig)
 
 
-__all__ = ["programming_markdown", "programming_section"]
+__all__ = ["QUICK_SPICE_BLOCK", "programming_markdown", "programming_section"]

@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import ConfigError
+from ..mapping import map_layer
 from .config import ProgramConfig
 from .handoff import write_handoff
 from .probe import half_select_probe
@@ -35,6 +36,23 @@ def network_with_conductances(net, conductances: list[np.ndarray]):
         plans.append(replace(p, conductance=g))
     return Network(plans, net.circuit, net.mapping, name=net.name, sinh_v0=net.sinh_v0,
                    calibration_size=net.calibration_size)
+
+
+def layer_targets(plan, cfg: ProgramConfig) -> np.ndarray:
+    """A layer plan's weights and bias re-mapped into the device's programming window
+    (:attr:`ProgramConfig.target_window`), in the plan's (in + 1, 2·out) layout (column 2j
+    = G+ of output j, 2j + 1 = G−): the plan's own mapping config otherwise (scaling,
+    levels), so the weights the array holds are the plan's, at the device's conductances.
+    For a network mapped for another window (the read demo's 1–100 µS): nothing is
+    clipped."""
+    w, b = plan.mapped.weights()
+    g_lo, g_hi = cfg.target_window
+    m = plan.mapped
+    ml = map_layer(w, b, replace(m.config, g_min=g_lo, g_max=g_hi), activation=m.activation,
+                   kind=m.kind, conv=m.conv)
+    g = np.empty((ml.g_pos.shape[0], 2 * ml.g_pos.shape[1]))
+    g[:, 0::2], g[:, 1::2] = ml.g_pos, ml.g_neg
+    return g
 
 
 def pruned_targets(plan) -> np.ndarray:
@@ -142,9 +160,8 @@ def run_program(out: Path | str | None, *, cfg: ProgramConfig, quick: bool = Fal
             train(model, ds, TrainConfig(epochs=epochs, seed=seed, device="cpu",
                                          progress=False))
             model.cpu().eval()
-        margin = cfg.tolerance * cfg.g_range
-        mapping = MappingConfig(g_min=cfg.g_min + margin, g_max=cfg.g_max - margin,
-                                v_read=0.2, levels=levels)
+        g_lo, g_hi = cfg.target_window
+        mapping = MappingConfig(g_min=g_lo, g_max=g_hi, v_read=0.2, levels=levels)
         circuit = CircuitConfig(r_wire_row=cfg.r_wire_row, r_wire_col=cfg.r_wire_col)
         net = build_network(model, circuit, mapping)
         g_twin, g_spice = [], []
@@ -291,4 +308,5 @@ def _embed(r: ProgramResult, shape, origin=(0, 0)) -> ProgramResult:
                          r.iterations, r.decisions)
 
 
-__all__ = ["network_with_conductances", "prune_table", "pruned_targets", "run_program"]
+__all__ = ["layer_targets", "network_with_conductances", "prune_table", "pruned_targets",
+           "run_program"]

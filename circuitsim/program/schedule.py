@@ -1,7 +1,15 @@
 """Drive waveforms of one programming iteration: the one plan both worlds apply.
 
 An iteration is a sequence of *row slots* (each with up to two phases: RESET cells, then SET
-cells) followed by the *verify reads* of every pulsed row.  :func:`build_iteration` turns the
+cells) followed by the *verify reads* of every pulsed row.  A phase starts with every line
+moving, in one edge, straight from the previous phase's level to its own (selected row and
+columns to the pulse levels, the others to the scheme's half-select levels); each selected
+column returns to its half-select level after its cell's width; the next phase starts when the
+longest has.  Every line moves linearly in the same edge time, so every cell's voltage moves
+linearly between two of the scheme's safe levels (an unselected cell never exceeds the
+half-select voltage), and a phase costs 2 + 2 x (distinct widths) waveform corners — the
+transient's time steps cluster at corners, so this is what an ngspice run's length follows.
+The lines return to 0 V after the last phase, before the reads.  :func:`build_iteration` turns the
 pulses decided by write-verify into one piecewise-linear waveform per line (``r{i}`` rows,
 ``c{j}`` columns); ngspice gets them as PWL sources, the twin evaluates the same
 :class:`~circuitsim.circuit.Pwl` objects at their breakpoints.
@@ -9,7 +17,7 @@ pulses decided by write-verify into one piecewise-linear waveform per line (``r{
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -51,7 +59,7 @@ class Iteration:
     reads: list[tuple[int, float]]
     """(row, sample time) of every verify read, in time order."""
     read_start: float
-    """Start of the read block [s] (SPICE saves from here on)."""
+    """Start of the read block [s] (after the last phase, every line at 0 V)."""
     stop: float
     pulses: list[CellPulse] = field(default_factory=list)
     _corners: np.ndarray | None = field(default=None, repr=False)
@@ -74,10 +82,38 @@ class Iteration:
             out[:, k] = np.interp(t, ts, vs)  # Pwl.value's semantics
         return out
 
+    def window(self, t0: float, t1: float) -> Iteration:
+        """The plan restricted to [t0, t1] and shifted to start at 0: every line's waveform
+        (values at both ends interpolated), the phases and pulses inside, no reads.  Cut at
+        phase boundaries, where every line is at 0 V, it is the part of the iteration that
+        one row block's ngspice deck simulates (:func:`circuitsim.program.spice.run_iteration`)."""
+        pts = {}
+        for n, (ts, vs) in self.points.items():
+            m = (ts > t0) & (ts < t1)
+            tt = np.concatenate([[t0], ts[m], [t1]])
+            pts[n] = (_q(tt - t0), np.interp(tt, ts, vs))
+        phases = [Phase(p.row, p.polarity, _q(p.t0 - t0), _q(p.t1 - t0)) for p in self.phases
+                  if p.t0 >= t0 and p.t1 <= t1]
+        pulses = [replace(p, t_start=_q(p.t_start - t0)) for p in self.pulses
+                  if t0 <= p.t_start <= t1]
+        return Iteration(pts, phases, [], _q(t1 - t0), _q(t1 - t0), pulses)
+
     def pwl(self, name: str) -> Pwl:
         """The SPICE waveform of line ``name``."""
         ts, vs = self.points[name]
         return Pwl(tuple(zip(ts.tolist(), vs.tolist(), strict=True)))
+
+
+TIME_GRID = 1e-15
+"""Every waveform time is a multiple of this [s]: times reached along different sums (a
+column's return, t + e + w + e, and the next phase's start, t + 2e + w) are then equal, not
+1e-19 s apart — a corner pair that close stops ngspice ("timestep too small")."""
+
+
+def _q(t):
+    """``t`` [s] on :data:`TIME_GRID` (scalars and arrays)."""
+    return np.round(np.asarray(t, dtype=float) / TIME_GRID) * TIME_GRID if np.ndim(t) \
+        else round(float(t) / TIME_GRID) * TIME_GRID
 
 
 class _Lines:
@@ -89,9 +125,10 @@ class _Lines:
         cur = pts[-1][1]
         if v == cur:
             return
+        t = _q(t)
         if t > pts[-1][0]:
             pts.append((t, cur))
-        pts.append((t + edge, v))
+        pts.append((_q(t + edge), v))
 
 
 def build_iteration(cfg: ProgramConfig, shape: tuple[int, int], pulses: list[CellPulse],
@@ -116,31 +153,31 @@ def build_iteration(cfg: ProgramConfig, shape: tuple[int, int], pulses: list[Cel
             if not sel:
                 continue
             lv = scheme_levels(scheme, v, pol)
-            t_ph = t
+            cols = {p.col for p in sel}
             for i in range(R):
                 lines.move(f"r{i}", t, lv["sr"] if i == row else lv["ur"], e)
             for j in range(C):
-                lines.move(f"c{j}", t, lv["uc"], e)
-            t1 = t + 2 * e
+                lines.move(f"c{j}", t, lv["sc"] if j in cols else lv["uc"], e)
             for p in sel:
-                lines.move(f"c{p.col}", t1, lv["sc"], e)
-                lines.move(f"c{p.col}", t1 + e + p.width, lv["uc"], e)
-                placed.append(CellPulse(row, p.col, pol, float(p.width), t1, v))
-            t2 = t1 + 3 * e + max(p.width for p in sel)
-            for i in range(R):
-                lines.move(f"r{i}", t2, 0.0, e)
-            for j in range(C):
-                lines.move(f"c{j}", t2, 0.0, e)
-            t = t2 + 2 * e
-            phases.append(Phase(row, pol, t_ph, t))
+                lines.move(f"c{p.col}", t + e + p.width, lv["uc"], e)
+                placed.append(CellPulse(row, p.col, pol, float(p.width), t, v))
+            t1 = _q(t + 2 * e + max(p.width for p in sel))
+            phases.append(Phase(row, pol, t, t1))
+            t = t1
+    if phases:
+        for n in lines.pts:
+            lines.move(n, t, 0.0, e)
+        t = _q(t + e)
+        last = phases[-1]
+        phases[-1] = Phase(last.row, last.polarity, last.t0, t)
     read_start = t
     reads = []
     for row in sorted(set(int(r) for r in read_rows)):
         lines.move(f"r{row}", t, cfg.v_read, e)
-        reads.append((row, t + e + 0.5 * cfg.t_read))
+        reads.append((row, _q(t + e + 0.5 * cfg.t_read)))
         lines.move(f"r{row}", t + e + cfg.t_read, 0.0, e)
-        t += 3 * e + cfg.t_read
-    stop = t + e
+        t = _q(t + 3 * e + cfg.t_read)
+    stop = _q(t + e)
     waves = {}
     for n, pts in lines.pts.items():
         if pts[-1][0] < stop:

@@ -1,24 +1,39 @@
 """Transient ngspice of one programming iteration on the real crossbar wiring.
 
-One deck per iteration (every row slot and every verify read of the iteration), chained to the
-next by the cells' end states (each instance starts at its ``x0``).  Only the read block is
-saved (``.tran`` tstart), so a raw file holds the reads, the final states and the energy
-integrators, not every time point of every pulse.
+:func:`iteration_deck` is the deck of a whole iteration (or of one window of it, every row
+slot and every verify read in it), chained to the next by the cells' end states (each
+instance starts at its ``x0``).  Only the read block is saved (``.tran`` tstart), so a raw
+file holds the reads, the final states and the energy integrators, not every time point of
+every pulse.
 
 Names: row driver ``Vr{i}`` -> ``in{i}`` -> ``Rs{i}`` -> row node ``r{i}_{j}``; column node
 ``c{i}_{j}``; column driver ``Vc{j}`` at ``ct{j}`` through ``Rd{j}``; cell ``Xm{i}_{j}``
 (state ``v(xm{i}_{j}.x)``); ``Be{k}``/``Ce{k}`` integrate the power of line k into
 ``v(e{k})`` [J].
+
+:func:`run_iteration` is how a programming run uses these decks at scale: the iteration's
+plan is cut at phase boundaries into blocks of a few pulsed rows, each block one transient
+deck in which only its rows' cells are VTEAM instances and every other cell is a resistor at
+its state (below threshold VTEAM's rate is exactly zero; rows with a cell whose own threshold
+is near the half-select voltage stay dynamic in every deck), and the verify reads are one
+``.dc`` sweep of a static deck (the states do not move at ``v_read``).  Measured at 65x32
+with ngspice's ``.options acct`` on a loaded 2-core machine: one all-dynamic deck costs
+~62 ms per Newton iteration (2080 VTEAM instances with their state nodes: 38 ms of device
+load, the rest mostly the KLU factor of a ~10 000-unknown matrix); a one-row block deck
+~9 ms (KLU factor of the ~4 200-node wiring 4.3 ms, 32 VTEAM loads 2.4 ms), and a row slot
+takes ~200 Newton iterations, clustered at the waveform corners (ngspice restarts its step
+at every breakpoint).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from ..circuit import BSource, Capacitor, Deck, Instance, Resistor, Tran, VoltageSource
-from ..errors import SimulationError
+from ..circuit import BSource, Capacitor, Dc, Deck, Instance, Resistor, Tran, VoltageSource
+from ..errors import ConfigError, SimulationError
+from ..units import spice_number
 from .array import CellArray
-from .config import ProgramConfig
+from .config import ProgramConfig, half_select_voltage
 from .schedule import Iteration
 
 TRAN_OPTIONS = {"method": "gear", "reltol": 1e-4, "abstol": 1e-12,
@@ -36,6 +51,22 @@ def line_names(shape) -> list[str]:
     return [f"r{i}" for i in range(R)] + [f"c{j}" for j in range(C)]
 
 
+def _wiring(cfg: ProgramConfig, shape) -> list:
+    """Driver resistors and wire segments: row line i from ``in{i}``, column line j into
+    ``ct{j}`` (the one wiring of the pulse and the read decks)."""
+    R, C = shape
+    els: list = []
+    for i in range(R):
+        els.append(Resistor(f"Rs{i}", f"in{i}", f"r{i}_0", cfg.r_driver))
+        for j in range(C - 1):
+            els.append(Resistor(f"Rr{i}_{j}", f"r{i}_{j}", f"r{i}_{j + 1}", cfg.r_wire_row))
+    for j in range(C):
+        els.append(Resistor(f"Rd{j}", f"c{R - 1}_{j}", f"ct{j}", cfg.r_driver))
+        for i in range(R - 1):
+            els.append(Resistor(f"Rc{i}_{j}", f"c{i}_{j}", f"c{i + 1}_{j}", cfg.r_wire_col))
+    return els
+
+
 def iteration_deck(cfg: ProgramConfig, cells: CellArray, x: np.ndarray, it: Iteration,
                    *, title: str = "write-verify iteration", tmax: float | None = None,
                    dynamic_rows=None) -> Deck:
@@ -46,17 +77,9 @@ def iteration_deck(cfg: ProgramConfig, cells: CellArray, x: np.ndarray, it: Iter
     measures that with every cell dynamic)."""
     R, C = cells.shape
     card = cells.card
-    els: list = []
-    for i in range(R):
-        els.append(VoltageSource(f"Vr{i}", f"in{i}", "0", 0.0, it.pwl(f"r{i}")))
-        els.append(Resistor(f"Rs{i}", f"in{i}", f"r{i}_0", cfg.r_driver))
-        for j in range(C - 1):
-            els.append(Resistor(f"Rr{i}_{j}", f"r{i}_{j}", f"r{i}_{j + 1}", cfg.r_wire_row))
-    for j in range(C):
-        els.append(VoltageSource(f"Vc{j}", f"ct{j}", "0", 0.0, it.pwl(f"c{j}")))
-        els.append(Resistor(f"Rd{j}", f"c{R - 1}_{j}", f"ct{j}", cfg.r_driver))
-        for i in range(R - 1):
-            els.append(Resistor(f"Rc{i}_{j}", f"c{i}_{j}", f"c{i + 1}_{j}", cfg.r_wire_col))
+    els = [VoltageSource(f"Vr{i}", f"in{i}", "0", 0.0, it.pwl(f"r{i}")) for i in range(R)]
+    els += [VoltageSource(f"Vc{j}", f"ct{j}", "0", 0.0, it.pwl(f"c{j}")) for j in range(C)]
+    els += _wiring(cfg, (R, C))
     dyn = set(range(R)) if dynamic_rows is None else {int(r) for r in dynamic_rows}
     for i in range(R):
         for j in range(C):
@@ -74,7 +97,7 @@ def iteration_deck(cfg: ProgramConfig, cells: CellArray, x: np.ndarray, it: Iter
     saves = [f"i(vc{j})" for j in range(C)]
     for k, (src, node) in enumerate([(f"vr{i}", f"in{i}") for i in range(R)]
                                     + [(f"vc{j}", f"ct{j}") for j in range(C)]):
-        els.append(BSource(f"Be{k}", "0", f"e{k}", f"-v({node})*i({src})", kind="I"))
+        els.append(BSource(f"Be{k}", "0", f"e{k}", f"-(time>0)*v({node})*i({src})", kind="I"))
         els.append(Capacitor(f"Ce{k}", f"e{k}", "0", 1.0))
         els.append(Resistor(f"Re{k}", f"e{k}", "0", 1e15))
         saves.append(f"v(e{k})")
@@ -113,4 +136,117 @@ def read_iteration(res, cfg: ProgramConfig, it: Iteration, shape, x_prev=None,
     return {"x": x, "reads": reads, "energy": energy}
 
 
-__all__ = ["TRAN_OPTIONS", "iteration_deck", "line_names", "read_iteration"]
+
+
+
+ROWS_PER_DECK = 1
+"""Pulsed rows per transient deck in :func:`run_iteration`.  A deck costs ~rows x (Newton
+iterations of a row slot) x (KLU factor of the whole wiring + rows x C VTEAM loads) plus
+parsing the wiring once; at 65x32 the loads of a second dynamic row cost more than a second
+parse (bench_program.py --profile, 4 pulsed rows + 65 reads: 5.1 s as 1-row decks, 5.7 s
+as 2-row, 7.2 s as 4-row; one all-dynamic deck 196 s)."""
+
+HOLD_MARGIN = 1.1
+"""A row's cells may be resistors in another row's deck only if every cell's own threshold
+exceeds the scheme's half-select voltage by this factor (room for the wires' IR drop, mV)."""
+
+
+def static_rows(cfg: ProgramConfig, cells: CellArray) -> np.ndarray:
+    """(rows,) bool: rows whose cells cannot move while another row is pulsed (every cell's
+    threshold above HOLD_MARGIN x the half-select voltage of ``cfg.scheme``)."""
+    th = np.minimum(cells.get("v_off"), -cells.get("v_on"))
+    return np.all(th > HOLD_MARGIN * half_select_voltage(cfg.scheme, cfg.v_pulse), axis=1)
+
+
+def read_deck(cfg: ProgramConfig, cells: CellArray, x: np.ndarray, rows,
+              *, title: str = "verify reads") -> Deck:
+    """Verify reads of ``rows`` as one ``.dc`` sweep of ``Vsel`` over 0..len(rows)-1: at
+    point k row ``rows[k]`` is at ``v_read`` (through its driver), every other line at 0 V,
+    the cells resistors at states ``x`` (a read below threshold moves no state).  Vectors:
+    ``i(vc{j})`` column currents, ``i(vr{i})`` the read rows' driver currents."""
+    R, C = cells.shape
+    rows = [int(r) for r in rows]
+    if not rows or len(set(rows)) != len(rows) or not all(0 <= r < R for r in rows):
+        raise ConfigError(f"read rows must be distinct rows of the {R}x{C} array, got {rows}")
+    k_of = {r: k for k, r in enumerate(rows)}
+    els: list = [VoltageSource("Vsel", "sel", "0", 0.0)]
+    for i in range(R):
+        if i in k_of:
+            els.append(BSource(f"Bd{i}", f"d{i}", "0", f"{spice_number(cfg.v_read)}*"
+                               f"(abs(v(sel)-{k_of[i]})<0.5)"))
+            els.append(VoltageSource(f"Vr{i}", f"d{i}", f"in{i}", 0.0))
+        else:
+            els.append(VoltageSource(f"Vr{i}", f"in{i}", "0", 0.0))
+    els += [VoltageSource(f"Vc{j}", f"ct{j}", "0", 0.0) for j in range(C)]
+    els += _wiring(cfg, (R, C))
+    r_cell = cells.card.resistance(np.clip(np.asarray(x, dtype=float), 0.0, 1.0))
+    els += [Resistor(f"Rm{i}_{j}", f"r{i}_{j}", f"c{i}_{j}", float(r_cell[i, j]))
+            for i in range(R) for j in range(C)]
+    saves = [f"i(vc{j})" for j in range(C)] + [f"i(vr{i})" for i in rows]
+    return Deck(title=f"{title}: {R}x{C} 1R crossbar, {len(rows)} rows", elements=tuple(els),
+                options=TRAN_OPTIONS, analyses=(Dc("vsel", 0.0, float(len(rows) - 1), 1.0),),
+                saves=tuple(saves))
+
+
+def parse_reads(res, cfg: ProgramConfig, rows, shape) -> tuple[dict, float]:
+    """Apparent G = I_col/v_read per read row [S] and the reads' energy [J] from a
+    :func:`read_deck` result.  A read's energy is its DC power over the plan's read slot:
+    flat top ``t_read`` plus two linear edges (∫(t/e)² dt = e/3 each)."""
+    R, C = shape
+    try:
+        cur = np.stack([np.atleast_1d(np.asarray(res[f"i(vc{j})"], dtype=float))
+                        for j in range(C)])
+        ir = {r: np.atleast_1d(np.asarray(res[f"i(vr{r})"], dtype=float)) for r in rows}
+    except KeyError as exc:
+        raise SimulationError(f"read deck returned no vector {exc}", deck=res.deck,
+                              run_dir=res.run_dir, log=res.log) from None
+    if cur.shape[1] != len(rows):
+        raise SimulationError(f"read sweep returned {cur.shape[1]} points for {len(rows)} rows",
+                              deck=res.deck, run_dir=res.run_dir, log=res.log)
+    reads = {int(r): cur[:, k] / cfg.v_read for k, r in enumerate(rows)}
+    dur = cfg.t_read + 2 * cfg.edge / 3
+    energy = float(sum(cfg.v_read * ir[r][k] * dur for k, r in enumerate(rows)))
+    return reads, energy
+
+
+def run_iteration(runner, cfg: ProgramConfig, cells: CellArray, x: np.ndarray, it: Iteration,
+                  *, rows_per_deck: int = ROWS_PER_DECK, timeout_s: float = 600.0,
+                  title: str = "write-verify iteration") -> dict:
+    """One iteration's plan in ngspice, in pieces: the pulse phases cut into blocks of
+    ``rows_per_deck`` pulsed rows (one transient deck each, chained by the states; only the
+    block's rows — and any row :func:`static_rows` cannot hold — are VTEAM instances), then
+    the verify reads as one ``.dc`` sweep (:func:`read_deck`).  Same keys as the twin's
+    :meth:`~circuitsim.program.twin.TwinProgrammer.run`; ``decks`` counts the ngspice runs."""
+    if isinstance(rows_per_deck, bool) or int(rows_per_deck) != rows_per_deck or \
+            rows_per_deck < 1:
+        raise ConfigError(f"rows_per_deck must be a whole number >= 1, got {rows_per_deck!r}")
+    R, C = cells.shape
+    x = np.array(x, dtype=float, copy=True)
+    hold = static_rows(cfg, cells)
+    loose = {int(i) for i in np.flatnonzero(~hold)}
+    energy = 0.0
+    decks = 0
+    pulsed = sorted({ph.row for ph in it.phases})
+    for b in range(0, len(pulsed), int(rows_per_deck)):
+        blk = set(pulsed[b:b + int(rows_per_deck)])
+        phs = [ph for ph in it.phases if ph.row in blk]
+        sub = it.window(min(ph.t0 for ph in phs), max(ph.t1 for ph in phs))
+        dyn = sorted(blk | loose)
+        deck = iteration_deck(cfg, cells, x, sub, title=f"{title}, rows {min(blk)}-{max(blk)}",
+                              dynamic_rows=dyn)
+        out = read_iteration(runner.run(deck, timeout_s=timeout_s), cfg, sub, (R, C),
+                             x_prev=x, dynamic_rows=dyn)
+        x, energy, decks = out["x"], energy + out["energy"], decks + 1
+    reads = {}
+    if it.reads:
+        rows = [r for r, _ in it.reads]
+        res = runner.run(read_deck(cfg, cells, x, rows, title=f"{title}: verify reads"),
+                         timeout_s=timeout_s)
+        reads, e_read = parse_reads(res, cfg, rows, (R, C))
+        energy += e_read
+        decks += 1
+    return {"x": x, "reads": reads, "energy": energy, "decks": decks}
+
+
+__all__ = ["HOLD_MARGIN", "ROWS_PER_DECK", "TRAN_OPTIONS", "iteration_deck", "line_names",
+           "parse_reads", "read_deck", "read_iteration", "run_iteration", "static_rows"]

@@ -97,16 +97,21 @@ class Verifier:
         """Next pulse of every cell still outside its tolerance."""
         todo = np.argwhere(self.active & ~self.done)
         widths = self.cfg.widths
+        model = self.cfg.sizing == "model"
+        guess = self.cfg.model_rungs(self.g_read, np.where(self.active, self.targets,
+                                                           self.g_read)) if model else None
         out = []
         for i, j in todo:
             pol = 1 if self.g_read[i, j] > self.targets[i, j] else -1  # RESET lowers G
             if self.last[i, j] == 0:
-                k = 0
+                k = self.cap[i, j] if model else 0  # 'model': from the guess below
             elif pol == self.last[i, j]:
                 k = min(self.k[i, j] + 1, self.cap[i, j])
             else:
                 self.cap[i, j] = max(self.cap[i, j] - 1, 0)
                 k = min(max(self.k[i, j] - 1, 0), self.cap[i, j])
+            if model:
+                k = min(k, int(guess[i, j]))
             self.k[i, j], self.last[i, j] = k, pol
             self.pulses[i, j] += 1
             out.append(CellPulse(int(i), int(j), pol, float(widths[k])))
@@ -188,7 +193,7 @@ def program_array(cfg: ProgramConfig, targets, *, world: str, cells: CellArray |
     after that many iterations (tests of resume)."""
     from tqdm import tqdm
 
-    from .spice import iteration_deck, read_iteration
+    from .spice import run_iteration
     from .twin import TwinProgrammer
 
     if world not in WORLDS:
@@ -250,9 +255,8 @@ def program_array(cfg: ProgramConfig, targets, *, world: str, cells: CellArray |
                     np.exp(c2c_sigma * rng.standard_normal(shape)))
             t0 = time.perf_counter()
             if world == "spice":
-                deck = iteration_deck(cfg, run_cells, x, it,
-                                      title=f"write-verify iteration {it_no}")
-                out = read_iteration(runner.run(deck, timeout_s=timeout_s), cfg, it, shape)
+                out = run_iteration(runner, cfg, run_cells, x, it, timeout_s=timeout_s,
+                                    title=f"write-verify iteration {it_no}")
             else:
                 out = TwinProgrammer(cfg, run_cells).run(x, it) if run_cells is not cells \
                     else twin.run(x, it)

@@ -224,7 +224,7 @@ def run_demo(out: str | Path, *, config: XvalConfig | None = None, quick: bool =
     report["energy"] = report["variants"]["demo"]["energy"]
     report["ngspice"] = report["variants"]["demo"]["ngspice"]
     _record_simulator(out, decks, report["ngspice"])
-    report["programming"] = programming_section(net.plans[0].conductance, out,
+    report["programming"] = programming_section(net.plans[0], out, quick=quick,
                                                 timeout_s=cfg.spice_timeout_s)[1]
     run_info["total_wall_s"] = time.perf_counter() - t_start
     write_json(out / "report.json", report)
