@@ -455,3 +455,16 @@ def test_linear_ion_drift_half_select_disturb(batch_runner):
         assert vt[s]["spice"] < 1e-9 and vt[s]["twin"] < 1e-9
         assert lid[s]["spice"] > 0.01
         assert lid[s]["twin"] == pytest.approx(lid[s]["spice"], rel=0.01)
+
+
+def test_linear_ion_drift_program_quick(tmp_path):
+    """The `program --quick` path takes a linear ion drift card: its program.json reports the
+    per-pulse half-select disturb (not the RESET+SET pair's, which cancels for a
+    charge-controlled cell) and SPICE vs twin within 1 % of the range."""
+    from circuitsim.program.run import run_program
+
+    s = run_program(tmp_path, cfg=_lid_cfg(), quick=True)
+    assert s["max_g_error_spice_vs_twin"] <= 0.01
+    for sc in ("v2", "v3"):
+        assert s["half_select_max_dg"][sc]["spice"] > 0.01
+    assert (tmp_path / "program.json").exists()

@@ -11,17 +11,19 @@ from .schedule import CellPulse, build_iteration
 
 def half_select_probe(cfg: ProgramConfig, shape=(4, 4), *, schemes=SCHEMES, x_start=0.5,
                       worlds=("spice", "twin"), runner=None, timeout_s: float = 120.0,
-                      each_pulse: bool = False) -> dict:
+                      each_pulse: bool | None = None) -> dict:
     """Largest |ΔG| of an unselected cell [fraction of the G range] when cell (R//2, C//2)
     gets one RESET and one SET pulse of the longest ladder width at ``cfg.v_pulse``, every cell
     starting at ``x_start``; per scheme (``ground`` included) and world.  Returns
     ``{scheme: {world: value}}``.  ``each_pulse``: the largest |ΔG| after either pulse
-    rather than after the pair (a linear ion drift cell's drift is charge-controlled, so
-    the pair's opposite half-select pulses nearly cancel at its end)."""
+    rather than after the pair; None (default) = True for a card without threshold (a
+    linear ion drift cell's drift is charge-controlled, so the pair's opposite half-select
+    pulses nearly cancel at its end), False for VTEAM (the figure after the pair)."""
     from .spice import iteration_deck, read_iteration
     from .twin import TwinProgrammer
 
     R, C = shape
+    each_pulse = (not cfg.has_threshold) if each_pulse is None else bool(each_pulse)
     ci, cj = R // 2, C // 2
     w = float(cfg.widths[-1])
     cells = CellArray(cfg.device, shape)
