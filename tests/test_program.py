@@ -177,6 +177,10 @@ def test_bad_input_names_the_fix():
         ProgramConfig(device=HP_JOGLEKAR, v_pulse=1.0, sizing="model")
     with pytest.raises(ConfigError, match="Vteam cards only"):
         CellArray(HP_JOGLEKAR, (2, 2), {"k_on": -1.0})
+    from circuitsim.program.variability import draw_cells
+
+    with pytest.raises(ConfigError, match="without variability"):
+        draw_cells(ProgramConfig(device=HP_JOGLEKAR, v_pulse=1.0), (2, 2), d2d_sigma=0.1)
     with pytest.raises(ConfigError, match="c2c_sigma = 0"):
         program_array(ProgramConfig(device=HP_JOGLEKAR, v_pulse=1.0), np.full((1, 1), 1e-4),
                       world="twin", c2c_sigma=0.1)
