@@ -1,9 +1,10 @@
 """Write-verify programming of crossbar arrays in transient ngspice and in the twin.
 
 ``program_array(ProgramConfig(...), targets, world="spice" | "twin")`` programs one array of
-VTEAM cells on its real wiring (driver and wire resistances, wire capacitance in SPICE) with
-incremental-step write-verify under a V/2 or V/3 half-select scheme; both worlds build their
-waveforms from one schedule (:mod:`.schedule`) and decide from their own verify reads.
+VTEAM or linear ion drift cells on its real wiring (driver and wire resistances, wire
+capacitance in SPICE) with incremental-step write-verify under a V/2 or V/3 half-select
+scheme; both worlds build their waveforms from one schedule (:mod:`.schedule`) and decide
+from their own verify reads.
 :func:`half_select_probe` measures what the unselected cells suffer per scheme;
 :mod:`.handoff` writes and loads the hardware hand-off files.
 """

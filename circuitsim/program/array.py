@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..cards.memristor import Vteam
+from ..cards.memristor import LinearIonDrift, Vteam
 from ..errors import ConfigError
 
 CELL_PARAMS = ("k_on", "k_off", "v_on", "v_off")
@@ -19,11 +19,19 @@ CELL_PARAMS = ("k_on", "k_off", "v_on", "v_off")
 class CellArray:
     """(rows, cols) cells of one card; ``params`` overrides :data:`CELL_PARAMS` per cell."""
 
-    card: Vteam
+    card: Vteam | LinearIonDrift
     shape: tuple[int, int]
     params: dict | None = None
 
     def __post_init__(self):
+        if isinstance(self.card, LinearIonDrift):
+            if self.params:
+                raise ConfigError(
+                    "CellArray: per-cell parameters (device-to-device variation) exist for "
+                    f"Vteam cards only ({CELL_PARAMS}); a LinearIonDrift array is uniform — "
+                    "program it without variation")
+            object.__setattr__(self, "params", {})
+            return
         base = {k: np.full(self.shape, float(getattr(self.card, k))) for k in CELL_PARAMS}
         for k, v in (self.params or {}).items():
             if k not in CELL_PARAMS:
@@ -44,6 +52,9 @@ class CellArray:
 
     def with_rate_factor(self, factor) -> CellArray:
         """The same cells with k_on, k_off multiplied by ``factor`` (cycle-to-cycle draw)."""
+        if isinstance(self.card, LinearIonDrift):
+            raise ConfigError("cycle-to-cycle rate variation exists for Vteam cards only; "
+                              "program a LinearIonDrift array with c2c_sigma = 0")
         f = np.broadcast_to(np.asarray(factor, dtype=float), self.shape)
         p = dict(self.params)
         p["k_on"] = p["k_on"] * f
@@ -51,8 +62,10 @@ class CellArray:
         return CellArray(self.card, self.shape, p)
 
     def spice_params(self, i: int, j: int) -> dict[str, float]:
-        """Instance parameters of cell (i, j) for ``models/vteam.lib`` (without x0)."""
+        """Instance parameters of cell (i, j) for the card's library (without x0)."""
         d = self.card.spice_params()
+        if isinstance(self.card, LinearIonDrift):
+            return d
         d.update(kon=float(self.params["k_on"][i, j]), koff=float(self.params["k_off"][i, j]),
                  von=float(self.params["v_on"][i, j]), voff=float(self.params["v_off"][i, j]))
         return d

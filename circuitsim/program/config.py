@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from ..cards.memristor import VTEAM_CROSSBAR, Vteam
+from ..cards.memristor import VTEAM_CROSSBAR, LinearIonDrift, Vteam
 from ..errors import ConfigError
 from ..units import require_finite, require_positive
 
@@ -48,6 +48,22 @@ def scheme_levels(scheme: str, v: float, polarity: int) -> dict[str, float]:
     return {"sr": 0.0, "sc": v, "ur": ur, "uc": uc}
 
 
+LID_CROSSBAR = LinearIonDrift(r_on=10e3, r_off=100e3, d=10e-9, mu_v=2e-11, window="joglekar",
+                              p=1.0)
+"""A linear ion drift card for programming studies, NOT fitted to a measured device: the
+G window of :data:`~circuitsim.cards.memristor.VTEAM_CROSSBAR` (R 10–100 kΩ), D 10 nm,
+Joglekar p = 1 and a mobility 2000x HP's (μ_v 2e-11 m²/(V·s)), so that k = μ_v·R_on/D² =
+2e9 1/(A·s): at 1 V on 50 kΩ dx/dt ≈ 4e4 1/s, and the top of the default pulse ladder
+(25.6 µs) moves a cell about end to end, as for VTEAM_CROSSBAR at ~1.2 V."""
+
+
+def has_threshold(device) -> bool:
+    """True for a threshold device (VTEAM: no motion below v_off, v_on); False for linear
+    ion drift, whose state moves at any voltage (half-selected cells and verify reads
+    included)."""
+    return isinstance(device, Vteam)
+
+
 def half_select_voltage(scheme: str, v: float) -> float:
     """Largest |voltage| an unselected cell sees in ``scheme`` at pulse amplitude ``v`` [V]
     (ideal wires)."""
@@ -68,8 +84,10 @@ class ProgramConfig:
     ladder's top falls by one at every polarity reversal (so the step shrinks around the
     target)."""
 
-    device: Vteam = field(default_factory=lambda: VTEAM_CROSSBAR)
-    """Dynamic memristor card of every cell (VTEAM)."""
+    device: Vteam | LinearIonDrift = field(default_factory=lambda: VTEAM_CROSSBAR)
+    """Dynamic memristor card of every cell: VTEAM (threshold) or linear ion drift (no
+    threshold: every cell stays dynamic in every SPICE deck and the verify reads are real
+    read pulses of the transient, in both worlds; v_pulse must then be given)."""
     scheme: str = "v2"
     """Half-select scheme: ``v2`` or ``v3`` (see :data:`SCHEMES`)."""
     v_pulse: float | None = None
@@ -95,7 +113,8 @@ class ProgramConfig:
     tolerance: float = 0.005
     """Verify tolerance as a fraction of the device's G range [1]."""
     v_read: float = 0.2
-    """Verify read voltage [V] (below both thresholds: reads do not disturb)."""
+    """Verify read voltage [V] (VTEAM: below both thresholds, reads do not disturb; linear
+    ion drift: every read moves the read row's cells, simulated in both worlds)."""
     t_read: float = 100e-9
     """Flat part of a verify read [s]."""
     x0: float = 1.0
@@ -111,16 +130,19 @@ class ProgramConfig:
     twin's solve is static; the RC constants are ps against ns edges)."""
 
     def __post_init__(self):
-        if not isinstance(self.device, Vteam):
-            raise ConfigError(
-                f"ProgramConfig.device must be a Vteam card (threshold device), got "
-                f"{type(self.device).__name__}: linear ion drift has no threshold (dx/dt = "
-                "mu_v·R_on/D²·i·f(x) at any voltage), so under V/2 every half-selected cell of "
-                "the selected row and column drifts at about half the selected cell's rate "
-                "(V/3: a third) and every verify read writes too; no pulse plan of "
-                "`program` leaves the unselected cells in place, and the SPICE row blocks "
-                "(other rows as resistors) would be wrong.  Program a threshold device "
-                "(cards.memristor.VTEAM_CROSSBAR or another Vteam card)")
+        if not isinstance(self.device, (Vteam, LinearIonDrift)):
+            raise ConfigError(f"ProgramConfig.device must be a Vteam or LinearIonDrift card, "
+                              f"got {type(self.device).__name__}")
+        if not has_threshold(self.device):
+            if self.v_pulse is None:
+                raise ConfigError(
+                    f"{type(self.device).__name__} has no threshold to size the pulse from "
+                    "(dx/dt = mu_v·R_on/D²·i·f(x) at any voltage): give v_pulse [V] "
+                    "explicitly (ProgramConfig(v_pulse=...) / --v-pulse)")
+            if self.sizing == "model":
+                raise ConfigError(
+                    "sizing 'model' guesses a rung from the VTEAM rate law and has no "
+                    f"equivalent for {type(self.device).__name__} yet; use sizing 'ladder'")
         if self.scheme not in PROGRAM_SCHEMES:
             raise ConfigError(f"ProgramConfig.scheme must be one of {PROGRAM_SCHEMES}, got "
                               f"{self.scheme!r}" + ("; the ground scheme writes every cell of "
@@ -155,6 +177,8 @@ class ProgramConfig:
                               f"range), got {tol!r}")
         if not 0.0 <= require_finite("ProgramConfig.x0", self.x0) <= 1.0:
             raise ConfigError(f"ProgramConfig.x0 must lie in [0, 1], got {self.x0!r}")
+        if not has_threshold(self.device):
+            return
         d = self.device
         v = self.v_pulse
         if v <= max(d.v_off, -d.v_on):
@@ -179,6 +203,19 @@ class ProgramConfig:
         half-selected cells (2x or 3x the smaller threshold)."""
         th = min(device.v_off, -device.v_on)
         return 0.9 * {"v2": 2.0, "v3": 3.0}.get(scheme, 2.0) * th
+
+    @property
+    def reset_polarity(self) -> int:
+        """The pulse polarity (:func:`scheme_levels`: +1 = +v row − column) that lowers G:
+        +1 for VTEAM (positive voltage drives x to R_off), −1 for linear ion drift (positive
+        current drives x to R_on)."""
+        return 1 if isinstance(self.device, Vteam) else -1
+
+    @property
+    def has_threshold(self) -> bool:
+        """False when every cell moves in every pulse and read (:func:`has_threshold`): the
+        SPICE decks then keep every cell dynamic and read in the transient."""
+        return has_threshold(self.device)
 
     @property
     def g_min(self) -> float:
@@ -254,5 +291,5 @@ class ProgramConfig:
         return d
 
 
-__all__ = ["PROGRAM_SCHEMES", "ProgramConfig", "SCHEMES", "SIZINGS", "half_select_voltage",
-           "scheme_levels"]
+__all__ = ["LID_CROSSBAR", "PROGRAM_SCHEMES", "ProgramConfig", "SCHEMES", "SIZINGS",
+           "half_select_voltage", "has_threshold", "scheme_levels"]

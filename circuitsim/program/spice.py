@@ -45,6 +45,15 @@ TRAN_TMAX = 5e-6
 linearly along a flat top, so long steps lose nothing: measured on a 4x4 iteration, the
 states agree with tmax = 5 ns to 2e-8 (the twin differs from both by ~2e-6)."""
 
+TRAN_TMAX_DRIFT = 0.2e-6
+"""Largest time step [s] of an all-dynamic deck of a card without threshold (linear ion
+drift).  Its states move nonlinearly (the rate follows i = v/M(x)) on every cell.  At
+:data:`TRAN_TMAX` ngspice 46 stopped with "timestep too small" on a state node in the middle
+of a flat top of a 3x3 write-verify iteration (also at 2 µs and 1 µs); and ngspice's own
+step error shows in the result: on the 3x3 run of tests/test_program.py (8 pulses a cell)
+the final G of SPICE and twin differ by 0.68 % of the G range at 0.5 µs, 0.18 % at 0.2 µs,
+0.14 % at 50 ns."""
+
 
 def line_names(shape) -> list[str]:
     R, C = shape
@@ -102,9 +111,11 @@ def iteration_deck(cfg: ProgramConfig, cells: CellArray, x: np.ndarray, it: Iter
         els.append(Resistor(f"Re{k}", f"e{k}", "0", 1e15))
         saves.append(f"v(e{k})")
     saves += [f"v(xm{i}_{j}.x)" for i in sorted(dyn) for j in range(C)]
-    tmax = TRAN_TMAX if tmax is None else tmax
+    if tmax is None:
+        tmax = TRAN_TMAX if cfg.has_threshold else TRAN_TMAX_DRIFT
     tstart = min(it.read_start, it.stop * (1 - 1e-9))
-    return Deck(title=f"{title}: {R}x{C} VTEAM 1R crossbar, scheme {cfg.scheme}",
+    kind = "VTEAM" if cfg.has_threshold else "linear ion drift"
+    return Deck(title=f"{title}: {R}x{C} {kind} 1R crossbar, scheme {cfg.scheme}",
                 elements=tuple(els), includes=(card.library,), options=TRAN_OPTIONS,
                 analyses=(Tran(tmax, it.stop, tstart, tmax),),
                 saves=tuple(saves))
@@ -153,7 +164,10 @@ exceeds the scheme's half-select voltage by this factor (room for the wires' IR 
 
 def static_rows(cfg: ProgramConfig, cells: CellArray) -> np.ndarray:
     """(rows,) bool: rows whose cells cannot move while another row is pulsed (every cell's
-    threshold above HOLD_MARGIN x the half-select voltage of ``cfg.scheme``)."""
+    threshold above HOLD_MARGIN x the half-select voltage of ``cfg.scheme``).  None for a
+    card without threshold (linear ion drift): every cell moves whenever a line is driven."""
+    if not cfg.has_threshold:
+        return np.zeros(cells.shape[0], bool)
     th = np.minimum(cells.get("v_off"), -cells.get("v_on"))
     return np.all(th > HOLD_MARGIN * half_select_voltage(cfg.scheme, cfg.v_pulse), axis=1)
 
@@ -216,12 +230,22 @@ def run_iteration(runner, cfg: ProgramConfig, cells: CellArray, x: np.ndarray, i
     ``rows_per_deck`` pulsed rows (one transient deck each, chained by the states; only the
     block's rows — and any row :func:`static_rows` cannot hold — are VTEAM instances), then
     the verify reads as one ``.dc`` sweep (:func:`read_deck`).  Same keys as the twin's
-    :meth:`~circuitsim.program.twin.TwinProgrammer.run`; ``decks`` counts the ngspice runs."""
+    :meth:`~circuitsim.program.twin.TwinProgrammer.run`; ``decks`` counts the ngspice runs.
+    A card without threshold (``cfg.has_threshold`` False: linear ion drift) runs the whole
+    iteration as one all-dynamic deck, its verify reads sampled from the transient's read
+    pulses (so the read disturb is simulated, as in the twin)."""
     if isinstance(rows_per_deck, bool) or int(rows_per_deck) != rows_per_deck or \
             rows_per_deck < 1:
         raise ConfigError(f"rows_per_deck must be a whole number >= 1, got {rows_per_deck!r}")
     R, C = cells.shape
     x = np.array(x, dtype=float, copy=True)
+    if not cfg.has_threshold:
+        # no threshold (linear ion drift): half-selected cells drift in every phase and every
+        # verify read writes, so the whole iteration — pulses and the reads as real read
+        # pulses — is one transient deck with every cell dynamic (the slow, correct path)
+        out = read_iteration(runner.run(iteration_deck(cfg, cells, x, it, title=title),
+                                        timeout_s=timeout_s), cfg, it, (R, C))
+        return {**out, "decks": 1}
     hold = static_rows(cfg, cells)
     loose = {int(i) for i in np.flatnonzero(~hold)}
     energy = 0.0
@@ -248,5 +272,6 @@ def run_iteration(runner, cfg: ProgramConfig, cells: CellArray, x: np.ndarray, i
     return {"x": x, "reads": reads, "energy": energy, "decks": decks}
 
 
-__all__ = ["HOLD_MARGIN", "ROWS_PER_DECK", "TRAN_OPTIONS", "iteration_deck", "line_names",
+__all__ = ["HOLD_MARGIN", "ROWS_PER_DECK", "TRAN_OPTIONS", "TRAN_TMAX_DRIFT",
+           "iteration_deck", "line_names",
            "parse_reads", "read_deck", "read_iteration", "run_iteration", "static_rows"]

@@ -21,7 +21,7 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.linalg import splu
 
-from ..devices import VteamTwin
+from ..devices import LinearIonDriftTwin, VteamTwin
 from ..errors import ConfigError
 from .array import CellArray
 from .config import ProgramConfig
@@ -121,7 +121,8 @@ class TwinProgrammer:
     def __init__(self, cfg: ProgramConfig, cells: CellArray):
         self.cfg, self.cells = cfg, cells
         self.net = ArrayNetwork(cfg, cells.shape)
-        self.twin = VteamTwin(cells.card)
+        self.twin = VteamTwin(cells.card) if cfg.has_threshold else \
+            LinearIonDriftTwin(cells.card)
         self._params = None
 
     def conductance(self, x):
@@ -220,6 +221,8 @@ class TwinProgrammer:
         agree to 1e-4 of a pulse's Δx)."""
         if refactor not in ("iteration", "phase"):
             raise ConfigError(f"refactor must be 'iteration' or 'phase', got {refactor!r}")
+        if not self.cfg.has_threshold:
+            return self._run_drift(x, it)
         R, C = self.cells.shape
         x = np.asarray(x, dtype=float).copy()
         energy = 0.0
@@ -250,6 +253,78 @@ class TwinProgrammer:
             for k, (row, _) in enumerate(it.reads):
                 reads[row] = icol[k] / self.cfg.v_read
         return {"x": x, "reads": reads, "energy": energy}
+
+    DX_STEP = 0.01
+    """Largest state change (at the segment's start rates) of any cell per RK4 substep in
+    :meth:`_run_drift` [1]."""
+
+    def _run_drift(self, x: np.ndarray, it: Iteration) -> dict:
+        """The iteration for a card without threshold (linear ion drift), every cell dynamic
+        through every segment — pulses and verify reads alike (a read pulse writes its row's
+        cells, and a read samples the states at its time, as ngspice's transient does).
+
+        Per segment between waveform corners (and read instants) the network is factored
+        at the states of the segment's start (once more at its end, for the energy); every
+        cell's voltage is then linear in time, and dx/dt = k·i·f(x, i) of the device twin
+        (:class:`~circuitsim.devices.LinearIonDriftTwin`, the equations of
+        ``linear_ion_drift.lib``) is integrated by RK4 in substeps of at most
+        :data:`DX_STEP` in x.  Left out, stated: the change of the wires' IR drop while a
+        segment moves the states (µV across 1 Ω segments and 10 Ω drivers) and the wire
+        capacitance.  Energy: Simpson's rule in time on the mean of the powers at the
+        segment's start and end states (one 5 µs pulse on 3x3: within 2 % of ngspice).  End
+        states are clipped to [0, 1], as :func:`~circuitsim.program.spice.iteration_deck`
+        clips the next deck's x0."""
+        R, C = self.cells.shape
+        net, card = self.net, self.cells.card
+        read_at = {round(t / 1e-15): row for row, t in it.reads}
+        ts = np.unique(np.concatenate([it.breakpoints(0.0, it.stop),
+                                       [t for _, t in it.reads]]))
+        xf = np.asarray(x, dtype=float).ravel().copy()
+        energy = 0.0
+        reads: dict = {}
+        rmin = min(card.r_on, card.r_off)
+        lu = net.factor(self.conductance(xf))
+        for a, b in zip(ts[:-1], ts[1:], strict=True):
+            d = it.drive([a, 0.5 * (a + b), b], R, C)
+            live = np.flatnonzero(np.any(d != 0, axis=0))
+            row = read_at.get(round(a / 1e-15))
+            if not live.size:
+                continue
+            tr = net.transfer(lu, live)
+            vn = d[:, live] @ tr.T  # (3, n)
+            vc = net.cell_voltage(vn)
+            if row is not None:
+                icol = net.gd * (vn[0, net.col_port] - d[0, R:])
+                reads[row] = icol / self.cfg.v_read
+            dt = b - a
+            v0, dv = vc[0], (vc[2] - vc[0]) / dt
+            f = self.twin.dxdt
+            step = dt * max(float(np.max(np.abs(f(v0, xf)))), float(np.max(np.abs(f(vc[2], xf)))),
+                            float(np.max(np.abs(card.k * vc / rmin))) * 1e-3)
+            n = int(min(max(np.ceil(step / self.DX_STEP), 1), 100000))
+            h = dt / n
+            x_start = xf
+            for s in range(n):
+                t0 = s * h
+                k1 = f(v0 + dv * t0, xf)
+                k2 = f(v0 + dv * (t0 + h / 2), xf + h / 2 * k1)
+                k3 = f(v0 + dv * (t0 + h / 2), xf + h / 2 * k2)
+                k4 = f(v0 + dv * (t0 + h), xf + h * k3)
+                xf = xf + h / 6 * (k1 + 2 * k2 + 2 * k3 + k4)
+            pw0 = net.line_power(vn, d)
+            if np.array_equal(xf, x_start):
+                pw1 = pw0
+            else:
+                lu = net.factor(self.conductance(xf))
+                pw1 = net.line_power(d[:, live] @ net.transfer(lu, live).T, d)
+            # Simpson in time, the mean of the powers at the segment's start and end states
+            pw = 0.5 * (pw0 + pw1)
+            energy += float(dt / 6 * (pw[0] + 4 * pw[1] + pw[2]))
+        for row, t in it.reads:  # a read at a corner with every line at 0 V: none here
+            if row not in reads:
+                raise ConfigError(f"twin: verify read of row {row} at {t:g} s found no "
+                                  "driven segment")
+        return {"x": np.clip(xf, 0.0, 1.0).reshape(R, C), "reads": reads, "energy": energy}
 
 
 __all__ = ["ArrayNetwork", "TwinProgrammer", "segment_integral"]

@@ -23,12 +23,21 @@ from .twin import TwinProgrammer
 from .writeverify import program_array
 
 
+def _need_threshold(cfg: ProgramConfig) -> None:
+    if not cfg.has_threshold:
+        raise ConfigError(f"the variability study draws and sizes VTEAM parameters (k, "
+                          f"v_th); {type(cfg.device).__name__} has no such model here yet: "
+                          "run it with a Vteam card, or program linear ion drift without "
+                          "variability")
+
+
 def draw_cells(cfg: ProgramConfig, shape, *, d2d_sigma: float, v_sigma: float = 0.02,
                seed: int = 0) -> CellArray:
     """Cells with k_on, k_off × exp(d2d_sigma·N(0,1)) and v_on, v_off × (1 + v_sigma·N(0,1)),
     independent per cell and parameter, from ``seed``."""
     if d2d_sigma < 0 or v_sigma < 0:
         raise ConfigError("d2d_sigma and v_sigma must be >= 0")
+    _need_threshold(cfg)
     rng = np.random.default_rng(np.random.SeedSequence([seed, 1502]))
     d = cfg.device
     n = lambda: rng.standard_normal(shape)  # noqa: E731
@@ -41,6 +50,7 @@ def draw_cells(cfg: ProgramConfig, shape, *, d2d_sigma: float, v_sigma: float = 
 def one_shot_widths(cfg: ProgramConfig, targets) -> tuple[np.ndarray, np.ndarray]:
     """(polarity, width [s]) of the single pulse that takes a *nominal* cell from x0 to each
     target (bisection on the device twin's exact Δx of a pulse with the schedule's edges)."""
+    _need_threshold(cfg)
     d = cfg.device
     tw = VteamTwin(d)
     xt = d.state_for_resistance(1.0 / np.asarray(targets, dtype=float))

@@ -102,7 +102,8 @@ class Verifier:
                                                            self.g_read)) if model else None
         out = []
         for i, j in todo:
-            pol = 1 if self.g_read[i, j] > self.targets[i, j] else -1  # RESET lowers G
+            down = self.cfg.reset_polarity  # the polarity that lowers G (RESET)
+            pol = down if self.g_read[i, j] > self.targets[i, j] else -down
             if self.last[i, j] == 0:
                 k = self.cap[i, j] if model else 0  # 'model': from the guess below
             elif pol == self.last[i, j]:
