@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from _small_nets import mlp_8_6_3
 
 from circuitsim import behavioral
 from circuitsim.cards.bsim4 import (
@@ -71,18 +72,10 @@ def test_network_with_bsim4_access_spice_vs_twin(access):
     """An 8-6-3 MLP with 1T1R BSIM4 cells and wires: ngspice (the card, level 54) and the
     behavioral twin (its table) from one network object.  Column currents within 1e-4,
     outputs within 1 mV, same argmax (measured 1.8e-5 and 4.5e-6 V)."""
-    torch = pytest.importorskip("torch")
     from circuitsim.mapping import MappingConfig
     from circuitsim.network import CircuitConfig, build_network
 
-    torch.manual_seed(5)
-    model = torch.nn.Sequential(torch.nn.Linear(8, 6), torch.nn.Sigmoid(), torch.nn.Linear(6, 3))
-    with torch.no_grad():
-        for m in model:
-            if isinstance(m, torch.nn.Linear):
-                m.weight.mul_(4.0)
-                m.bias.mul_(2.0)
-    x = np.random.default_rng(1).random((20, 8))
+    model, x = mlp_8_6_3()
     cfg = CircuitConfig(r_wire_row=2.0, r_wire_col=2.0, r_source=10.0, r_sense=10.0,
                         access=access)
     net = build_network(model, cfg, MappingConfig(g_min=1e-6, g_max=100e-6, v_read=0.2),

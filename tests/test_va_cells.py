@@ -13,6 +13,7 @@ import json
 
 import numpy as np
 import pytest
+from _small_nets import mlp_8_6_3
 
 from circuitsim import behavioral
 from circuitsim.cards import ACCESS_018UM, AccessTransistor, Nmos1Card
@@ -194,18 +195,10 @@ def test_network_with_verilog_a_cells_spice_vs_twin(law):
     network object.  Bounds: column currents 1e-4 of the largest, outputs 1 mV, same argmax
     (measured 9e-7 and 9e-7 V).  The law is not a bystander: ohmic cells of the same G move
     the outputs by tens of mV (measured 57 mV)."""
-    torch = pytest.importorskip("torch")
     from circuitsim.mapping import MappingConfig
     from circuitsim.network import build_network
 
-    torch.manual_seed(5)
-    model = torch.nn.Sequential(torch.nn.Linear(8, 6), torch.nn.Sigmoid(), torch.nn.Linear(6, 3))
-    with torch.no_grad():
-        for m in model:
-            if isinstance(m, torch.nn.Linear):
-                m.weight.mul_(4.0)
-                m.bias.mul_(2.0)
-    x = np.random.default_rng(1).random((20, 8))
+    model, x = mlp_8_6_3()
     cfg = CircuitConfig(r_wire_row=2.0, r_wire_col=2.0, r_source=10.0, r_sense=10.0, cell=law)
     mapping = MappingConfig(g_min=1.2e-5, g_max=9e-5, v_read=0.2)
     net = build_network(model, cfg, mapping, calibration=x)
