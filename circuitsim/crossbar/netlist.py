@@ -28,13 +28,17 @@ Python twin :meth:`Nmos1Card.drain_current`.
 
 from __future__ import annotations
 
+import numpy as np
+
 from ..circuit import (
     BSource,
     Capacitor,
+    Dc,
     Deck,
     Instance,
     Mosfet,
     Op,
+    Pwl,
     Resistor,
     Subcircuit,
     VoltageSource,
@@ -154,6 +158,31 @@ def crossbar_deck(spec: CrossbarSpec, V, *, name: str = "xbar", options=None,
                 osdi=spec.cell.osdi() if spec.cell is not None else ())
 
 
+def crossbar_sweep_deck(spec: CrossbarSpec, V, *, name: str = "xbar", options=None) -> Deck:
+    """One ``.dc`` deck for K input vectors ``V`` (rows, K) [V]: a slot source ``Vslot`` is
+    swept 0..K-1 and row i follows ``V[i, slot]`` (:func:`slot_row_sources`), so ngspice visits
+    every vector in one run, each point starting Newton from the previous one's solution.  The
+    column currents are ``i(vout{j})`` as in :func:`crossbar_deck`, one value per vector."""
+    v2, _ = spec.check_inputs(V)
+    k = v2.shape[1]
+    sub = crossbar_subckt(spec, name)
+    els: list = [VoltageSource("Vslot", "slot", "0", 0.0,
+                               comment=f"input slot: .dc sweeps it 0..{k - 1}"),
+                 Instance(f"X{name}", name, sub.ports)]
+    els += slot_row_sources([f"in{i}" for i in range(spec.rows)], v2.T, "Vin",
+                            "row drivers: one value per input vector (slot)")
+    els += [VoltageSource(f"Vout{j}", f"out{j}", "0", 0.0) for j in range(spec.cols)]
+    if spec.access is not None:
+        els.append(VoltageSource("Vwl", "wl", "0", spec.access.v_wordline))
+    opts = dict(NONLINEAR_OPTIONS) if not spec.is_linear else {}
+    opts.update(options or {})
+    return Deck(title=f"crossbar {spec.rows}x{spec.cols}, {k} input vector(s) in one .dc sweep",
+                elements=tuple(els), subcircuits=(sub,), options=opts,
+                analyses=(Dc("Vslot", 0.0, float(k - 1), 1.0),),
+                saves=tuple(f"i(vout{j})" for j in range(spec.cols)),
+                osdi=spec.cell.osdi() if spec.cell is not None else ())
+
+
 def column_current_names(spec: CrossbarSpec) -> list[str]:
     """Vector names of the column currents in a :func:`crossbar_deck` result."""
     return [f"i(vout{j})" for j in range(spec.cols)]
@@ -163,3 +192,33 @@ __all__ = ["ACCESS_MODEL", "NONLINEAR_OPTIONS", "col_node", "column_current_name
            "crossbar_deck", "crossbar_subckt", "ports", "row_node"]
 
 
+def slot_row_sources(nodes: list[str], values: np.ndarray, prefix: str, comment: str,
+                 slot_s: float | None = None) -> list:
+    """Row drivers: node k holds ``values[n, k]`` at slot n (a plain DC source when it never
+    changes, else a B-source ``pwl(v(slot), ...)`` of the DC sweep, or with ``slot_s`` a PWL
+    voltage source holding each value for one slot of a ``.tran``)."""
+    slots = np.arange(len(values), dtype=float)
+    els = []
+    for k, node in enumerate(nodes):
+        col = values[:, k]
+        cmt = comment if k == 0 else ""
+        if np.all(col == col[0]):
+            els.append(VoltageSource(f"{prefix}{k}", node, "0", float(col[0]), comment=cmt))
+        elif slot_s is not None:
+            els.append(VoltageSource(f"{prefix}{k}", node, "0", float(col[0]), comment=cmt,
+                                     waveform=Pwl(slot_pwl_points(col, slot_s))))
+        else:
+            pts = ", ".join(f"{spice_number(t)}, {spice_number(v)}"
+                            for t, v in zip(slots, col, strict=True))
+            els.append(BSource(f"B{prefix[1:]}{k}", node, "0", f"pwl(v(slot), {pts})",
+                               comment=cmt))
+    return els
+
+
+def slot_pwl_points(values, slot_s: float) -> tuple:
+    """PWL points holding ``values[k]`` from ``k·T + T/100`` to ``(k+1)·T``, ramping over the
+    first hundredth of each slot."""
+    pts = [(0.0, float(values[0]))]
+    for k in range(1, len(values)):
+        pts += [(k * slot_s, float(values[k - 1])), (k * slot_s + slot_s / 100, float(values[k]))]
+    return tuple(pts)

@@ -1,15 +1,24 @@
 """Column currents of a crossbar computed by ngspice (the reference for the behavioral engine).
 
-Each input vector is one ``.op`` run of :func:`~circuitsim.crossbar.netlist.crossbar_deck`;
-a batch reuses one runner.  Also reachable as ``circuitsim.spice.column_currents``.
+Each input vector is one ``.op`` run of :func:`~circuitsim.crossbar.netlist.crossbar_deck`
+(a batch reuses one runner), or with ``sweep=True`` all vectors are one ``.dc`` run of
+:func:`~circuitsim.crossbar.netlist.crossbar_sweep_deck`.  Also reachable as
+``circuitsim.spice.column_currents``.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from ..errors import SimulationError
 from ..spice.runner import DEFAULT_TIMEOUT_S, Runner, get_runner
-from .netlist import col_node, column_current_names, crossbar_deck, row_node
+from .netlist import (
+    col_node,
+    column_current_names,
+    crossbar_deck,
+    crossbar_sweep_deck,
+    row_node,
+)
 from .spec import CrossbarSpec
 
 
@@ -20,16 +29,30 @@ def _with_runner(runner):
 
 
 def column_currents(spec: CrossbarSpec, V, runner: str | Runner = "batch",
-                    timeout_s: float = DEFAULT_TIMEOUT_S, options=None) -> np.ndarray:
+                    timeout_s: float = DEFAULT_TIMEOUT_S, options=None,
+                    sweep: bool = False) -> np.ndarray:
     """ngspice column currents [A]: V (rows,) -> (cols,), or (rows, K) -> (cols, K).
 
     ``runner``: "batch", "shared" or a :class:`~circuitsim.spice.Runner` instance (reused, not
-    closed).  ``timeout_s`` applies to each ``.op`` run.  ``options``: extra ``.options``."""
+    closed).  ``timeout_s`` applies to each ngspice run.  ``options``: extra ``.options``.
+    ``sweep``: all K vectors in one ``.dc`` run (:func:`crossbar_sweep_deck`) instead of one
+    ``.op`` run each."""
     v2, vector = spec.check_inputs(V)
     run, owned = _with_runner(runner)
     names = column_current_names(spec)
     out = np.empty((spec.cols, v2.shape[1]))
     try:
+        if sweep:
+            res = run.run(crossbar_sweep_deck(spec, v2, options=options), timeout_s=timeout_s)
+            for j, n in enumerate(names):
+                col = np.atleast_1d(np.asarray(res[n], dtype=float))
+                if col.shape != (v2.shape[1],):
+                    raise SimulationError(
+                        f"ngspice returned {col.shape} values of {n} for {v2.shape[1]} input "
+                        "vectors (a sweep point missing?); rerun with sweep=False to get one "
+                        ".op per vector", deck=res.deck, run_dir=res.run_dir, log=res.log)
+                out[j] = col
+            return out[:, 0] if vector else out
         for k in range(v2.shape[1]):
             res = run.run(crossbar_deck(spec, v2[:, k], options=options), timeout_s=timeout_s)
             out[:, k] = [float(res[n][0]) for n in names]

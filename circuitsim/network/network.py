@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from ..circuit import BSource, Dc, Deck, Instance, Pwl, RawLine, Tran, VoltageSource
+from ..crossbar.netlist import slot_pwl_points, slot_row_sources
 from ..crossbar.wires import wire_fields
 from ..errors import ConfigError, SimulationError
 from ..generators.neuron import neuron_subckt, neuron_transfer
@@ -214,7 +215,7 @@ class Network:
                 els.append(VoltageSource(f"Vx{i}", f"x{i}", "0", float(col[0]), comment=cmt))
             elif tran:
                 els.append(VoltageSource(f"Vx{i}", f"x{i}", "0", float(col[0]), comment=cmt,
-                                         waveform=Pwl(_slot_points(col, slot_s))))
+                                         waveform=Pwl(slot_pwl_points(col, slot_s))))
             else:
                 pts = ", ".join(f"{spice_number(s)}, {spice_number(val)}"
                                 for s, val in zip(slots, col, strict=True))
@@ -467,7 +468,7 @@ class Network:
             spec = self.tile_spec(plan, ri, ci)
             subs.append(crossbar_subckt(spec, f"xbar_{tag}"))
             ports = [self.tile_drive_node(plan, ri, ci, i) for i in range(r0, r1)]
-            drivers = _row_sources(ports, V[:, r0:r1], f"V{tag}_r",
+            drivers = slot_row_sources(ports, V[:, r0:r1], f"V{tag}_r",
                                    f"tile ({ri}, {ci}) row drivers: DAC output voltages, one "
                                    "value per slot (the bias row at v_read)", slot_s)
             els += drivers
@@ -694,7 +695,7 @@ class Network:
         rn = self.nonideal.read_noise
         L = plan.index
         nodes = [f"l{L}_nz{k}" for k in range(2 * plan.n_out)]
-        els = _row_sources(nodes, z, f"Vl{L}_nz", f"layer {L}: read-noise samples (seeded, one "
+        els = slot_row_sources(nodes, z, f"Vl{L}_nz", f"layer {L}: read-noise samples (seeded, one "
                            "per input and column)", slot_s)
         rows = [self.row_node(plan, i) for i in range(plan.n_in + 1)]
         for k, node in enumerate(nodes):
@@ -834,38 +835,6 @@ def _chosen_tiles(plan: LayerPlan, tiles) -> set:
         raise ConfigError(f"layer {plan.index}: tiles {sorted(chosen)} are not a non-empty "
                           f"subset of its tiles {sorted(every)}")
     return chosen
-
-
-def _row_sources(nodes: list[str], values: np.ndarray, prefix: str, comment: str,
-                 slot_s: float | None = None) -> list:
-    """Row drivers: node k holds ``values[n, k]`` at slot n (a plain DC source when it never
-    changes, else a B-source ``pwl(v(slot), ...)`` of the DC sweep, or with ``slot_s`` a PWL
-    voltage source holding each value for one slot of a ``.tran``)."""
-    slots = np.arange(len(values), dtype=float)
-    els = []
-    for k, node in enumerate(nodes):
-        col = values[:, k]
-        cmt = comment if k == 0 else ""
-        if np.all(col == col[0]):
-            els.append(VoltageSource(f"{prefix}{k}", node, "0", float(col[0]), comment=cmt))
-        elif slot_s is not None:
-            els.append(VoltageSource(f"{prefix}{k}", node, "0", float(col[0]), comment=cmt,
-                                     waveform=Pwl(_slot_points(col, slot_s))))
-        else:
-            pts = ", ".join(f"{spice_number(t)}, {spice_number(v)}"
-                            for t, v in zip(slots, col, strict=True))
-            els.append(BSource(f"B{prefix[1:]}{k}", node, "0", f"pwl(v(slot), {pts})",
-                               comment=cmt))
-    return els
-
-
-def _slot_points(values, slot_s: float) -> tuple:
-    """PWL points holding ``values[k]`` from ``k·T + T/100`` to ``(k+1)·T``, ramping over the
-    first hundredth of each slot."""
-    pts = [(0.0, float(values[0]))]
-    for k in range(1, len(values)):
-        pts += [(k * slot_s, float(values[k - 1])), (k * slot_s + slot_s / 100, float(values[k]))]
-    return tuple(pts)
 
 
 class _NumpySolver:
