@@ -4,6 +4,7 @@ Monte-Carlo draws, 1T1R, gradients (issue 13's table).
     python benchmarks/bench_crossbar.py            # sizes 64..1024 (+ --big for 2048)
     python benchmarks/bench_crossbar.py --quick    # 16..64, small MC / training rows
     python benchmarks/bench_crossbar.py --sizes 512 --ngspice-max 512 --no-extra --no-1t1r
+    python benchmarks/bench_crossbar.py --sweep    # .op and a 100-vector .dc sweep in ngspice
 
 Writes benchmarks/results/crossbar.md and crossbar.json (crossbar_quick.* with --quick,
 crossbar_<sizes>.* with --no-extra / --no-1t1r).
@@ -306,6 +307,80 @@ def markdown(single, extra, meta) -> str:
     return "\n".join(out) + "\n"
 
 
+SPARSE_39 = {64: "1.2 s", 128: "71–180 s", 256: "> 9 min"}
+"""ngspice 39.3 (Debian 12 main, Sparse 1.3 only), one ``.op`` of the same 1R circuit, measured
+before on this machine with an independent deck (issue 14's text); not re-measured: 39.3 is no
+longer installed."""
+
+
+def sweep_row(n: int, kind: str, vectors: int, timeout_s: float) -> dict:
+    """KLU ngspice, ``vectors`` inputs in one ``.dc`` sweep (``column_currents(sweep=True)``)
+    and one ``.op`` of the first, vs the engine on the same vectors with new conductances
+    (setup included).  Errors: max |ΔI| / max |I| against the sweep."""
+    import numpy as np
+
+    from circuitsim import behavioral, spice
+    from circuitsim.behavioral.solver import blas_limit
+    from circuitsim.errors import SimulationError
+
+    spec = make_spec(n, kind)
+    V = make_inputs(n, vectors)
+    row: dict = {"array": f"{n}x{n} {kind.upper()}", "vectors": vectors}
+    t0 = time.perf_counter()
+    try:
+        op = spice.column_currents(spec, V[:, 0], runner="batch", timeout_s=timeout_s)
+        row["ngspice .op, 1 vector [s]"] = time.perf_counter() - t0
+    except SimulationError as exc:
+        op = None
+        row["ngspice .op, 1 vector [s]"] = (f"{type(exc).__name__} after "
+                                            f"{time.perf_counter() - t0:.0f} s")
+    t0 = time.perf_counter()
+    try:
+        sw = spice.column_currents(spec, V, runner="batch", timeout_s=timeout_s, sweep=True)
+        t_sw = time.perf_counter() - t0
+        row["ngspice .dc sweep [s]"] = t_sw
+        row["ngspice per vector [s]"] = t_sw / vectors
+    except SimulationError as exc:
+        sw, t_sw = None, None
+        row["ngspice .dc sweep [s]"] = (f"{type(exc).__name__} after "
+                                        f"{time.perf_counter() - t0:.0f} s")
+        row["ngspice per vector [s]"] = "—"
+    with blas_limit(1):
+        t_e, I = best_of(lambda: behavioral.column_currents(spec, V), 3 if n <= 128 else 1)
+    row["engine, all vectors [s]"] = t_e
+    row["sweep / engine"] = f"{t_sw / t_e:.0f}×" if t_sw else "—"
+    scale = float(np.abs(I).max())
+    row["engine vs sweep"] = (float(np.abs(I - sw).max()) / scale) if sw is not None else "—"
+    row["sweep vs .op (vector 0)"] = (float(np.abs(sw[:, 0] - op).max()) / scale
+                                      if sw is not None and op is not None else "—")
+    row["bound"] = "1e-9" if kind == "1r" else "1e-6"
+    row["ngspice 39.3 Sparse .op (earlier)"] = SPARSE_39.get(n, "—") if kind == "1r" else "—"
+    return row
+
+
+def sweep_main(args) -> int:
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from _table import write_table
+
+    rows = []
+    for kind, sizes in (("1r", args.sweep_1r), ("1t1r", args.sweep_1t1r)):
+        for n in sizes:
+            print(f"[sweep] {kind} {n}x{n}, {args.vectors} vectors ...", flush=True)
+            rows.append(sweep_row(n, kind, args.vectors, args.ngspice_timeout))
+    load = " ".join(f"{x:.1f}" for x in os.getloadavg())
+    write_table("crossbar_sweep", rows, title="Crossbar: KLU ngspice .op and a "
+                f"{args.vectors}-vector .dc sweep vs the engine (issue 14's table)", notes=(
+                    "Command: `python benchmarks/bench_crossbar.py --sweep`.  The array of "
+                    "`make_spec` (G 1–100 µS, 1 Ω wires, 1 Ω driver and sense; 1T1R: "
+                    "ACCESS_018UM), inputs 0–0.2 V.  ngspice 46, `.options klu`, batch runner "
+                    "(times include writing the deck and reading the raw file).  Engine: "
+                    "`behavioral.column_currents(spec, V)` on all vectors, new conductances, "
+                    "setup included, one BLAS thread.  Errors: max |ΔI| / max |I|.  The 39.3 "
+                    "column is the issue's earlier measurement (1R `.op`, Sparse), not "
+                    f"re-measured.  Load average after the run: {load}."))
+    return 0
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="sizes 16..64, small extra rows")
@@ -322,12 +397,21 @@ def main(argv=None) -> int:
                     help="only the one-vector rows (no batch / MC / training rows)")
     ap.add_argument("--no-1t1r", action="store_true", help="skip the 1T1R one-vector rows")
     ap.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results")
+    ap.add_argument("--sweep", action="store_true",
+                    help="only the .op / .dc-sweep table vs KLU ngspice (crossbar_sweep.*)")
+    ap.add_argument("--sweep-1r", type=lambda s: [int(x) for x in s.split(",")],
+                    default=[64, 128, 256, 512])
+    ap.add_argument("--sweep-1t1r", type=lambda s: [int(x) for x in s.split(",")],
+                    default=[64, 128, 256])
+    ap.add_argument("--vectors", type=int, default=100, help="vectors per .dc sweep")
     ap.add_argument("--worker", type=int, help=argparse.SUPPRESS)
     ap.add_argument("--kind", default="1r", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.worker:
         print(json.dumps(worker(args.worker, args.kind, args.map_limit)))
         return 0
+    if args.sweep:
+        return sweep_main(args)
     meta = {"date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
             "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores",
             "load": " ".join(f"{x:.1f}" for x in os.getloadavg()),

@@ -174,7 +174,10 @@ def crossbar_sweep_deck(spec: CrossbarSpec, V, *, name: str = "xbar", options=No
     els += [VoltageSource(f"Vout{j}", f"out{j}", "0", 0.0) for j in range(spec.cols)]
     if spec.access is not None:
         els.append(VoltageSource("Vwl", "wl", "0", spec.access.v_wordline))
-    opts = dict(NONLINEAR_OPTIONS) if not spec.is_linear else {}
+    # NONLINEAR_OPTIONS even for 1R cells: the pwl row drivers are nonlinear in v(slot), so
+    # each point takes Newton steps, and ngspice's default reltol (1e-3) would accept one that
+    # is ~1e-10 off (measured on 16x16) instead of the exact linear solve.
+    opts = dict(NONLINEAR_OPTIONS)
     opts.update(options or {})
     return Deck(title=f"crossbar {spec.rows}x{spec.cols}, {k} input vector(s) in one .dc sweep",
                 elements=tuple(els), subcircuits=(sub,), options=opts,
