@@ -175,8 +175,10 @@ def crossbar_sweep_deck(spec: CrossbarSpec, V, *, name: str = "xbar", options=No
     if spec.access is not None:
         els.append(VoltageSource("Vwl", "wl", "0", spec.access.v_wordline))
     # NONLINEAR_OPTIONS even for 1R cells: the pwl row drivers are nonlinear in v(slot), so
-    # each point takes Newton steps, and ngspice's default reltol (1e-3) would accept one that
-    # is ~1e-10 off (measured on 16x16) instead of the exact linear solve.
+    # each point takes Newton steps.  Measured (bench_crossbar --sweep): the swept currents
+    # are 1e-11..3e-10 of the largest from the per-vector .op ones on the bench arrays, with
+    # ngspice's default tolerances as with reltol 1e-12 (the pwl values themselves come back
+    # to 3e-15); the cause is not found.  Per-vector .op runs are exact to ~1e-14.
     opts = dict(NONLINEAR_OPTIONS)
     opts.update(options or {})
     return Deck(title=f"crossbar {spec.rows}x{spec.cols}, {k} input vector(s) in one .dc sweep",
