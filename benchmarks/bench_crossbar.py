@@ -359,17 +359,22 @@ def sweep_row(n: int, kind: str, vectors: int, timeout_s: float) -> dict:
 
 
 def sweep_main(args) -> int:
-    sys.path.insert(0, str(ROOT / "benchmarks"))
-    from _table import write_table
-
     rows = []
     for kind, sizes in (("1r", args.sweep_1r), ("1t1r", args.sweep_1t1r)):
         for n in sizes:
             print(f"[sweep] {kind} {n}x{n}, {args.vectors} vectors ...", flush=True)
             rows.append(sweep_row(n, kind, args.vectors, args.ngspice_timeout))
+            write_sweep(rows, args.vectors)  # after every row: a killed run keeps its rows
+    return 0
+
+
+def write_sweep(rows, vectors: int) -> None:
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from _table import write_table
+
     load = " ".join(f"{x:.1f}" for x in os.getloadavg())
     write_table("crossbar_sweep", rows, title="Crossbar: KLU ngspice .op and a "
-                f"{args.vectors}-vector .dc sweep vs the engine (issue 14's table)", notes=(
+                f"{vectors}-vector .dc sweep vs the engine (issue 14's table)", notes=(
                     "Command: `python benchmarks/bench_crossbar.py --sweep`.  The array of "
                     "`make_spec` (G 1–100 µS, 1 Ω wires, 1 Ω driver and sense; 1T1R: "
                     "ACCESS_018UM), inputs 0–0.2 V.  ngspice 46, `.options klu`, batch runner "
@@ -377,8 +382,7 @@ def sweep_main(args) -> int:
                     "`behavioral.column_currents(spec, V)` on all vectors, new conductances, "
                     "setup included, one BLAS thread.  Errors: max |ΔI| / max |I|.  The 39.3 "
                     "column is the issue's earlier measurement (1R `.op`, Sparse), not "
-                    f"re-measured.  Load average after the run: {load}."))
-    return 0
+                    f"re-measured.  Load average after the last row: {load}."))
 
 
 def main(argv=None) -> int:

@@ -174,12 +174,11 @@ def crossbar_sweep_deck(spec: CrossbarSpec, V, *, name: str = "xbar", options=No
     els += [VoltageSource(f"Vout{j}", f"out{j}", "0", 0.0) for j in range(spec.cols)]
     if spec.access is not None:
         els.append(VoltageSource("Vwl", "wl", "0", spec.access.v_wordline))
-    # NONLINEAR_OPTIONS even for 1R cells: the pwl row drivers are nonlinear in v(slot), so
-    # each point takes Newton steps.  Measured (bench_crossbar --sweep): the swept currents
-    # are 1e-11..3e-10 of the largest from the per-vector .op ones on the bench arrays, with
-    # ngspice's default tolerances as with reltol 1e-12 (the pwl values themselves come back
-    # to 3e-15); the cause is not found.  Per-vector .op runs are exact to ~1e-14.
-    opts = dict(NONLINEAR_OPTIONS)
+    # The options of the per-vector .op (crossbar_deck).  Measured: the swept 1R currents are
+    # 1e-11..3e-10 of the largest from the .op ones with ngspice's default tolerances and
+    # with reltol 1e-12 alike (the pwl values themselves come back to 3e-15; cause not
+    # found), and the tight NONLINEAR_OPTIONS made a 256x256 1R sweep take > 8 min.
+    opts = dict(NONLINEAR_OPTIONS) if not spec.is_linear else {}
     opts.update(options or {})
     return Deck(title=f"crossbar {spec.rows}x{spec.cols}, {k} input vector(s) in one .dc sweep",
                 elements=tuple(els), subcircuits=(sub,), options=opts,
