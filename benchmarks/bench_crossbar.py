@@ -364,16 +364,16 @@ def sweep_main(args) -> int:
         for n in sizes:
             print(f"[sweep] {kind} {n}x{n}, {args.vectors} vectors ...", flush=True)
             rows.append(sweep_row(n, kind, args.vectors, args.ngspice_timeout))
-            write_sweep(rows, args.vectors)  # after every row: a killed run keeps its rows
+            write_sweep(rows, args.vectors, args.sweep_topic)  # a killed run keeps its rows
     return 0
 
 
-def write_sweep(rows, vectors: int) -> None:
+def write_sweep(rows, vectors: int, topic: str = "crossbar_sweep") -> None:
     sys.path.insert(0, str(ROOT / "benchmarks"))
     from _table import write_table
 
     load = " ".join(f"{x:.1f}" for x in os.getloadavg())
-    write_table("crossbar_sweep", rows, title="Crossbar: KLU ngspice .op and a "
+    write_table(topic, rows, title="Crossbar: KLU ngspice .op and a "
                 f"{vectors}-vector .dc sweep vs the engine (issue 14's table)", notes=(
                     "Command: `python benchmarks/bench_crossbar.py --sweep`.  The array of "
                     "`make_spec` (G 1–100 µS, 1 Ω wires, 1 Ω driver and sense; 1T1R: "
@@ -403,11 +403,13 @@ def main(argv=None) -> int:
     ap.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results")
     ap.add_argument("--sweep", action="store_true",
                     help="only the .op / .dc-sweep table vs KLU ngspice (crossbar_sweep.*)")
-    ap.add_argument("--sweep-1r", type=lambda s: [int(x) for x in s.split(",")],
+    ap.add_argument("--sweep-1r", type=lambda s: [int(x) for x in s.split(",") if x],
                     default=[64, 128, 256, 512])
-    ap.add_argument("--sweep-1t1r", type=lambda s: [int(x) for x in s.split(",")],
+    ap.add_argument("--sweep-1t1r", type=lambda s: [int(x) for x in s.split(",") if x],
                     default=[64, 128, 256])
     ap.add_argument("--vectors", type=int, default=100, help="vectors per .dc sweep")
+    ap.add_argument("--sweep-topic", default="crossbar_sweep",
+                    help="results file stem of the --sweep table")
     ap.add_argument("--worker", type=int, help=argparse.SUPPRESS)
     ap.add_argument("--kind", default="1r", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
