@@ -187,6 +187,8 @@ def test_pcg_matches_ngspice(batch_runner, zero):
     ref = spice.column_currents(s, V, runner=batch_runner)
     err = np.abs(pcg.solve(s, V).currents - ref) / np.abs(ref)
     assert err.max() <= 1e-9
+    one = pcg.solve(s, V[:, 1]).currents  # one vector: the one-call compiled solve
+    assert (np.abs(one - ref[:, 1]) / np.abs(ref[:, 1])).max() <= 1e-9
 
 
 @pytest.mark.parametrize("backend", ["numpy", "torch"])
@@ -378,3 +380,78 @@ def test_list_inputs_are_accepted():
     np.testing.assert_allclose(behavioral.column_currents_draws(s, np.full((1, 2, 3), 5e-5),
                                                                 [[0.1], [0.2]])[0][:, 0],
                                ref, rtol=1e-12)
+
+
+# ------------------------------------------------------------------ one vector, one call
+
+
+@pytest.mark.parametrize("shape", [(1, 1), (1, 4), (4, 1), (13, 8)])
+def test_one_call_solve_equals_grid_path_and_nodal(shape, monkeypatch):
+    """One vector of one conductance matrix runs as ONE compiled call
+    (linekernels.solve_one); it equals the Grid path (pcg.USE_ONE_CALL = False) and the
+    sparse nodal reference for every zero-resistance pattern, in every input layout."""
+    rng = np.random.default_rng(shape[0] * 7 + shape[1])
+    G = rng.uniform(1e-6, 1e-4, shape)
+    v = rng.uniform(-0.3, 0.3, shape[0])
+    for pattern in PATTERNS:
+        s = CrossbarSpec(G, **wires(pattern))
+        vr, vc, I = NodalSolver(s).solve(v[:, None])
+        out = pcg.solve(s, v)
+        monkeypatch.setattr(pcg, "USE_ONE_CALL", False)
+        ref = pcg.solve(s, v)
+        monkeypatch.undo()
+        assert out.kcl_ratio <= 1.0 and out.kcl_sum >= out.kcl_max
+        _close(out.currents, I[:, 0], 1e-10)
+        assert np.abs(out.v_row - vr[..., 0]).max() < 1e-12
+        assert np.abs(out.v_col - vc[..., 0]).max() < 1e-12
+        np.testing.assert_allclose(out.currents, ref.currents, rtol=1e-11, atol=0)
+        assert out.iterations == ref.iterations and ref.kcl_ratio <= 1.0
+        # layouts: (rows, 1), batched (1, rows, cols), torch on the CPU
+        two = pcg.solve(s, v[:, None])
+        assert two.currents.shape == (shape[1], 1) and two.v_row.shape == shape + (1,)
+        np.testing.assert_array_equal(two.currents[:, 0], out.currents)
+        bat = pcg.solve(s, v, G[None])
+        assert bat.currents.shape == (1, shape[1]) and bat.v_col.shape == (1,) + shape
+        np.testing.assert_array_equal(bat.currents[0], out.currents)
+        tor = pcg.solve(s, torch.tensor(v))
+        assert isinstance(tor.currents, torch.Tensor)
+        np.testing.assert_array_equal(tor.currents.numpy(), out.currents)
+
+
+def test_parallel_cg_equals_the_serial_one(monkeypatch):
+    """The CG of one big solve on all numba threads (linekernels._cg_par, forced here by
+    pcg.PAR_MIN_NODES = 0 with two threads) equals the one-thread CG and the nodal reference;
+    patterns without both wire chains fall back to the one-thread CG."""
+    import numba
+
+    rng = np.random.default_rng(29)
+    G = rng.uniform(1e-6, 1e-4, (37, 70))  # 70 columns: three column blocks, one partial
+    v = rng.uniform(-0.3, 0.3, 37)
+    threads = numba.get_num_threads()
+    numba.set_num_threads(min(2, numba.config.NUMBA_NUM_THREADS))
+    try:
+        for pattern in ((1.0, 2.0, 0.5, 3.0), (1.0, 2.0, 0, 0), (1.0, 0, 0.5, 3.0)):
+            s = CrossbarSpec(G, **wires(pattern))
+            monkeypatch.setattr(pcg, "PAR_MIN_NODES", 0)
+            par = pcg.solve(s, v)
+            monkeypatch.setattr(pcg, "PAR_MIN_NODES", 1 << 60)
+            ser = pcg.solve(s, v)
+            assert par.kcl_ratio <= 1.0
+            np.testing.assert_allclose(par.currents, ser.currents, rtol=1e-11, atol=0)
+            _close(par.currents, NodalSolver(s).solve(v[:, None])[2][:, 0], 1e-10)
+    finally:
+        numba.set_num_threads(threads)
+
+
+@pytest.mark.parametrize("par", [0, 1 << 60])
+def test_one_call_ill_conditioned_meets_the_criterion_or_names_the_residual(par, monkeypatch):
+    rng = np.random.default_rng(9)
+    G = 10 ** rng.uniform(-9, -3, (48, 40))  # 1 nS .. 1 mS, 10 ohm wires
+    s = CrossbarSpec(G, r_wire_row=10.0, r_wire_col=10.0, r_source=10.0, r_sense=10.0)
+    v = rng.uniform(-0.2, 0.3, 48)
+    monkeypatch.setattr(pcg, "PAR_MIN_NODES", par)
+    out = pcg.solve(s, v)
+    assert out.kcl_ratio <= 1.0
+    _close(out.currents, NodalSolver(s).solve(v[:, None])[2][:, 0], 1e-10)
+    with pytest.raises(ConvergenceError, match=r"KCL residual .* A at the worst node"):
+        pcg.solve(s, v, maxiter=1)  # capped iterations: the criterion decides, and fails

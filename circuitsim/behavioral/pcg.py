@@ -58,16 +58,43 @@ CHUNK_NODES = 1 << 21
 arrays): fresh multi-hundred-MB temporaries cost more in page faults than the solve itself
 here (10 draws x 100 vectors of 128x128 in one piece: 3.9 s per draw)."""
 
+MAX_RESTARTS = 8
+"""CG restarts from the true KCL residual before a solve that still misses the criterion
+raises ConvergenceError (it stops earlier when two restarts in a row do not halve it)."""
+
 USE_FUSED = True
 """numpy CG by the compiled per-vector kernel (:func:`.linekernels.cg_batch`) when numba is
 installed; False = the vectorised numpy CG (every pair advanced together)."""
 
 KERNEL_MIN_NODES = 128 * 128
-"""Smallest right-hand side (nodes x draws x vectors) solved by the numba kernels.  Measured
-here: 1.3-2.2x faster one-vector solves from 128x128 to 1024x1024, no gain for one vector at
-64x64, 2-4x for batches of vectors at 64x64 -- and the first use in a process pays numba's
-import and cache load (1-4 s on this loaded machine), so small single solves never import
-numba."""
+"""Smallest right-hand side (nodes x draws x vectors) whose line solves in the vectorised
+numpy CG (``USE_FUSED = False``) use the numba line kernels instead of LAPACK ``dpttrs``."""
+
+USE_ONE_CALL = True
+"""One vector of one conductance matrix (numpy, or torch on the CPU) by ONE compiled call,
+:func:`.linekernels.solve_one` (network diagonals, line factors, KCL criterion, CG restarts
+and outputs), when numba is installed; False = the :class:`Grid` path.  The first solve in a
+process pays numba's import and the load of its compiled cache (1-4 s measured here; compiling
+from scratch, on a fresh install, ~15 s), every later one runs at the compiled speed."""
+
+PAR_MIN_NODES = 256 * 256
+"""One-vector solves of at least this many nodes (with row and column wire chains) run their
+CG on all numba threads (:func:`.linekernels._cg_par`); smaller ones on one thread, where
+starting the threads (~6 us per parallel pass measured here) costs more than it gains."""
+
+
+_NOT_PD = ("crossbar line system is not positive definite ({info}); are all conductances > 0 "
+           "and finite?")
+
+
+def _not_converged(kmax: float, rel: float, rtol: float, floor: float, total_it: int):
+    """The ConvergenceError of a solve whose KCL residual stays above the criterion."""
+    return ConvergenceError(
+        f"crossbar PCG: KCL residual {kmax:.3g} A at the worst node ({rel:.3g} of the largest "
+        f"ideal column current) is above the criterion rtol={rtol:g} (+ rounding floor "
+        f"{floor:.3g} A) after {total_it} CG iterations and restarts; the array is too "
+        "ill-conditioned for this solver -- use CrossbarSolver (block elimination) or "
+        "method='sparse'")
 
 
 # ---------------------------------------------------------------------- array helpers
@@ -156,8 +183,7 @@ class _Lines:
         e = np.ascontiguousarray(cup.swapaxes(ax, -1)).ravel()[:-1]
         d_f, e_f, info = lapack.dpttrf(d, e)
         if info != 0:
-            raise ConfigError(f"crossbar line system is not positive definite (LAPACK dpttrf "
-                              f"info={info}); are all conductances > 0 and finite?")
+            raise ConfigError(_NOT_PD.format(info=f"LAPACK dpttrf info={info}"))
         self.fac = (d_f, e_f)
         self._kernel = None
 
@@ -419,7 +445,7 @@ class Grid:
     # ------------------------------------------------------------------ the solve
 
     def solve(self, V, jr=None, jc=None, *, rtol: float = RTOL, x0=None,
-              max_restarts: int = 8, maxiter: int | None = None, atol=None):
+              max_restarts: int = MAX_RESTARTS, maxiter: int | None = None, atol=None):
         """Node voltages (xr, xc) for inputs V (B, K, R) [V] and optional injected currents
         jr / jc (shaped like xr / xc) [A], plus the KCL report dict.  ``atol`` (B, K) [A]:
         an absolute max-node criterion replacing rtol i_ref + floor (inexact inner solves)."""
@@ -461,12 +487,7 @@ class Grid:
         rr, rc = self.residual(V, xr, xc, jr, jc)
         kmax = _maxabs2(rr, rc, xp)
         rel = float((kmax / xp.where(i_ref > 0, i_ref, xp.ones_like(i_ref))).max())
-        raise ConvergenceError(
-            f"crossbar PCG: KCL residual {float(kmax.max()):.3g} A at the worst node "
-            f"({rel:.3g} of the largest ideal column current) is above the criterion "
-            f"rtol={rtol:g} (+ rounding floor {floor:.3g} A) after {total_it} CG iterations "
-            "and restarts; the array is too ill-conditioned for this solver -- use "
-            "CrossbarSolver (block elimination) or method='sparse'")
+        raise _not_converged(float(kmax.max()), rel, rtol, floor, total_it)
 
     def _report(self, rr, rc, kmax, i_ref, tol, it):
         xp = self.xp
@@ -788,6 +809,17 @@ def solve(spec: CrossbarSpec, V, G=None, *, rtol: float = RTOL, backend: str | N
         g, v = g.detach().numpy(), v.detach().numpy()
     R, C = spec.shape
     B, K = v.shape[0], g.shape[0]
+    if (xp is np or on_cpu) and B * K == 1 and USE_ONE_CALL and _kernels() is not None:
+        out = _solve_one(spec, g[0], v[0, 0], rtol, maxiter)
+        I, vr, vc = out.currents, out.v_row, out.v_col
+        if not vector:
+            I, vr, vc = I[:, None], vr[..., None], vc[..., None]
+        if batched:
+            I, vr, vc = I[None], vr[None], vc[None]
+        if on_cpu:
+            I, vr, vc = (xp.from_numpy(a) for a in (I, vr, vc))
+        out.currents, out.v_row, out.v_col = I, vr, vc
+        return out
     if xp is not np or B * K * R * C <= CHUNK_NODES:
         grid = Grid(spec, g)
         xr, xc, rep = grid.solve(v, rtol=rtol, maxiter=maxiter)
@@ -802,6 +834,29 @@ def solve(spec: CrossbarSpec, V, G=None, *, rtol: float = RTOL, backend: str | N
         I, vr, vc = (xp.from_numpy(np.array(a)) for a in (I, vr, vc))
     return LinearSolution(I, vr, vc, rep["kcl_max"], rep["kcl_sum"], rep["kcl_rel"],
                           rep["kcl_ratio"], rep["iterations"])
+
+
+def _solve_one(spec: CrossbarSpec, g, v, rtol: float, maxiter: int | None) -> LinearSolution:
+    """One vector v (R,) of one conductance matrix g (R, C) by :func:`.linekernels.solve_one`
+    (the same equations and KCL criterion as :meth:`Grid.solve`, in one compiled call)."""
+    R, C = spec.shape
+
+    def inv(r):
+        return 1.0 / r if r > 0 else 0.0
+
+    I, vr, vc, rep = np.empty(C), np.empty((R, C)), np.empty((R, C)), np.zeros(6)
+    par = (R * C >= PAR_MIN_NODES and spec.r_wire_row > 0 and spec.r_wire_col > 0)
+    status = _kernels().solve_one(np.ascontiguousarray(g), np.ascontiguousarray(v),
+                                  inv(spec.r_wire_row), inv(spec.r_wire_col),
+                                  inv(spec.r_source), inv(spec.r_sense), float(rtol),
+                                  int(maxiter or 4 * (R + C) + 200), MAX_RESTARTS,
+                                  bool(par), I, vr, vc, rep)
+    if status == 1:
+        raise ConfigError(_NOT_PD.format(info="a pivot <= 0 in the compiled factorization"))
+    if status == 2:
+        raise _not_converged(rep[0], rep[2], rtol, rep[5], int(rep[4]))
+    return LinearSolution(I, vr, vc, float(rep[0]), float(rep[1]), float(rep[2]),
+                          float(rep[3]), int(rep[4]))
 
 
 def _solve_chunked(spec, g, v, rtol, maxiter):
