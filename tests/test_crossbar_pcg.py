@@ -425,7 +425,7 @@ def test_parallel_cg_equals_the_serial_one(monkeypatch):
     import numba
 
     rng = np.random.default_rng(29)
-    G = rng.uniform(1e-6, 1e-4, (37, 70))  # 70 columns: three column blocks, one partial
+    G = rng.uniform(1e-6, 1e-4, (37, 131))  # 131 columns: two column blocks, 66 + 65
     v = rng.uniform(-0.3, 0.3, 37)
     threads = numba.get_num_threads()
     numba.set_num_threads(min(2, numba.config.NUMBA_NUM_THREADS))

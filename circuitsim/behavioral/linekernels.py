@@ -21,6 +21,11 @@ except ImportError:  # pragma: no cover - numba is in install_requires
 AVAILABLE = numba is not None
 
 
+def threads() -> int:
+    """numba's current thread count (``numba.set_num_threads``; default: every core)."""
+    return numba.get_num_threads()
+
+
 def _solve_last(l, dinv, b, out):  # pragma: no cover - compiled
     """Lines along the last axis: b, out (B, K, N, L); l, dinv (K, N, L)."""
     nb, nk, nn, nl = b.shape
@@ -297,20 +302,23 @@ def _residual(G, dr, dc, gr, gc, gs, V, xr, xc, jr, jc, has_j, mr, mc, rr, rc
 
 # ------------------------------------------------ one pair on both cores (numba prange)
 
-COL_BLOCK = 32
-"""Columns per parallel task of the column line solves of :func:`_cg_par` (lines side by
-side: each task sweeps its block of columns down the rows)."""
+COL_BLOCK = 64
+"""Fewest columns per parallel task of the column line solves of :func:`_cg_par` (lines side
+by side: each thread sweeps one wide block of columns down the rows -- narrow blocks defeat
+the hardware prefetch of the row-strided streams)."""
 
 
-def _p_cols(l, dinv, mc, G, a, f, z, beta, mode, u):  # pragma: no cover - compiled
-    """Column line solve u = T_c^-1 w in parallel over blocks of columns (both chains: every
-    array (R, C)), with the right-hand side w formed on the fly:  mode 0: w = mc f;  mode 1:
-    a <- z + beta a (the CG direction, in place), w = mc G a;  mode 2: w = mc (f + G a)."""
+def _p_cols(l, dinv, mc, G, a, f, z, beta, mode, u, threads):  # pragma: no cover - compiled
+    """Column line solve u = T_c^-1 w in parallel over ``threads`` blocks of columns (both
+    chains: every array (R, C)), with the right-hand side w formed on the fly:  mode 0: w =
+    mc f;  mode 1: a <- z + beta a (the CG direction, in place), w = mc G a;  mode 2: w = mc
+    (f + G a)."""
     R, C = u.shape
-    nblk = (C + COL_BLOCK - 1) // COL_BLOCK
+    nblk = max(1, min(threads, C // COL_BLOCK))
+    width = (C + nblk - 1) // nblk
     for blk in numba.prange(nblk):
-        j0 = blk * COL_BLOCK
-        j1 = min(C, j0 + COL_BLOCK)
+        j0 = blk * width
+        j1 = min(C, j0 + width)
         for i in range(R):
             if mode == 0:
                 for j in range(j0, j1):
@@ -383,12 +391,12 @@ def _p_rows(l, dinv, mr, G, f, u, alpha, x, p, q, r, z, init, part,
         big[i] = m
 
 
-def _cg_par(Gk, drk, lrk, dirk, mrk, lck, dick, mck, gr, frk, fck, tol, maxiter, x,
-            u):  # pragma: no cover - compiled
+def _cg_par(Gk, drk, lrk, dirk, mrk, lck, dick, mck, gr, frk, fck, tol, maxiter, x, u,
+            threads):  # pragma: no cover - compiled
     """:func:`_cg_pair` (same arguments, same iteration) for ONE pair with row AND column
     chains (every array (R, C)), its passes fused (three per iteration instead of nine) and
-    run on all numba threads: rows in parallel for the row line solves, blocks of columns
-    for the column line solves."""
+    run on the numba threads (``threads`` of them, numba's current setting): rows in
+    parallel for the row line solves, blocks of columns for the column line solves."""
     R, C = frk.shape
     x[:, :] = 0.0
     r = np.empty((R, C))
@@ -397,7 +405,7 @@ def _cg_par(Gk, drk, lrk, dirk, mrk, lck, dick, mck, gr, frk, fck, tol, maxiter,
     q = np.empty((R, C))
     part = np.empty(R)
     big = np.empty(R)
-    _p_cols(lck, dick, mck, Gk, p, fck, z, 0.0, 0, u)
+    _p_cols(lck, dick, mck, Gk, p, fck, z, 0.0, 0, u, threads)
     _p_rows(lrk, dirk, mrk, Gk, frk, u, 0.0, x, p, q, r, z, True, part, big)
     p[:, :] = z
     rz = part.sum()
@@ -408,7 +416,7 @@ def _cg_par(Gk, drk, lrk, dirk, mrk, lck, dick, mck, gr, frk, fck, tol, maxiter,
         if big.max() <= half:
             break
         it += 1
-        _p_cols(lck, dick, mck, Gk, p, fck, z, beta, 1, u)  # p = z + beta p; u = T_c^-1 G p
+        _p_cols(lck, dick, mck, Gk, p, fck, z, beta, 1, u, threads)  # p = z + beta p, G p
         _p_apply(Gk, drk, mrk, gr, p, u, q, part)
         pq = part.sum()
         alpha = rz / pq if pq > 0 else 0.0
@@ -416,7 +424,7 @@ def _cg_par(Gk, drk, lrk, dirk, mrk, lck, dick, mck, gr, frk, fck, tol, maxiter,
         rz_new = part.sum()
         beta = rz_new / rz if rz > 0 else 0.0
         rz = rz_new
-    _p_cols(lck, dick, mck, Gk, x, fck, z, 0.0, 2, u)
+    _p_cols(lck, dick, mck, Gk, x, fck, z, 0.0, 2, u, threads)
     return it
 
 
@@ -449,15 +457,16 @@ def _factor_lines(diag, fixed, g, along_rows, l, dinv):  # pragma: no cover - co
     return True
 
 
-def _solve_one(G, V, gr, gc, gs, gk, rtol, maxiter, max_restarts, par, I, vr, vc, rep
+def _solve_one(G, V, gr, gc, gs, gk, rtol, maxiter, max_restarts, threads, I, vr, vc, rep
                ):  # pragma: no cover - compiled
     """The whole of :func:`circuitsim.behavioral.pcg.solve` for ONE vector V (R,) and one
     conductance matrix G (R, C) in one compiled call: the network diagonals, the line
     factors, the KCL criterion (i_ref, rounding floor), CG restarts from the true KCL
     residual, and the outputs -- column currents I (C,), node voltages vr / vc (R, C).
     ``gr`` / ``gc`` / ``gs`` / ``gk`` [S]: 0 = zero resistance (merged line / known node).
-    ``par``: the CG on all numba threads (:func:`_cg_par`, both chains only).  rep = [max
-    |KCL|, sum |KCL|, max |KCL| / i_ref, max |KCL| / criterion, CG iterations, rounding floor].
+    ``threads`` > 1: the CG on that many numba threads (:func:`_cg_par`, both chains only).
+    rep = [max |KCL|, sum |KCL|, max |KCL| / i_ref, max |KCL| / criterion, CG iterations,
+    rounding floor].
     Returns 0 (accepted), 1 (not positive definite) or 2 (criterion not met)."""
     R, C = G.shape
     Cr = C if gr > 0 else 1
@@ -526,7 +535,7 @@ def _solve_one(G, V, gr, gc, gs, gk, rtol, maxiter, max_restarts, par, I, vr, vc
     dx = np.empty((R, Cr))
     du = np.empty((Rc, C))
     none = np.zeros((1, 1))
-    fast = par and Cr == C and Rc == R and R > 1 and C > 1
+    fast = threads > 1 and Cr == C and Rc == R and R > 1 and C > 1
     total_it = 0
     best = np.inf
     stall = 0
@@ -546,7 +555,7 @@ def _solve_one(G, V, gr, gc, gs, gk, rtol, maxiter, max_restarts, par, I, vr, vc
         best = min(best, worst)
         if fast:
             total_it += _cg_par(G, dr, lr, dir_, mr, lc, dic, mc, gr, rr, rc, 0.25 * tol,
-                                maxiter, dx, du)
+                                maxiter, dx, du, threads)
         else:
             total_it += _cg_pair(G, dr, lr, dir_, mr, lc, dic, mc, gr, rr, rc, 0.25 * tol,
                                  maxiter, dx, du)

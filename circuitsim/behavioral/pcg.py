@@ -845,12 +845,14 @@ def _solve_one(spec: CrossbarSpec, g, v, rtol: float, maxiter: int | None) -> Li
         return 1.0 / r if r > 0 else 0.0
 
     I, vr, vc, rep = np.empty(C), np.empty((R, C)), np.empty((R, C)), np.zeros(6)
+    kern = _kernels()
     par = (R * C >= PAR_MIN_NODES and spec.r_wire_row > 0 and spec.r_wire_col > 0)
-    status = _kernels().solve_one(np.ascontiguousarray(g), np.ascontiguousarray(v),
+    threads = kern.threads() if par else 1
+    status = kern.solve_one(np.ascontiguousarray(g), np.ascontiguousarray(v),
                                   inv(spec.r_wire_row), inv(spec.r_wire_col),
                                   inv(spec.r_source), inv(spec.r_sense), float(rtol),
                                   int(maxiter or 4 * (R + C) + 200), MAX_RESTARTS,
-                                  bool(par), I, vr, vc, rep)
+                                  int(threads), I, vr, vc, rep)
     if status == 1:
         raise ConfigError(_NOT_PD.format(info="a pivot <= 0 in the compiled factorization"))
     if status == 2:
