@@ -94,18 +94,17 @@ def worker(n: int, kind: str, map_limit: int) -> dict:
     out: dict = {"n": n, "kind": kind, "load": os.getloadavg()[0]}
     with blas_limit(1):
         solve = pcg.solve if kind == "1r" else newton.solve
-        if kind == "1r":  # all numba threads (the default) and one, alternately
-            import numba
+        if kind == "1r" and n >= 256:  # the default (one thread) and numba's threads, in turn
+            from circuitsim.behavioral import linekernels
 
-            threads = numba.get_num_threads()
-            t, t1 = float("inf"), float("inf")
+            t, tp = float("inf"), float("inf")
             for _ in range(reps):
                 dt, res = best_of(lambda: solve(spec, v), 1)
-                numba.set_num_threads(1)
-                dt1, _ = best_of(lambda: solve(spec, v), 1)
-                numba.set_num_threads(threads)
-                t, t1 = min(t, dt), min(t1, dt1)
-            out.update(one_thread_s=t1, threads=threads)
+                pcg.PAR_MIN_NODES = 0
+                dtp, _ = best_of(lambda: solve(spec, v), 1)
+                pcg.PAR_MIN_NODES = None
+                t, tp = min(t, dt), min(tp, dtp)
+            out.update(threads_s=tp, threads=linekernels.threads())
         else:
             t, res = best_of(lambda: solve(spec, v), reps)
         out.update(single_s=t, I0=np.asarray(res.currents).tolist(), kcl_rel=res.kcl_rel,
@@ -292,14 +291,14 @@ def markdown(single, extra, meta) -> str:
            "max relative column-current difference to ngspice; KCL = largest node imbalance "
            "/ largest ideal column current, and sum of |imbalance| / largest current (a bound "
            "on every column's relative error).", "",
-           "1R engine: numba's threads (all cores) for arrays from "
-           "`pcg.PAR_MIN_NODES` nodes, one thread below; `1 thread` = the same solve with "
-           "numba set to one thread (alternating with the first, best of each); load = the "
-           "1-minute load average when the row started (2 cores: above 2 the threads wait "
-           "for each other at every pass).", "",
+           "1R engine: one vector in one compiled call (`linekernels.solve_one`), CG on "
+           "one thread (the default); `threads` = the same solve with its CG on numba's "
+           "threads (`pcg.PAR_MIN_NODES = 0`), alternating with the first, best of each; "
+           "load = the 1-minute load average when the row started (2 cores: above 2 the "
+           "threads wait for each other at every pass).", "",
            "| array | engine [s] | CG / Newton it. | map [s] | ideal MVM [s] | engine / ideal "
            "| ngspice KLU [s] | ngspice / engine | error vs ngspice | PCG vs map | KCL max | "
-           "KCL sum | peak mem [MiB] | 1 thread [s] | load |",
+           "KCL sum | peak mem [MiB] | threads [s] | load |",
            "|" + "---|" * 15]
     for r in single:
         e, ng = r["engine"], r.get("ngspice", {})
@@ -312,7 +311,7 @@ def markdown(single, extra, meta) -> str:
             _f(tng / e["single_s"] if tng and "single_s" in e else None, "×"),
             _f(r.get("max_rel_err"), "", 2), _f(e.get("pcg_vs_map"), "", 2),
             _f(e.get("kcl_rel"), "", 2), _f(e.get("kcl_sum_rel"), "", 2),
-            _f(e.get("peak_rss_mib"), "", 4), _f(e.get("one_thread_s")),
+            _f(e.get("peak_rss_mib"), "", 4), _f(e.get("threads_s")),
             _f(e.get("load"), "", 2)]) + " |" + (f" {e['error']}" if "error" in e else ""))
     out += ["", "**Batches, Monte-Carlo draws, training** (same array settings):", "",
             "| what | time [s] | per step / draw [s] | setup [s] | per vector [µs] | ideal MVM "

@@ -77,10 +77,14 @@ and outputs), when numba is installed; False = the :class:`Grid` path.  The firs
 process pays numba's import and the load of its compiled cache (1-4 s measured here; compiling
 from scratch, on a fresh install, ~15 s), every later one runs at the compiled speed."""
 
-PAR_MIN_NODES = 256 * 256
+PAR_MIN_NODES: int | None = None
 """One-vector solves of at least this many nodes (with row and column wire chains) run their
-CG on all numba threads (:func:`.linekernels._cg_par`); smaller ones on one thread, where
-starting the threads (~6 us per parallel pass measured here) costs more than it gains."""
+CG on numba's threads (:func:`.linekernels._cg_par`, ``numba.set_num_threads``); None (the
+default) = always one thread.  Off by default because it lost where it was measured: on this
+shared 2-core machine at load average 3-4, two threads took 1.5-2x LONGER than one from 256^2
+to 2048^2 (each of the ~60 passes of a solve waits at a barrier for the thread the scheduler
+parked); only in a quiet moment did it win (512^2: 87 ms vs 126 ms).  Set e.g. 256 * 256 on a
+machine with idle cores and measure (``benchmarks/bench_crossbar.py`` prints both)."""
 
 
 _NOT_PD = ("crossbar line system is not positive definite ({info}); are all conductances > 0 "
@@ -846,7 +850,8 @@ def _solve_one(spec: CrossbarSpec, g, v, rtol: float, maxiter: int | None) -> Li
 
     I, vr, vc, rep = np.empty(C), np.empty((R, C)), np.empty((R, C)), np.zeros(6)
     kern = _kernels()
-    par = (R * C >= PAR_MIN_NODES and spec.r_wire_row > 0 and spec.r_wire_col > 0)
+    par = (PAR_MIN_NODES is not None and R * C >= PAR_MIN_NODES and spec.r_wire_row > 0
+           and spec.r_wire_col > 0)
     threads = kern.threads() if par else 1
     status = kern.solve_one(np.ascontiguousarray(g), np.ascontiguousarray(v),
                                   inv(spec.r_wire_row), inv(spec.r_wire_col),
