@@ -31,7 +31,7 @@ from ..crossbar import CrossbarSpec, crossbar_subckt
 from ..crossbar.netlist import slot_pwl_points, slot_row_sources
 from ..crossbar.wires import wire_fields
 from ..emit import emit_deck
-from ..errors import ConfigError, SimulationError
+from ..errors import ConfigError
 from ..generators.neuron import neuron_subckt, neuron_transfer
 from ..generators.sense_amp import diff_sense_subckt
 from ..mapping.walk import pool_forward, unfold_patches
@@ -318,7 +318,7 @@ class Network:
 
     def _read(self, res, n: int, slot_s: float | None = None) -> NetOutputs:
         def vec(name):
-            return _per_input(res, name, n, slot_s)
+            return res.per_point(name, n, slot_s)
 
         layers, pre, cur = [], [], []
         for p in self.plans:
@@ -510,7 +510,7 @@ class Network:
             runs.append(res)
 
         def vec(name):
-            return _per_input(res, name, n, slot_s)
+            return res.per_point(name, n, slot_s)
 
         out = np.full((n, len(plan.row_tiles), plan.n_out), np.nan)
         cur = np.full((n, len(plan.row_tiles), 2 * plan.n_out), np.nan)
@@ -815,20 +815,6 @@ def _chosen_tiles(plan: LayerPlan, tiles) -> set:
         raise ConfigError(f"layer {plan.index}: tiles {sorted(chosen)} are not a non-empty "
                           f"subset of its tiles {sorted(every)}")
     return chosen
-
-
-def _per_input(res, name: str, n: int, slot_s: float | None = None) -> np.ndarray:
-    """Vector ``name`` of a run over ``n`` inputs, one value per input: the ``.dc`` sweep's
-    points, or with ``slot_s`` the ``.tran`` value at the end of each slot (where the ADC
-    samples); SimulationError if ngspice returned another number of points."""
-    a = np.atleast_1d(np.asarray(res[name], dtype=float))
-    if slot_s is not None:
-        a = np.interp((np.arange(n) + 1.0) * slot_s, np.asarray(res.axis), a)
-    if a.shape != (n,):
-        raise SimulationError(f"ngspice returned {a.shape} values of {name} for {n} "
-                              "inputs (a sweep point missing?)", deck=res.deck,
-                              run_dir=res.run_dir, log=res.log)
-    return a
 
 
 class _NumpySolver:
