@@ -15,7 +15,11 @@ complement of the row network, preconditioned by the exact row line solves:
 
 so one CG iteration costs two line solves plus a few elementwise passes over the grid.  Line
 solves are LAPACK ``pttrf``/``pttrs`` (numpy, and torch tensors on the CPU, converted) or
-parallel cyclic reduction (torch on CUDA: log2(n) vectorised steps).
+parallel cyclic reduction (torch on CUDA: log2(n) vectorised steps).  With numba installed,
+one vector of one conductance matrix is solved by ONE compiled call
+(:func:`.linekernels.solve_one`: the same diagonals, factors, criterion and restarts as
+:class:`Grid`, see :data:`USE_ONE_CALL`) and batches by the compiled per-pair CG
+(:data:`USE_FUSED`).
 
 Exactness is decided by a residual criterion, never by an iteration count: after CG the true
 Kirchhoff current-law imbalance is computed at EVERY node from the final voltages, and the
