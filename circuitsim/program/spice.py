@@ -27,10 +27,13 @@ at every breakpoint).
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 
 from ..circuit import BSource, Capacitor, Dc, Deck, Instance, Resistor, Tran, VoltageSource
 from ..errors import ConfigError, SimulationError
+from ..spice import BatchRunner
 from ..units import spice_number
 from .array import CellArray
 from .config import ProgramConfig, half_select_voltage
@@ -103,22 +106,26 @@ def iteration_deck(cfg: ProgramConfig, cells: CellArray, x: np.ndarray, it: Iter
             if cfg.c_wire > 0:
                 els.append(Capacitor(f"Cr{i}_{j}", f"r{i}_{j}", "0", cfg.c_wire))
                 els.append(Capacitor(f"Cc{i}_{j}", f"c{i}_{j}", "0", cfg.c_wire))
-    saves = [f"i(vc{j})" for j in range(C)]
-    for k, (src, node) in enumerate([(f"vr{i}", f"in{i}") for i in range(R)]
-                                    + [(f"vc{j}", f"ct{j}") for j in range(C)]):
-        els.append(BSource(f"Be{k}", "0", f"e{k}", f"-(time>0)*v({node})*i({src})", kind="I"))
-        els.append(Capacitor(f"Ce{k}", f"e{k}", "0", 1.0))
-        els.append(Resistor(f"Re{k}", f"e{k}", "0", 1e15))
-        saves.append(f"v(e{k})")
+    saves = [f"i(vr{i})" for i in range(R)] + [f"i(vc{j})" for j in range(C)]
     saves += [f"v(xm{i}_{j}.x)" for i in sorted(dyn) for j in range(C)]
     if tmax is None:
         tmax = TRAN_TMAX if cfg.has_threshold else TRAN_TMAX_DRIFT
-    tstart = min(it.read_start, it.stop * (1 - 1e-9))
     kind = "VTEAM" if cfg.has_threshold else "linear ion drift"
     return Deck(title=f"{title}: {R}x{C} {kind} 1R crossbar, scheme {cfg.scheme}",
                 elements=tuple(els), includes=(card.library,), options=TRAN_OPTIONS,
-                analyses=(Tran(tmax, it.stop, tstart, tmax),),
+                analyses=(Tran(tmax, it.stop, 0.0, tmax),),
                 saves=tuple(saves))
+
+
+def driver_energy(t, v, i) -> float:
+    """Energy [J] the line drivers deliver: ∫ −v·i dt over the transient's own time points
+    (``t`` (K,), source voltages ``v`` and ngspice's source currents ``i`` (lines, K), current
+    into the + terminal), exact for v and i linear between time points:
+    Δt·(2v₀i₀ + 2v₁i₁ + v₀i₁ + v₁i₀)/6 per step."""
+    t, v, i = np.asarray(t, float), np.atleast_2d(v), np.atleast_2d(i)
+    dt = np.diff(t)
+    v0, v1, i0, i1 = v[:, :-1], v[:, 1:], i[:, :-1], i[:, 1:]
+    return float(-np.sum(dt * (2 * v0 * i0 + 2 * v1 * i1 + v0 * i1 + v1 * i0)) / 6)
 
 
 def read_iteration(res, cfg: ProgramConfig, it: Iteration, shape, x_prev=None,
@@ -134,10 +141,11 @@ def read_iteration(res, cfg: ProgramConfig, it: Iteration, shape, x_prev=None,
         for i in dyn:
             x[i] = [float(res[f"v(xm{i}_{j}.x)"][-1]) for j in range(C)]
         cur = np.stack([np.asarray(res[f"i(vc{j})"], dtype=float) for j in range(C)])
-        energy = float(sum(float(res[f"v(e{k})"][-1]) for k in range(R + C)))
+        i_rows = np.stack([np.asarray(res[f"i(vr{i})"], dtype=float) for i in range(R)])
     except KeyError as exc:
         raise SimulationError(f"programming deck returned no vector {exc}", deck=res.deck,
                               run_dir=res.run_dir, log=res.log) from None
+    energy = driver_energy(t, it.drive(t, R, C).T, np.vstack([i_rows, cur]))
     reads = {}
     for row, ts in it.reads:
         if not t[0] <= ts <= t[-1]:
@@ -156,6 +164,10 @@ iterations of a row slot) x (KLU factor of the whole wiring + rows x C VTEAM loa
 parsing the wiring once; at 65x32 the loads of a second dynamic row cost more than a second
 parse (bench_program.py --profile, 4 pulsed rows + 65 reads: 5.1 s as 1-row decks, 5.7 s
 as 2-row, 7.2 s as 4-row; one all-dynamic deck 196 s)."""
+
+WORKERS = 2
+"""ngspice processes :func:`run_iteration` runs side by side (one per core of the 2-core
+target machine)."""
 
 HOLD_MARGIN = 1.1
 """A row's cells may be resistors in another row's deck only if every cell's own threshold
@@ -223,8 +235,17 @@ def parse_reads(res, cfg: ProgramConfig, rows, shape) -> tuple[dict, float]:
     return reads, energy
 
 
+def parallel(workers, runner, loose) -> bool:
+    """Whether :func:`run_iteration` runs its block decks side by side: ``workers`` > 1, a
+    :class:`~circuitsim.spice.BatchRunner` (one ngspice process per deck; the shared-library
+    runner holds one ngspice) and no row that every deck keeps dynamic (``loose``: its
+    states then chain through the decks)."""
+    return int(workers) > 1 and isinstance(runner, BatchRunner) and not loose
+
+
 def run_iteration(runner, cfg: ProgramConfig, cells: CellArray, x: np.ndarray, it: Iteration,
-                  *, rows_per_deck: int = ROWS_PER_DECK, timeout_s: float = 600.0,
+                  *, rows_per_deck: int = ROWS_PER_DECK, workers: int = WORKERS,
+                  timeout_s: float = 600.0,
                   title: str = "write-verify iteration") -> dict:
     """One iteration's plan in ngspice, in pieces: the pulse phases cut into blocks of
     ``rows_per_deck`` pulsed rows (one transient deck each, chained by the states; only the
@@ -237,6 +258,9 @@ def run_iteration(runner, cfg: ProgramConfig, cells: CellArray, x: np.ndarray, i
     if isinstance(rows_per_deck, bool) or int(rows_per_deck) != rows_per_deck or \
             rows_per_deck < 1:
         raise ConfigError(f"rows_per_deck must be a whole number >= 1, got {rows_per_deck!r}")
+    if isinstance(workers, bool) or int(workers) != workers or workers < 1:
+        raise ConfigError(f"workers must be a whole number >= 1 (ngspice processes side by "
+                          f"side), got {workers!r}")
     R, C = cells.shape
     x = np.array(x, dtype=float, copy=True)
     if not cfg.has_threshold:
@@ -248,19 +272,35 @@ def run_iteration(runner, cfg: ProgramConfig, cells: CellArray, x: np.ndarray, i
         return {**out, "decks": 1}
     hold = static_rows(cfg, cells)
     loose = {int(i) for i in np.flatnonzero(~hold)}
-    energy = 0.0
-    decks = 0
     pulsed = sorted({ph.row for ph in it.phases})
-    for b in range(0, len(pulsed), int(rows_per_deck)):
-        blk = set(pulsed[b:b + int(rows_per_deck)])
+    blocks = [set(pulsed[b:b + int(rows_per_deck)])
+              for b in range(0, len(pulsed), int(rows_per_deck))]
+
+    def block_deck(blk, x_from):
         phs = [ph for ph in it.phases if ph.row in blk]
         sub = it.window(min(ph.t0 for ph in phs), max(ph.t1 for ph in phs))
         dyn = sorted(blk | loose)
-        deck = iteration_deck(cfg, cells, x, sub, title=f"{title}, rows {min(blk)}-{max(blk)}",
-                              dynamic_rows=dyn)
-        out = read_iteration(runner.run(deck, timeout_s=timeout_s), cfg, sub, (R, C),
-                             x_prev=x, dynamic_rows=dyn)
-        x, energy, decks = out["x"], energy + out["energy"], decks + 1
+        deck = iteration_deck(cfg, cells, x_from, sub,
+                              title=f"{title}, rows {min(blk)}-{max(blk)}", dynamic_rows=dyn)
+        return read_iteration(runner.run(deck, timeout_s=timeout_s), cfg, sub, (R, C),
+                              x_prev=x_from, dynamic_rows=dyn)
+
+    energy = 0.0
+    if parallel(workers, runner, loose) and len(blocks) > 1:
+        # every block from the iteration's start states: a block moves only its own rows,
+        # and another row's new states reach it only through the wires' IR drop
+        x_start = x.copy()
+        with ThreadPoolExecutor(max_workers=int(workers)) as pool:
+            outs = list(pool.map(lambda blk: block_deck(blk, x_start), blocks))
+        for blk, out in zip(blocks, outs, strict=True):
+            rows = sorted(blk)
+            x[rows] = out["x"][rows]
+            energy += out["energy"]
+    else:
+        for blk in blocks:
+            out = block_deck(blk, x)
+            x, energy = out["x"], energy + out["energy"]
+    decks = len(blocks)
     reads = {}
     if it.reads:
         rows = [r for r, _ in it.reads]
