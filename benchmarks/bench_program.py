@@ -14,6 +14,7 @@ Writes benchmarks/results/<topic>.md / .json (``program`` by default; the profil
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
@@ -34,6 +35,7 @@ from circuitsim.program import (  # noqa: E402
     program_array,
 )
 from circuitsim.program.spice import (  # noqa: E402
+    WORKERS,
     iteration_deck,
     read_iteration,
     run_iteration,
@@ -51,6 +53,7 @@ def _targets(cfg, shape, seed=0):
 def bench(shape, sizing="ladder", seed=0, state=None) -> dict:
     cfg = ProgramConfig(sizing=sizing)
     t = _targets(cfg, shape, seed)
+    load0 = os.getloadavg()[0]
     tw = program_array(cfg, t, world="twin")
     t0 = time.perf_counter()
     sp = program_array(cfg, t, world="spice", progress=True, timeout_s=3600,
@@ -66,7 +69,8 @@ def bench(shape, sizing="ladder", seed=0, state=None) -> dict:
             "first_divergent_iteration": d["first_divergent_iteration"],
             "energy_spice_j": sp.energy_j, "programming_time_s": sp.time_s,
             "wall_spice_s": sp.wall_s, "total_spice_s": total, "wall_twin_s": tw.wall_s,
-            "speedup": sp.wall_s / tw.wall_s}
+            "speedup": sp.wall_s / tw.wall_s, "ngspice_workers": WORKERS,
+            "load_1min_start_end": f"{load0:.1f}/{os.getloadavg()[0]:.1f}"}
 
 
 def profile(shape=(65, 32), rows=4, seed=0) -> list[dict]:
@@ -125,10 +129,13 @@ def main(argv=None):
             for s in sizes]
     write_table(args.topic, rows, title="Write-verify programming: ngspice (KLU) vs twin",
                 notes="SPICE runs each iteration as one transient deck per pulsed row (only "
-                      "that row's cells VTEAM instances) plus one .dc deck of the verify "
-                      "reads (circuitsim.program.spice.run_iteration); wall_* = the "
-                      "simulations only, total_spice_s includes the verify controller; "
-                      "the twin's wall time excludes the import of scipy.")
+                      "that row's cells VTEAM instances), ngspice_workers of them side by "
+                      "side, plus one .dc deck of the verify reads "
+                      "(circuitsim.program.spice.run_iteration); driver energy from the "
+                      "decks' source currents; wall_* = the simulations only, total_spice_s "
+                      "includes the verify controller; the twin's wall time excludes the "
+                      "import of scipy; load_1min = os.getloadavg() at the start and the end "
+                      "(the machine is shared).")
 
 
 if __name__ == "__main__":

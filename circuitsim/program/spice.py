@@ -79,33 +79,73 @@ def _wiring(cfg: ProgramConfig, shape) -> list:
     return els
 
 
+class DeckParts:
+    """The elements of a programming deck that no pulse plan changes: the wiring (built once)
+    and every row's cells as resistors of R(x) with their wire capacitors.  One object serves
+    every block deck of an iteration (:func:`run_iteration`); :meth:`update` rebuilds the
+    rows whose states moved."""
+
+    def __init__(self, cfg: ProgramConfig, cells: CellArray, x: np.ndarray):
+        self.cfg, self.cells = cfg, cells
+        self.wiring = tuple(_wiring(cfg, cells.shape))
+        self.rows: dict[int, tuple] = {}
+        self.update(x, range(cells.shape[0]))
+
+    def update(self, x: np.ndarray, rows) -> None:
+        """Rows ``rows`` as resistors at the states ``x``."""
+        C = self.cells.shape[1]
+        rows = [int(i) for i in rows]
+        r = np.asarray(self.cells.card.resistance(np.asarray(x, dtype=float)[rows]), float)
+        for k, i in enumerate(rows):
+            self.rows[i] = tuple(e for j in range(C) for e in self._cell(
+                i, j, Resistor(f"Rm{i}_{j}", f"r{i}_{j}", f"c{i}_{j}", float(r[k, j]))))
+
+    def _cell(self, i, j, device):
+        if self.cfg.c_wire <= 0:
+            return (device,)
+        return (device, Capacitor(f"Cr{i}_{j}", f"r{i}_{j}", "0", self.cfg.c_wire),
+                Capacitor(f"Cc{i}_{j}", f"c{i}_{j}", "0", self.cfg.c_wire))
+
+    def dynamic_row(self, i: int, x: np.ndarray) -> tuple:
+        """Row ``i`` as VTEAM instances starting at ``x[i]`` (clipped to [0, 1])."""
+        card = self.cells.card
+        out = []
+        for j in range(self.cells.shape[1]):
+            p = self.cells.spice_params(i, j)
+            p["x0"] = float(np.clip(x[i, j], 0.0, 1.0))
+            out += self._cell(i, j, Instance(f"Xm{i}_{j}", card.subckt_name,
+                                             (f"r{i}_{j}", f"c{i}_{j}"), p))
+        return tuple(out)
+
+
+class _WiringOnly(DeckParts):
+    """:class:`DeckParts` of an all-dynamic deck (no static rows to build)."""
+
+    def __init__(self, cfg: ProgramConfig, cells: CellArray):
+        self.cfg, self.cells = cfg, cells
+        self.wiring = tuple(_wiring(cfg, cells.shape))
+        self.rows = {}
+
+
 def iteration_deck(cfg: ProgramConfig, cells: CellArray, x: np.ndarray, it: Iteration,
                    *, title: str = "write-verify iteration", tmax: float | None = None,
-                   dynamic_rows=None) -> Deck:
+                   dynamic_rows=None, parts: DeckParts | None = None) -> Deck:
     """The deck of one iteration from states ``x`` (rows, cols).  ``dynamic_rows``: rows whose
     cells are VTEAM instances (None = all); the other cells are resistors of 1/R(x) (for
     row-by-row decks: a half-select scheme keeps every cell off the selected row below
     threshold, where VTEAM does not move — :func:`~circuitsim.program.half_select_probe`
-    measures that with every cell dynamic)."""
+    measures that with every cell dynamic).  ``parts``: the wiring and static rows already
+    built for these ``x`` (:class:`DeckParts`; built here when None)."""
     R, C = cells.shape
     card = cells.card
+    dyn = set(range(R)) if dynamic_rows is None else {int(r) for r in dynamic_rows}
+    if parts is None:
+        parts = DeckParts(cfg, cells, x) if len(dyn) < R else _WiringOnly(cfg, cells)
     els = [VoltageSource(f"Vr{i}", f"in{i}", "0", 0.0, it.pwl(f"r{i}")) for i in range(R)]
     els += [VoltageSource(f"Vc{j}", f"ct{j}", "0", 0.0, it.pwl(f"c{j}")) for j in range(C)]
-    els += _wiring(cfg, (R, C))
-    dyn = set(range(R)) if dynamic_rows is None else {int(r) for r in dynamic_rows}
+    els += parts.wiring
     for i in range(R):
-        for j in range(C):
-            if i in dyn:
-                p = cells.spice_params(i, j)
-                p["x0"] = float(np.clip(x[i, j], 0.0, 1.0))
-                els.append(Instance(f"Xm{i}_{j}", card.subckt_name,
-                                    (f"r{i}_{j}", f"c{i}_{j}"), p))
-            else:
-                els.append(Resistor(f"Rm{i}_{j}", f"r{i}_{j}", f"c{i}_{j}",
-                                    float(card.resistance(x[i, j]))))
-            if cfg.c_wire > 0:
-                els.append(Capacitor(f"Cr{i}_{j}", f"r{i}_{j}", "0", cfg.c_wire))
-                els.append(Capacitor(f"Cc{i}_{j}", f"c{i}_{j}", "0", cfg.c_wire))
+        els += parts.dynamic_row(i, x) if i in dyn else parts.rows[i]
     saves = [f"i(vr{i})" for i in range(R)] + [f"i(vc{j})" for j in range(C)]
     saves += [f"v(xm{i}_{j}.x)" for i in sorted(dyn) for j in range(C)]
     if tmax is None:
@@ -276,11 +316,13 @@ def run_iteration(runner, cfg: ProgramConfig, cells: CellArray, x: np.ndarray, i
     blocks = [set(pulsed[b:b + int(rows_per_deck)])
               for b in range(0, len(pulsed), int(rows_per_deck))]
 
+    parts = DeckParts(cfg, cells, x) if blocks else None
+
     def block_deck(blk, x_from):
         phs = [ph for ph in it.phases if ph.row in blk]
         sub = it.window(min(ph.t0 for ph in phs), max(ph.t1 for ph in phs))
         dyn = sorted(blk | loose)
-        deck = iteration_deck(cfg, cells, x_from, sub,
+        deck = iteration_deck(cfg, cells, x_from, sub, parts=parts,
                               title=f"{title}, rows {min(blk)}-{max(blk)}", dynamic_rows=dyn)
         return read_iteration(runner.run(deck, timeout_s=timeout_s), cfg, sub, (R, C),
                               x_prev=x_from, dynamic_rows=dyn)
@@ -299,7 +341,9 @@ def run_iteration(runner, cfg: ProgramConfig, cells: CellArray, x: np.ndarray, i
     else:
         for blk in blocks:
             out = block_deck(blk, x)
+            moved = sorted(blk | loose)
             x, energy = out["x"], energy + out["energy"]
+            parts.update(x, moved)
     decks = len(blocks)
     reads = {}
     if it.reads:
