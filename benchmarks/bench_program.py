@@ -6,6 +6,7 @@ card's prediction).
     python benchmarks/bench_program.py --size 65x32 --sizing model --topic program_65x32 \
         --state /tmp/bench_program_state      # resumable
     python benchmarks/bench_program.py --profile                # where one iteration's time goes
+    python benchmarks/bench_program.py --profile-slot           # ngspice's statistics of a slot
 
 Writes benchmarks/results/<topic>.md / .json (``program`` by default; the profile writes
 ``program_profile``).
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 import time
 from pathlib import Path
@@ -36,6 +38,7 @@ from circuitsim.program import (  # noqa: E402
 )
 from circuitsim.program.spice import (  # noqa: E402
     WORKERS,
+    DeckParts,
     iteration_deck,
     read_iteration,
     run_iteration,
@@ -107,17 +110,72 @@ def profile(shape=(65, 32), rows=4, seed=0) -> list[dict]:
     return out
 
 
+_ACCT = re.compile(r"^\s*(Transient iterations|Transient timepoints|Rejected timepoints|"
+                   r"Transient factor time|Transient load time|Transient solve time|"
+                   r"Total analysis time \(seconds\)|Total elapsed time \(seconds\))"
+                   r"\s*=\s*([-+\d.eE]+)", re.M)
+
+
+def profile_slot(shape=(65, 32), seed=0) -> list[dict]:
+    """One row slot of a 65x32 iteration (row 5: every cell pulsed, random polarity, widths
+    from the first 4 rungs, so two phases with their column returns) as its block deck,
+    with ngspice's ``.options acct``: Newton iterations, time points, factor / load / solve
+    time, and the Python around it (deck build with and without the prebuilt DeckParts,
+    emit)."""
+    R, C = shape
+    cfg = ProgramConfig(sizing="model")
+    cells = CellArray(cfg.device, shape)
+    rng = np.random.default_rng(seed)
+    x = rng.uniform(0.2, 0.9, shape)
+    pulses = [CellPulse(5, j, int(rng.choice([-1, 1])), float(cfg.widths[rng.integers(0, 4)]))
+              for j in range(C)]
+    it = build_iteration(cfg, shape, pulses, [5])
+    sub = it.window(min(p.t0 for p in it.phases), max(p.t1 for p in it.phases))
+    t0 = time.perf_counter()
+    parts = DeckParts(cfg, cells, x)
+    t1 = time.perf_counter()
+    deck = iteration_deck(cfg, cells, x, sub, dynamic_rows=[5], parts=parts)
+    t2 = time.perf_counter()
+    text = emit_deck(deck.replace(options={**deck.options, "acct": True}))
+    t3 = time.perf_counter()
+    with BatchRunner() as runner:
+        res = runner.run(text, timeout_s=600)
+    acct = {k: float(v) for k, v in _ACCT.findall(res.log)}
+    return [{"array": f"{R}x{C}", "corners": len(sub.breakpoints(0.0, sub.stop)),
+             "newton_iterations": int(acct.get("Transient iterations", -1)),
+             "timepoints": int(acct.get("Transient timepoints", -1)),
+             "rejected": int(acct.get("Rejected timepoints", -1)),
+             "factor_s": acct.get("Transient factor time"),
+             "load_s": acct.get("Transient load time"),
+             "solve_s": acct.get("Transient solve time"),
+             "analysis_s": acct.get("Total analysis time (seconds)"),
+             "ngspice_elapsed_s": acct.get("Total elapsed time (seconds)"),
+             "ngspice_wall_s": res.wall_s, "parts_build_s": t1 - t0,
+             "deck_with_parts_s": t2 - t1, "emit_s": t3 - t2,
+             "load_1min": os.getloadavg()[0]}]
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser()
     ap.add_argument("--size", action="append", default=None, help="RxC (repeatable)")
     ap.add_argument("--sizing", default="ladder", choices=("ladder", "model"))
     ap.add_argument("--topic", default="program")
     ap.add_argument("--profile", action="store_true")
+    ap.add_argument("--profile-slot", action="store_true",
+                    help="ngspice's own statistics of one 65x32 row slot")
     ap.add_argument("--state", default=None,
                     help="write the SPICE run's state here after every iteration and resume "
                          "from it (long sizes)")
     ap.add_argument("--rows", type=int, default=4, help="pulsed rows of the profile")
     args = ap.parse_args(argv)
+    if args.profile_slot:
+        write_table("program_profile_slot", profile_slot(),
+                    title="One 65x32 row slot in ngspice (.options acct)",
+                    notes="factor/load/solve_s: ngspice's transient statistics; "
+                          "parts_build_s: the wiring and static rows (once per iteration); "
+                          "deck_with_parts_s: a block deck from them; load_1min: the "
+                          "machine's load (shared).")
+        return
     if args.profile:
         write_table("program_profile", profile(rows=args.rows),
                     title="One write-verify iteration at 65x32: where the time goes",

@@ -2,27 +2,33 @@
 
 :func:`iteration_deck` is the deck of a whole iteration (or of one window of it, every row
 slot and every verify read in it), chained to the next by the cells' end states (each
-instance starts at its ``x0``).  Only the read block is saved (``.tran`` tstart), so a raw
-file holds the reads, the final states and the energy integrators, not every time point of
-every pulse.
+instance starts at its ``x0``).  It saves the line drivers' currents at every time point and
+the dynamic cells' states; the energy the drivers deliver is summed from those currents and
+the plan's own source voltages (:func:`driver_energy`).
 
 Names: row driver ``Vr{i}`` -> ``in{i}`` -> ``Rs{i}`` -> row node ``r{i}_{j}``; column node
 ``c{i}_{j}``; column driver ``Vc{j}`` at ``ct{j}`` through ``Rd{j}``; cell ``Xm{i}_{j}``
-(state ``v(xm{i}_{j}.x)``); ``Be{k}``/``Ce{k}`` integrate the power of line k into
-``v(e{k})`` [J].
+(state ``v(xm{i}_{j}.x)``), or ``Rm{i}_{j}`` where the cell is a resistor at its state.
 
 :func:`run_iteration` is how a programming run uses these decks at scale: the iteration's
 plan is cut at phase boundaries into blocks of a few pulsed rows, each block one transient
 deck in which only its rows' cells are VTEAM instances and every other cell is a resistor at
 its state (below threshold VTEAM's rate is exactly zero; rows with a cell whose own threshold
-is near the half-select voltage stay dynamic in every deck), and the verify reads are one
-``.dc`` sweep of a static deck (the states do not move at ``v_read``).  Measured at 65x32
-with ngspice's ``.options acct`` on a loaded 2-core machine: one all-dynamic deck costs
-~62 ms per Newton iteration (2080 VTEAM instances with their state nodes: 38 ms of device
-load, the rest mostly the KLU factor of a ~10 000-unknown matrix); a one-row block deck
-~9 ms (KLU factor of the ~4 200-node wiring 4.3 ms, 32 VTEAM loads 2.4 ms), and a row slot
-takes ~200 Newton iterations, clustered at the waveform corners (ngspice restarts its step
-at every breakpoint).
+is near the half-select voltage stay dynamic in every deck), :data:`WORKERS` of them side by
+side, and the verify reads are one ``.dc`` sweep of a static deck (the states do not move at
+``v_read``).
+
+Where a 65x32 row slot's time goes (ngspice ``.options acct``, bench_program.py
+--profile-slot): every waveform corner is a breakpoint, after which ngspice cuts its step to
+a tenth of the last one and at most doubles it per point (dctran.c, no option changes that),
+so a slot costs ~4 points per 10 ns edge plus log2(gap / 0.7 ns) points to climb back, two
+Newton iterations each, and each iteration one KLU factor of the ~4 400-unknown wiring
+(~3.4 ms on a quiet core) plus ~1 ms of device load (half of it the 8 320 wire
+capacitors).  Until issue 15's scale work the decks also carried one integrator B-source per
+line for the energy; their truncation error set the time step (a slot with 34 corners: 786
+Newton iterations and 59 rejected points with them, 430 and 0 without), so the energy now
+comes from the saved source currents.  Integration method and ``trtol`` do not move the
+count (breakpoint-limited: gear or trap, trtol 7 or 30, reltol 1e-4 or 1e-3: 430).
 """
 
 from __future__ import annotations
@@ -356,6 +362,6 @@ def run_iteration(runner, cfg: ProgramConfig, cells: CellArray, x: np.ndarray, i
     return {"x": x, "reads": reads, "energy": energy, "decks": decks}
 
 
-__all__ = ["HOLD_MARGIN", "ROWS_PER_DECK", "TRAN_OPTIONS", "TRAN_TMAX_DRIFT",
-           "iteration_deck", "line_names",
+__all__ = ["DeckParts", "HOLD_MARGIN", "ROWS_PER_DECK", "TRAN_OPTIONS", "TRAN_TMAX_DRIFT",
+           "WORKERS", "driver_energy", "iteration_deck", "line_names", "parallel",
            "parse_reads", "read_deck", "read_iteration", "run_iteration", "static_rows"]
