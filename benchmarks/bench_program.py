@@ -57,11 +57,18 @@ def bench(shape, sizing="ladder", seed=0, state=None) -> dict:
     cfg = ProgramConfig(sizing=sizing)
     t = _targets(cfg, shape, seed)
     load0 = os.getloadavg()[0]
+    c0 = time.process_time()
     tw = program_array(cfg, t, world="twin")
+    tw_cpu = time.process_time() - c0
     t0 = time.perf_counter()
+    c0 = os.times()
     sp = program_array(cfg, t, world="spice", progress=True, timeout_s=3600,
                        state_dir=state and Path(state) / f"{shape[0]}x{shape[1]}_{sizing}")
     total = time.perf_counter() - t0
+    c1 = os.times()
+    cpu_ngspice = (c1.children_user - c0.children_user) + (c1.children_system
+                                                           - c0.children_system)
+    cpu_python = (c1.user - c0.user) + (c1.system - c0.system)
     d = divergence(sp, tw)
     return {"array": f"{shape[0]}x{shape[1]}", "sizing": sizing, "cells": int(t.size),
             "iterations_spice": sp.iterations, "iterations_twin": tw.iterations,
@@ -73,6 +80,8 @@ def bench(shape, sizing="ladder", seed=0, state=None) -> dict:
             "energy_spice_j": sp.energy_j, "programming_time_s": sp.time_s,
             "wall_spice_s": sp.wall_s, "total_spice_s": total, "wall_twin_s": tw.wall_s,
             "speedup": sp.wall_s / tw.wall_s, "ngspice_workers": WORKERS,
+            "cpu_ngspice_s": cpu_ngspice, "cpu_python_spice_run_s": cpu_python,
+            "cpu_twin_s": tw_cpu,
             "load_1min_start_end": f"{load0:.1f}/{os.getloadavg()[0]:.1f}"}
 
 
@@ -193,7 +202,11 @@ def main(argv=None):
                       "decks' source currents; wall_* = the simulations only, total_spice_s "
                       "includes the verify controller; the twin's wall time excludes the "
                       "import of scipy; load_1min = os.getloadavg() at the start and the end "
-                      "(the machine is shared).")
+                      "(the machine is shared); cpu_ngspice_s: user + system seconds of all "
+                      "ngspice processes (os.times children), cpu_python_spice_run_s: this "
+                      "process's during the SPICE run (deck building, raw parsing, the "
+                      "verify controller), cpu_twin_s: the whole twin run's (controller "
+                      "included).")
 
 
 if __name__ == "__main__":
