@@ -38,6 +38,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 
 from ..circuit import BSource, Capacitor, Dc, Deck, Instance, Resistor, Tran, VoltageSource
+from ..emit import emit_deck
 from ..errors import ConfigError, SimulationError
 from ..spice import BatchRunner
 from ..units import spice_number
@@ -209,7 +210,8 @@ ROWS_PER_DECK = 1
 iterations of a row slot) x (KLU factor of the whole wiring + rows x C VTEAM loads) plus
 parsing the wiring once; at 65x32 the loads of a second dynamic row cost more than a second
 parse (bench_program.py --profile, 4 pulsed rows + 65 reads: 5.1 s as 1-row decks, 5.7 s
-as 2-row, 7.2 s as 4-row; one all-dynamic deck 196 s)."""
+as 2-row, 7.2 s as 4-row; one all-dynamic deck 196 s; measured before the energy integrators
+left the decks and the decks ran side by side, which favour one-row decks further)."""
 
 WORKERS = 2
 """ngspice processes :func:`run_iteration` runs side by side (one per core of the 2-core
@@ -282,7 +284,8 @@ def parse_reads(res, cfg: ProgramConfig, rows, shape) -> tuple[dict, float]:
 
 
 def parallel(workers, runner, loose) -> bool:
-    """Whether :func:`run_iteration` runs its block decks side by side: ``workers`` > 1, a
+    """Whether :func:`run_iteration` runs its block decks side by side (a lagged chain: block
+    k's deck starts from the states after blocks 0 .. k − ``workers``): ``workers`` > 1, a
     :class:`~circuitsim.spice.BatchRunner` (one ngspice process per deck; the shared-library
     runner holds one ngspice) and no row that every deck keeps dynamic (``loose``: its
     states then chain through the decks)."""
@@ -330,23 +333,38 @@ def run_iteration(runner, cfg: ProgramConfig, cells: CellArray, x: np.ndarray, i
         dyn = sorted(blk | loose)
         deck = iteration_deck(cfg, cells, x_from, sub, parts=parts,
                               title=f"{title}, rows {min(blk)}-{max(blk)}", dynamic_rows=dyn)
-        return read_iteration(runner.run(deck, timeout_s=timeout_s), cfg, sub, (R, C),
+        return emit_deck(deck), sub, dyn
+
+    def finish(text, sub, dyn, x_from):
+        return read_iteration(runner.run(text, timeout_s=timeout_s), cfg, sub, (R, C),
                               x_prev=x_from, dynamic_rows=dyn)
 
     energy = 0.0
     if parallel(workers, runner, loose) and len(blocks) > 1:
-        # every block from the iteration's start states: a block moves only its own rows,
-        # and another row's new states reach it only through the wires' IR drop
-        x_start = x.copy()
-        with ThreadPoolExecutor(max_workers=int(workers)) as pool:
-            outs = list(pool.map(lambda blk: block_deck(blk, x_start), blocks))
-        for blk, out in zip(blocks, outs, strict=True):
-            rows = sorted(blk)
-            x[rows] = out["x"][rows]
-            energy += out["energy"]
+        # block k's deck holds the states after blocks 0 .. k - workers (a lagged chain):
+        # only the rows of the workers - 1 blocks still running are at their iteration-start
+        # states there, and a block moves only its own rows (the others' reach it through
+        # the wires' IR drop and through the half-select power of their cells)
+        w = int(workers)
+        futs: list = []
+        with ThreadPoolExecutor(max_workers=w) as pool:
+            for k, blk in enumerate(blocks):
+                if k >= w:
+                    done_blk, out = blocks[k - w], futs[k - w].result()
+                    rows = sorted(done_blk)
+                    x[rows] = out["x"][rows]
+                    energy += out["energy"]
+                    parts.update(x, rows)
+                text, sub, dyn = block_deck(blk, x)
+                futs.append(pool.submit(finish, text, sub, dyn, x.copy()))
+            for k in range(max(len(blocks) - w, 0), len(blocks)):
+                out = futs[k].result()
+                rows = sorted(blocks[k])
+                x[rows] = out["x"][rows]
+                energy += out["energy"]
     else:
         for blk in blocks:
-            out = block_deck(blk, x)
+            out = finish(*block_deck(blk, x), x)
             moved = sorted(blk | loose)
             x, energy = out["x"], energy + out["energy"]
             parts.update(x, moved)
