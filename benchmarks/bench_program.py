@@ -7,6 +7,7 @@ card's prediction).
         --state /tmp/bench_program_state      # resumable
     python benchmarks/bench_program.py --profile                # where one iteration's time goes
     python benchmarks/bench_program.py --profile-slot           # ngspice's statistics of a slot
+    python benchmarks/bench_program.py --lag                    # side-by-side decks' error
 
 Writes benchmarks/results/<topic>.md / .json (``program`` by default; the profile writes
 ``program_profile``).
@@ -165,12 +166,43 @@ def profile_slot(shape=(65, 32), seed=0) -> list[dict]:
              "load_1min": os.getloadavg()[0]}]
 
 
+def lag(shape=(16, 16), seed=1) -> list[dict]:
+    """One iteration from R_off (every cell SET, widths from the top 5 rungs: the largest G
+    changes, so the largest effect of a row deck holding another row at a stale state) with
+    the row decks chained (workers = 1), as the lagged chain of 2 processes (the default),
+    and every deck from the iteration's start states (workers = rows): states and energy
+    against the chained run and the twin."""
+    R, C = shape
+    cfg = ProgramConfig(sizing="model")
+    cells = CellArray(cfg.device, shape)
+    rng = np.random.default_rng(seed)
+    x = np.full(shape, 1.0)
+    pulses = [CellPulse(i, j, -1, float(cfg.widths[rng.integers(5, 10)]))
+              for i in range(R) for j in range(C)]
+    it = build_iteration(cfg, shape, pulses, range(R))
+    tw = TwinProgrammer(cfg, cells).run(x, it)
+    out, ref = [], None
+    with BatchRunner() as runner:
+        for w, name in ((1, "chained"), (2, "lagged, 2 processes"), (R, "all from start")):
+            t0 = time.perf_counter()
+            r = run_iteration(runner, cfg, cells, x, it, workers=w)
+            ref = r if ref is None else ref
+            out.append({"array": f"{R}x{C}", "run": name, "workers": w,
+                        "wall_s": time.perf_counter() - t0, "energy_j": r["energy"],
+                        "energy_vs_chained": r["energy"] / ref["energy"] - 1,
+                        "energy_vs_twin": r["energy"] / tw["energy"] - 1,
+                        "max_dx_vs_chained": float(np.max(np.abs(r["x"] - ref["x"])))})
+    return out
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser()
     ap.add_argument("--size", action="append", default=None, help="RxC (repeatable)")
     ap.add_argument("--sizing", default="ladder", choices=("ladder", "model"))
     ap.add_argument("--topic", default="program")
     ap.add_argument("--profile", action="store_true")
+    ap.add_argument("--lag", action="store_true",
+                    help="row decks chained vs side by side (lagged) vs all from the start")
     ap.add_argument("--profile-slot", action="store_true",
                     help="ngspice's own statistics of one 65x32 row slot")
     ap.add_argument("--state", default=None,
@@ -178,6 +210,12 @@ def main(argv=None):
                          "from it (long sizes)")
     ap.add_argument("--rows", type=int, default=4, help="pulsed rows of the profile")
     args = ap.parse_args(argv)
+    if args.lag:
+        write_table("program_lag", lag(),
+                    title="Row decks side by side: chained vs lagged vs all from the start",
+                    notes="energy_vs_*: relative difference; max_dx: largest state "
+                          "difference from the chained run.")
+        return
     if args.profile_slot:
         write_table("program_profile_slot", profile_slot(),
                     title="One 65x32 row slot in ngspice (.options acct)",

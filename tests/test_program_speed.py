@@ -56,7 +56,8 @@ def test_block_decks_side_by_side_match_chained(batch_runner, iteration_5x4):
     the running neighbour block's rows are at their start states, and they reach the block
     through the wires' IR drop and their half-selected cells' power.  Measured here 1e-14 in
     x and 9e-8 in energy; on a 16x16 iteration from R_off with 1.6–25.6 µs SET pulses 1.2e-5
-    in x and -0.38 % in energy (every block from the iteration's start states: -3 %)."""
+    in x and -0.38 % in energy, every block from the iteration's start states -3 %
+    (benchmarks/bench_program.py --lag)."""
     cfg, cells, x, it = iteration_5x4
     one = run_iteration(batch_runner, cfg, cells, x, it, workers=1)
     two = run_iteration(batch_runner, cfg, cells, x, it, workers=2)
