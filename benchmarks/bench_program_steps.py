@@ -1,0 +1,134 @@
+"""Write-verify ladders and cards: width steps vs amplitude steps (ISPP) on VTEAM_CROSSBAR, and
+linear ion drift (LID_CROSSBAR) with and without re-verify on random and on reachable targets.
+
+    python benchmarks/bench_program_steps.py            # both tables (a few minutes, 2 cores)
+    python benchmarks/bench_program_steps.py --only ladders   # or: lid
+
+Writes benchmarks/results/program_steps.md / .json (ladders: twin 16x16, SPICE check on 4x4)
+and program_lid.md / .json (twin; the 3x3 rows also in SPICE).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _table import write_table  # noqa: E402
+
+from circuitsim.program import ProgramConfig, program_array  # noqa: E402
+from circuitsim.program.config import LID_CROSSBAR  # noqa: E402
+from circuitsim.program.reachable import reachability, reachable_targets  # noqa: E402
+from circuitsim.spice import BatchRunner  # noqa: E402
+
+
+def _random(cfg, shape, seed=0):
+    lo, hi = cfg.target_window
+    return np.random.default_rng(seed).uniform(lo, hi, shape)
+
+
+def _within(cfg, r):
+    m = np.isfinite(r.targets)
+    return float(np.mean(np.abs(r.g - r.targets)[m] <= cfg.tolerance * cfg.g_range
+                         * (1 + 1e-9)))
+
+
+def ladders(runner) -> list[dict]:
+    rows = []
+    cases = [("width", "ladder", "v2", {}), ("width", "model", "v2", {}),
+             ("amplitude", "ladder", "v2", {"w_amp": 5e-6}),
+             ("amplitude", "ladder", "v2", {"w_amp": 10e-6}),
+             ("amplitude", "model", "v2", {"w_amp": 10e-6}),
+             ("width", "ladder", "v3", {}),
+             ("amplitude", "ladder", "v3", {"w_amp": 5e-6})]
+    for step, sizing, scheme, kw in cases:
+        cfg = ProgramConfig(step=step, sizing=sizing, scheme=scheme, **kw)
+        t = _random(cfg, (16, 16))
+        t0 = time.perf_counter()
+        tw = program_array(cfg, t, world="twin")
+        wall = time.perf_counter() - t0
+        ts = _random(cfg, (4, 4), seed=1)
+        sw = program_array(cfg, ts, world="twin")
+        sp = program_array(cfg, ts, world="spice", runner=runner)
+        amp = (f"{cfg.v_pulse:.3g} V" if step == "width"
+               else f"{cfg.v_start:.3g}..{cfg.v_pulse:.3g} V by {cfg.v_step:.3g}")
+        wid = (f"{cfg.widths[0] * 1e9:.0f} ns..{cfg.widths[-1] * 1e6:.1f} us"
+               if step == "width" else f"{cfg.w_amp * 1e6:.0f} us")
+        rows.append({"step": step, "sizing": sizing, "scheme": scheme, "amplitude": amp,
+                     "width": wid, "converged 16x16": tw.converged_fraction,
+                     "pulses/cell mean": float(tw.pulses.mean()),
+                     "pulses max": int(tw.pulses.max()), "energy 16x16 [J]": tw.energy_j,
+                     "programming time [s]": tw.time_s, "twin wall [s]": wall,
+                     "SPICE 4x4 converged": sp.converged_fraction,
+                     "SPICE 4x4 pulses/cell": float(sp.pulses.mean()),
+                     "SPICE vs twin max dG 4x4 (of range)":
+                         float(np.max(np.abs(sp.g - sw.g)) / cfg.g_range)})
+        print(rows[-1], flush=True)
+    return rows
+
+
+def lid(runner) -> list[dict]:
+    rows = []
+    for shape in ((3, 3), (8, 8), (16, 16)):
+        for scheme in ("v2", "v3"):
+            for kind in ("random", "reachable"):
+                for rev in (False, True):
+                    if shape == (16, 16) and (kind == "random" or not rev):
+                        continue  # 80 s each in the twin: the informative rows only
+                    cfg = ProgramConfig(device=LID_CROSSBAR, v_pulse=1.0, x0=0.5, ladder=7,
+                                        max_pulses=40, scheme=scheme, reverify=rev)
+                    t = (_random(cfg, shape) if kind == "random"
+                         else reachable_targets(cfg, shape, seed=1))
+                    a = reachability(cfg, t)
+                    t0 = time.perf_counter()
+                    tw = program_array(cfg, t, world="twin")
+                    wall = time.perf_counter() - t0
+                    row = {"array": f"{shape[0]}x{shape[1]}", "scheme": scheme,
+                           "targets": kind, "reverify": rev,
+                           "reachable (exact)": a["feasible"],
+                           "dof / cells": f"{a['dof']} / {a['cells']}",
+                           "best reachable within tol": a["ls_within"],
+                           "accepted (counted converged)": tw.converged_fraction,
+                           "final within tol (twin)": _within(cfg, tw),
+                           "pulses/cell": float(tw.pulses.mean()), "twin wall [s]": wall,
+                           "final within tol (SPICE)": "-"}
+                    if shape == (3, 3):
+                        sp = program_array(cfg, t, world="spice", runner=runner)
+                        row["final within tol (SPICE)"] = _within(cfg, sp)
+                    rows.append(row)
+                    print(row, flush=True)
+    return rows
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--only", choices=("ladders", "lid"), default=None)
+    a = ap.parse_args()
+    with BatchRunner() as runner:
+        if a.only in (None, "ladders"):
+            write_table("program_steps", ladders(runner),
+                        title="Write-verify: width ladder vs amplitude ladder (ISPP), "
+                              "VTEAM_CROSSBAR, random targets, budget 40 pulses",
+                        notes="Twin on 16x16 (seed 0), SPICE (KLU ngspice, transient) vs "
+                              "twin on 4x4 (seed 1).  `python benchmarks/"
+                              "bench_program_steps.py --only ladders`.")
+        if a.only in (None, "lid"):
+            write_table("program_lid", lid(runner),
+                        title="Linear ion drift (LID_CROSSBAR, 1 V, x0 0.5) write-verify: "
+                              "random vs reachable targets, with and without re-verify",
+                        notes="'reachable (exact)': whether any pulse sequence can put every "
+                              "cell within tolerance (ideal wires; "
+                              "circuitsim.program.reachable).  'accepted': the controller's "
+                              "converged fraction (a cell accepted once); 'final within "
+                              "tol': the device G at the end.  `python benchmarks/"
+                              "bench_program_steps.py --only lid`.")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
