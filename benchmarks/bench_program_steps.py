@@ -2,10 +2,11 @@
 linear ion drift (LID_CROSSBAR) with and without re-verify on random and on reachable targets.
 
     python benchmarks/bench_program_steps.py            # both tables (a few minutes, 2 cores)
-    python benchmarks/bench_program_steps.py --only ladders   # or: lid
+    python benchmarks/bench_program_steps.py --only ladders   # or: lid, lines
 
 Writes benchmarks/results/program_steps.md / .json (ladders: twin 16x16, SPICE check on 4x4)
-and program_lid.md / .json (twin; the 3x3 rows also in SPICE).
+program_lid.md / .json (twin; the 3x3 rows also in SPICE) and program_lid_lines.md / .json
+(the line-pulse controller).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from _table import write_table  # noqa: E402
 
 from circuitsim.program import ProgramConfig, program_array  # noqa: E402
 from circuitsim.program.config import LID_CROSSBAR  # noqa: E402
+from circuitsim.program.lines import program_lines  # noqa: E402
 from circuitsim.program.reachable import reachability, reachable_targets  # noqa: E402
 from circuitsim.spice import BatchRunner  # noqa: E402
 
@@ -38,12 +40,17 @@ def _within(cfg, r):
                          * (1 + 1e-9)))
 
 
+IDEAL = {"r_wire_row": 1e-3, "r_wire_col": 1e-3, "r_driver": 1e-3}
+"""Near-ideal wiring (1 mΩ segments and drivers), to show what the IR drop costs ISPP."""
+
+
 def ladders(runner) -> list[dict]:
     rows = []
     cases = [("width", "ladder", "v2", {}), ("width", "model", "v2", {}),
              ("amplitude", "ladder", "v2", {"w_amp": 5e-6}),
              ("amplitude", "ladder", "v2", {"w_amp": 10e-6}),
              ("amplitude", "model", "v2", {"w_amp": 10e-6}),
+             ("amplitude", "ladder", "v2", {"w_amp": 10e-6, **IDEAL}),
              ("width", "ladder", "v3", {}),
              ("amplitude", "ladder", "v3", {"w_amp": 5e-6})]
     for step, sizing, scheme, kw in cases:
@@ -59,7 +66,9 @@ def ladders(runner) -> list[dict]:
                else f"{cfg.v_start:.3g}..{cfg.v_pulse:.3g} V by {cfg.v_step:.3g}")
         wid = (f"{cfg.widths[0] * 1e9:.0f} ns..{cfg.widths[-1] * 1e6:.1f} us"
                if step == "width" else f"{cfg.w_amp * 1e6:.0f} us")
-        rows.append({"step": step, "sizing": sizing, "scheme": scheme, "amplitude": amp,
+        rows.append({"step": step, "sizing": sizing, "scheme": scheme,
+                     "wires": "1 mOhm" if kw.get("r_driver") else "1 Ohm, 10 Ohm driver",
+                     "amplitude": amp,
                      "width": wid, "converged 16x16": tw.converged_fraction,
                      "pulses/cell mean": float(tw.pulses.mean()),
                      "pulses max": int(tw.pulses.max()), "energy 16x16 [J]": tw.energy_j,
@@ -105,9 +114,42 @@ def lid(runner) -> list[dict]:
     return rows
 
 
+def lines(runner) -> list[dict]:
+    """The line-pulse controller (circuitsim.program.lines) on reachable and random
+    targets."""
+    rows = []
+    cfg = ProgramConfig(device=LID_CROSSBAR, v_pulse=1.0, x0=0.5)
+    for shape, kinds in (((3, 3), ("reachable", "random")), ((16, 16), ("reachable", "random")),
+                         ((65, 32), ("reachable",))):
+        for kind in kinds:
+            t = (_random(cfg, shape) if kind == "random"
+                 else reachable_targets(cfg, shape, seed=1))
+            t0 = time.perf_counter()
+            tw = program_lines(cfg, t, world="twin")
+            wall = time.perf_counter() - t0
+            row = {"array": f"{shape[0]}x{shape[1]}", "targets": kind,
+                   "reachable (exact)": reachability(cfg, t)["feasible"],
+                   "pulse iterations": tw.iterations,
+                   "line pulses/cell": float(tw.pulses[np.isfinite(t)].mean()),
+                   "final within tol (twin)": _within(cfg, tw),
+                   "max |G - target| (of range)": float(np.max(np.abs(tw.g - t))
+                                                        / cfg.g_range),
+                   "energy [J]": tw.energy_j, "programming time [s]": tw.time_s,
+                   "twin wall [s]": wall, "final within tol (SPICE)": "-",
+                   "SPICE vs twin max dG (of range)": "-"}
+            if shape == (3, 3):
+                sp = program_lines(cfg, t, world="spice", runner=runner)
+                row["final within tol (SPICE)"] = _within(cfg, sp)
+                row["SPICE vs twin max dG (of range)"] = float(np.max(np.abs(sp.g - tw.g))
+                                                               / cfg.g_range)
+            rows.append(row)
+            print(row, flush=True)
+    return rows
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--only", choices=("ladders", "lid"), default=None)
+    ap.add_argument("--only", choices=("ladders", "lid", "lines"), default=None)
     a = ap.parse_args()
     with BatchRunner() as runner:
         if a.only in (None, "ladders"):
@@ -127,6 +169,13 @@ def main() -> int:
                               "converged fraction (a cell accepted once); 'final within "
                               "tol': the device G at the end.  `python benchmarks/"
                               "bench_program_steps.py --only lid`.")
+        if a.only in (None, "lines"):
+            write_table("program_lid_lines", lines(runner),
+                        title="Linear ion drift (LID_CROSSBAR, 1 V, x0 0.5): line-pulse "
+                              "programming (one pulse per row and column per iteration)",
+                        notes="circuitsim.program.lines.program_lines; at most 8 pulse "
+                              "iterations.  `python benchmarks/bench_program_steps.py "
+                              "--only lines`.")
     return 0
 
 

@@ -74,16 +74,23 @@ def state_from_drift(card: LinearIonDrift, y) -> np.ndarray:
     return x
 
 
-def row_col_fit(d: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    """Least-squares a_i + b_j over the cells of ``mask`` to ``d`` (rows, cols); the fitted
-    (rows, cols) array."""
+def row_col_split(d: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Least-squares a (rows,), b (cols,) with a_i + b_j ≈ ``d`` on the cells of ``mask``
+    (minimum norm: a row or column without programmed cells gets 0)."""
     R, C = d.shape
     ii, jj = np.nonzero(mask)
     a = np.zeros((len(ii), R + C))
     a[np.arange(len(ii)), ii] = 1.0
     a[np.arange(len(ii)), R + jj] = 1.0
     sol = np.linalg.lstsq(a, d[ii, jj], rcond=None)[0]
-    return sol[:R, None] + sol[None, R:]
+    return sol[:R], sol[R:]
+
+
+def row_col_fit(d: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """Least-squares a_i + b_j over the cells of ``mask`` to ``d`` (rows, cols); the fitted
+    (rows, cols) array."""
+    a, b = row_col_split(d, mask)
+    return a[:, None] + b[None, :]
 
 
 def _feasible(lo: np.ndarray, hi: np.ndarray, mask: np.ndarray) -> bool:
@@ -161,4 +168,4 @@ def reachable_targets(cfg: ProgramConfig, rows_cols, seed: int = 0, spread: floa
 
 
 __all__ = ["drift_coordinate", "reachability", "reachable_targets", "row_col_fit",
-           "state_from_drift"]
+           "row_col_split", "state_from_drift"]

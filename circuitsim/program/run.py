@@ -16,6 +16,7 @@ from ..mapping import map_layer
 from .config import ProgramConfig
 from .handoff import write_handoff
 from .probe import half_select_probe
+from .reachable import reachability
 from .writeverify import ProgramResult, divergence, program_array
 
 
@@ -224,8 +225,6 @@ def run_program(out: Path | str | None, *, cfg: ProgramConfig, quick: bool = Fal
     summary = _summary(cfg, {k: v for k, v in arrays.items()})
     summary["final_within_tolerance"] = _final_within(cfg, arrays)
     if not cfg.has_threshold:
-        from .reachable import reachability
-
         summary["reachability"] = {k: reachability(cfg, v["twin"].targets)
                                    for k, v in arrays.items()}
     summary["half_select_max_dg"] = half_select_probe(cfg, probe_shape) if probe else None

@@ -179,6 +179,13 @@ def build_iteration(cfg: ProgramConfig, shape: tuple[int, int], pulses: list[Cel
         t = _q(t + e)
         last = phases[-1]
         phases[-1] = Phase(last.row, last.polarity, last.t0, t)
+    return _finish(cfg, lines, t, read_rows, phases, placed)
+
+
+def _finish(cfg: ProgramConfig, lines: _Lines, t: float, read_rows, phases, placed
+            ) -> Iteration:
+    """The verify reads from ``t`` on (every line at 0 V), then the Iteration."""
+    e = cfg.edge
     read_start = t
     reads = []
     for row in sorted(set(int(r) for r in read_rows)):
@@ -196,4 +203,30 @@ def build_iteration(cfg: ProgramConfig, shape: tuple[int, int], pulses: list[Cel
     return Iteration(waves, phases, reads, read_start, stop, placed)
 
 
-__all__ = ["CellPulse", "Iteration", "Phase", "build_iteration"]
+def build_line_iteration(cfg: ProgramConfig, shape: tuple[int, int], row_q: dict,
+                         col_q: dict, read_rows) -> Iteration:
+    """Waveforms of one *line-pulse* iteration (:func:`circuitsim.program.lines.
+    program_lines`): each row ``i`` of ``row_q`` in turn, then each column ``j`` of
+    ``col_q``, is driven alone (every other line at 0 V) by a trapezoid of signed area
+    ``q`` [V·s] — amplitude ``±cfg.v_pulse``, flat top |q|/v_pulse − edge, or for a smaller
+    |q| no flat top and the amplitude |q|/edge — then the verify reads of ``read_rows``.
+    A row pulse puts +v on all its cells, a column pulse −v on all of its."""
+    R, C = shape
+    e, v = cfg.edge, cfg.v_pulse
+    lines = _Lines([f"r{i}" for i in range(R)] + [f"c{j}" for j in range(C)])
+    t = 0.0
+    for name, q in [(f"r{i}", row_q[i]) for i in sorted(row_q)] + \
+            [(f"c{j}", col_q[j]) for j in sorted(col_q)]:
+        q = float(q)
+        if q == 0.0:
+            continue
+        w = abs(q) / v - e
+        amp = v if w > 0 else abs(q) / e
+        w = max(w, 0.0)
+        lines.move(name, t, np.sign(q) * amp, e)
+        lines.move(name, t + e + w, 0.0, e)
+        t = _q(t + 2 * e + w)
+    return _finish(cfg, lines, t, read_rows, [], [])
+
+
+__all__ = ["CellPulse", "Iteration", "Phase", "build_iteration", "build_line_iteration"]
