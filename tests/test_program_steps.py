@@ -217,3 +217,16 @@ def test_line_programming_reaches_reachable_targets(batch_runner):
     assert np.max(np.abs(r16.g - t16)) <= cfg.tolerance * cfg.g_range * 1.01
     with pytest.raises(ConfigError, match="cell by cell"):
         program_lines(ProgramConfig(), np.full((2, 2), 5e-5), world="twin")
+
+
+def test_resumed_run_has_the_same_decisions(tmp_path):
+    """A run resumed from its written state reports the same decisions as an uninterrupted
+    one (the state's JSON lists are read back as the tuples divergence() compares), here on
+    an amplitude ladder whose decisions carry the amplitude."""
+    cfg = _amp_cfg()
+    t = np.random.default_rng(2).uniform(*cfg.target_window, (3, 3))
+    full = program_array(cfg, t, world="twin")
+    program_array(cfg, t, world="twin", state_dir=tmp_path, stop_after=4)
+    resumed = program_array(cfg, t, world="twin", state_dir=tmp_path)
+    assert divergence(resumed, full)["identical_decisions"]
+    assert {p[4] for it in full.decisions for p in it} <= set(cfg.amplitudes.tolist())

@@ -236,7 +236,8 @@ def program_array(cfg: ProgramConfig, targets, *, world: str, cells: CellArray |
                 energy, t_total, wall = (float(d["energy"]), float(d["t_total"]),
                                          float(d["wall"]))
                 it_no = int(d["iteration"])
-                decisions = json.loads(str(d["decisions"]))
+                # JSON gives lists; the decisions compared by divergence() are tuples
+                decisions = [[tuple(p) for p in it] for it in json.loads(str(d["decisions"]))]
     twin = TwinProgrammer(cfg, cells) if world == "twin" else None
     bar = tqdm(desc=f"write-verify ({world})", disable=not progress, unit="it")
     own_runner = False
