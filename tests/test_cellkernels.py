@@ -234,3 +234,20 @@ def test_parallel_pairs_equal_serial(monkeypatch):
     monkeypatch.setattr(newton, "PARALLEL", True)
     par = newton.solve(s, V)
     np.testing.assert_array_equal(par.currents, serial.currents)
+
+
+def test_auto_choice_of_the_compiled_path():
+    """compiled=None: the kernel from COMPILED_MIN_CELLS cells x vectors up, the array path
+    below (no numba import for small solves); both exact."""
+    rng = np.random.default_rng(11)
+    big = CrossbarSpec(rng.uniform(1e-6, 1e-4, (64, 64)), r_wire_row=1.0, r_wire_col=1.0,
+                       r_source=1.0, r_sense=1.0, access=ACCESS_018UM)
+    v = rng.uniform(0.0, 0.2, 64)
+    assert 64 * 64 >= newton.COMPILED_MIN_CELLS
+    np.testing.assert_array_equal(newton.solve(big, v).currents,
+                                  newton.solve(big, v, compiled=True).currents)
+    small = big.replace(conductance=big.conductance[:8, :8])
+    np.testing.assert_array_equal(newton.solve(small, v[:8]).currents,
+                                  newton.solve(small, v[:8], compiled=False).currents)
+    assert _rel(newton.solve(small, v[:8], compiled=True).currents,
+                newton.solve(small, v[:8]).currents) <= 1e-10

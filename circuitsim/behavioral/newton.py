@@ -35,9 +35,16 @@ def _linear_spec(spec: CrossbarSpec) -> CrossbarSpec:
     return spec.replace(access=None, sinh_v0=None, cell=None)
 
 
+COMPILED_MIN_CELLS = 64 * 64
+"""Smallest solve (cells x vectors x draws) that ``compiled=None`` sends to the compiled
+kernel: numba's import and cache load cost 1-4 s on the first use in a process (the first
+compilation after an install ~30-70 s), while the array path takes a few ms below this size
+(the 1R PCG keeps small single solves off numba for the same reason)."""
+
+
 def compiled_supported(spec: CrossbarSpec) -> bool:
     """True when :func:`solve` can run the compiled kernel for this spec's cells (numba
-    installed; a level-1 access card or none; an ohmic or sinh memristor)."""
+    installed; a level-1 access card or none; an ohmic or sinh memristor).  Imports numba."""
     from . import cellkernels
 
     return (cellkernels.AVAILABLE and spec.cell is None
@@ -49,18 +56,21 @@ def solve(spec: CrossbarSpec, V, G=None, *, rtol: float = pcg.RTOL, inner_rtol: 
           compiled: bool | None = None) -> pcg.LinearSolution:
     """Exact column currents and node voltages of a nonlinear (1T1R and/or sinh) crossbar;
     shapes and report as :func:`.pcg.solve` (``iterations`` counts Newton steps, the most
-    any (vector, draw) pair took).  ``compiled``: None = the compiled kernel when numpy and
-    :func:`compiled_supported`, True = require it, False = the array path."""
+    any (vector, draw) pair took).  ``compiled``: None = the compiled kernel when numpy, at
+    least :data:`COMPILED_MIN_CELLS` cells x vectors x draws and :func:`compiled_supported`;
+    True = require it; False = the array path."""
     if not isinstance(spec, CrossbarSpec):
         raise ConfigError(f"needs a CrossbarSpec, got {type(spec).__name__}")
     lin = _linear_spec(spec)
     xp, g, v, batched, vector = pcg.prepare(lin, V, G, backend=backend, device=device)
-    usable = xp is np and compiled_supported(spec)
-    if compiled and not usable:
+    if compiled is None:  # (the size test first: small solves never import numba)
+        compiled = xp is np and v.shape[0] * v.shape[1] * spec.rows * spec.cols >= \
+            COMPILED_MIN_CELLS and compiled_supported(spec)
+    elif compiled and not (xp is np and compiled_supported(spec)):
         raise ConfigError("compiled=True needs the numpy backend, numba installed and a "
                           "level-1 access card (or none) with an ohmic or sinh memristor; "
                           "use compiled=None to fall back to the array path")
-    if usable and compiled is not False:
+    if compiled:
         _check_on(spec)
         return _solve_compiled(spec, g, v, batched, vector, rtol, inner_rtol, max_iter)
     B, K, R = v.shape

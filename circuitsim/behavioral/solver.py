@@ -317,7 +317,8 @@ def _require_real(V) -> None:
 
 def _pick_method(spec: CrossbarSpec, V, backend: str = "numpy") -> str:
     k = _n_vectors(V)
-    if not spec.is_linear and backend == "numpy" and newton.compiled_supported(spec):
+    if not spec.is_linear and backend == "numpy" and k * spec.rows * spec.cols >= \
+            newton.COMPILED_MIN_CELLS and newton.compiled_supported(spec):
         return "pcg"  # compiled Newton per vector (.cellkernels): beat the map at every batch
     if spec.is_linear:
         if spec.is_ideal:
@@ -343,8 +344,8 @@ def column_currents(spec: CrossbarSpec, V, backend: str = "numpy", device=None,
     analysis with a sparse LU, Newton when nonlinear) or "auto" (pcg for at most
     ``max(PCG_AUTO_VECTORS, min(rows, cols) // 4)`` vectors of a linear array, ``// 8`` of a
     nonlinear one; the map for more -- except nonlinear cells on numpy that the compiled
-    Newton of :mod:`.cellkernels` takes (numba, a level-1 access card or none): pcg for any
-    number of vectors)."""
+    Newton of :mod:`.cellkernels` takes (numba, a level-1 access card or none, at least
+    ``newton.COMPILED_MIN_CELLS`` cells x vectors): pcg for any number of vectors)."""
     if method not in METHODS:
         raise ConfigError(f"method must be one of {METHODS}, got {method!r}")
     _check_backend(backend, device)
