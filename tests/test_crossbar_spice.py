@@ -17,7 +17,9 @@ import pytest
 from circuitsim import behavioral, spice
 from circuitsim.cards import ACCESS_018UM, AccessTransistor, Nmos1Card
 from circuitsim.crossbar import CrossbarSpec
+from circuitsim.crossbar.netlist import column_current_names, crossbar_sweep_deck
 from circuitsim.crossbar.spice import node_voltages as spice_node_voltages
+from circuitsim.errors import SimulationError
 
 pytestmark = pytest.mark.ngspice
 
@@ -175,3 +177,19 @@ def test_one_dc_sweep_equals_one_op_per_vector(batch_runner, kind):
     _check(behavioral.column_currents(spec, V), swept, 1e-9 if kind == "1r" else 1e-6)
     one = spice.column_currents(spec, V[:, 0], runner=batch_runner, sweep=True)
     _check(one, per_op[:, 0], 1e-9 if kind == "1r" else 1e-8)
+
+
+def test_per_point_refuses_a_sweep_of_another_length(batch_runner):
+    """``SimResult.per_point``, the one reader of per-input vectors (crossbar sweeps and the
+    network's decks): the sweep's points come back one per vector, and a run whose point count
+    is not the number of inputs raises SimulationError with the deck (never a silent reshape)."""
+    rng = np.random.default_rng(5)
+    spec = _random_spec(rng, 4, 3)
+    V = rng.uniform(0.0, 0.2, (4, 3))
+    res = batch_runner.run(crossbar_sweep_deck(spec, V))
+    name = column_current_names(spec)[0]
+    got = res.per_point(name, 3)
+    _check(got, spice.column_currents(spec, V, runner=batch_runner)[0], 1e-9)
+    with pytest.raises(SimulationError, match="for 4 inputs.*sweep=False") as e:
+        res.per_point(name, 4, fix="rerun with sweep=False")
+    assert e.value.deck == res.deck

@@ -16,6 +16,7 @@ from ..circuit import (
     BSource,
     Capacitor,
     Deck,
+    Op,
     Pwl,
     Resistor,
     Tran,
@@ -526,7 +527,6 @@ def static_network_deck(circuit: TrainingCircuit, u, x1, x2) -> Deck:
     """The same network without switches, control or training unit: resistors of the cells'
     conductances, inputs on the rows, ideal virtual grounds on the columns, the same TIA and
     sigmoid B-sources; ``.op``.  The reference for the phase-1 outputs."""
-    from ..circuit import Op
 
     u, _ = circuit.check_sample(u, np.zeros(circuit.shape.n_out))
     x1, x2 = circuit.check_states(x1, x2)

@@ -10,6 +10,8 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import ConfigError
+from ..spice import BatchRunner
+from ..units import require_positive
 from .circuit import TrainingCircuit
 from .config import CircuitParams, NetworkShape
 from .tasks import get_task
@@ -85,8 +87,6 @@ def one_step_deviation(circuit, hist, X, Y, order) -> dict:
 def run_training(task="xor", epochs=14, out="out", hidden=None, seed=0, init_scale=None,
                  dx_max=0.03, train_per_class=5, test_per_class=10, timeout_s=600.0,
                  runner=None, t_edge=20e-9) -> dict:
-    from ..units import require_positive
-
     require_positive("timeout_s (--timeout)", timeout_s, "[s]")  # before any ngspice run
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -101,7 +101,6 @@ def run_training(task="xor", epochs=14, out="out", hidden=None, seed=0, init_sca
                            params=CircuitParams(dx_max=dx_max, t_edge=t_edge))
     x1, x2 = initial_states(circ, init_scale, seed)
     order = sample_order(len(tk.x_train), epochs, seed)
-    from ..spice import BatchRunner
 
     runner = runner or BatchRunner()
     hs = train(circ, tk.x_train, tk.y_train, x1, x2, epochs=epochs, order=order,

@@ -10,7 +10,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .. import readout
+from ..circuit import Tran
 from ..errors import ConfigError
+from ..spice import BatchRunner
 from .circuit import TrainingCircuit
 from .twin import SampleRecord, TrainingTwin
 
@@ -52,13 +54,10 @@ def spice_step(circuit: TrainingCircuit, u, target, x1, x2, *, runner=None,
                timeout_s: float = 300.0, run_dir=None, stop: str | None = None):
     """One sample through ngspice.  Returns (SampleRecord, SimResult).  ``stop='forward'``
     simulates phase 1 only (a read)."""
-    from ..spice import BatchRunner
 
     runner = runner or BatchRunner()
     deck = circuit.deck(u, target, x1, x2)
     if stop == "forward":
-        from ..circuit import Tran
-
         a = deck.analyses[0]
         deck = deck.replace(analyses=(Tran(step=a.step, stop=circuit.schedule.forward[1],
                                            tmax=a.tmax),))

@@ -28,6 +28,7 @@ from ..circuit import Dc, Deck, Mosfet, VoltageSource
 from ..circuit.elements import Model
 from ..circuit.library import library_dir
 from ..errors import ConfigError
+from ..spice.runner import simulate
 from ..tables import Bicubic
 from ..units import require_finite, require_positive
 from .transistor import AccessTransistor
@@ -145,7 +146,6 @@ class Bsim4Table:
 def characterise_nmos(card: Bsim4Nmos, vgs_range, vds_range, *, vgs_step: float = 0.01,
                       vds_step: float = 0.005, runner="batch") -> Bsim4Table:
     """I_d on the grid, one ngspice ``.dc`` (drain swept inside gate), bulk tied to source."""
-    from ..spice.runner import simulate
 
     g0, g1 = (require_finite("vgs_range", v) for v in vgs_range)
     d0, d1 = (require_finite("vds_range", v) for v in vds_range)

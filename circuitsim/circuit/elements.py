@@ -13,6 +13,8 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from ..errors import ConfigError
 from ..units import require_finite, require_nonnegative, require_positive
 
@@ -118,7 +120,6 @@ class Pulse:
 
     def value(self, t):
         """The waveform at time(s) ``t`` [s], exactly as SPICE defines it (numpy-friendly)."""
-        import numpy as np
 
         t = np.asarray(t, dtype=float) - self.delay
         per = self.period if self.period > 0 else math.inf
@@ -167,8 +168,6 @@ class Pwl:
         object.__setattr__(self, "points", tuple(pts))
 
     def value(self, t):
-        import numpy as np
-
         ts = np.array([p[0] for p in self.points])
         vs = np.array([p[1] for p in self.points])
         return np.interp(np.asarray(t, dtype=float), ts, vs)
@@ -194,8 +193,6 @@ class Sin:
         require_nonnegative("Sin.damping", self.damping, "[1/s]")
 
     def value(self, t):
-        import numpy as np
-
         t = np.asarray(t, dtype=float)
         td = t - self.delay
         s = self.offset + self.amplitude * np.sin(2 * np.pi * self.freq * td) * np.exp(

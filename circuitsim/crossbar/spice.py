@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..errors import SimulationError
 from ..spice.runner import DEFAULT_TIMEOUT_S, Runner, get_runner
 from .netlist import (
     col_node,
@@ -45,13 +44,8 @@ def column_currents(spec: CrossbarSpec, V, runner: str | Runner = "batch",
         if sweep:
             res = run.run(crossbar_sweep_deck(spec, v2, options=options), timeout_s=timeout_s)
             for j, n in enumerate(names):
-                col = np.atleast_1d(np.asarray(res[n], dtype=float))
-                if col.shape != (v2.shape[1],):
-                    raise SimulationError(
-                        f"ngspice returned {col.shape} values of {n} for {v2.shape[1]} input "
-                        "vectors (a sweep point missing?); rerun with sweep=False to get one "
-                        ".op per vector", deck=res.deck, run_dir=res.run_dir, log=res.log)
-                out[j] = col
+                out[j] = res.per_point(n, v2.shape[1], fix="rerun with sweep=False to get "
+                                       "one .op per vector")
             return out[:, 0] if vector else out
         for k in range(v2.shape[1]):
             res = run.run(crossbar_deck(spec, v2[:, k], options=options), timeout_s=timeout_s)

@@ -1,6 +1,8 @@
 """Python twins of the memristor models in ``models/``: the same equations as the SPICE
 subcircuits, in numpy, fed by the same cards (:mod:`circuitsim.cards.memristor`)."""
 
+from ..cards.memristor import LinearIonDrift, Vteam
+from ..errors import ConfigError
 from .linear_ion_drift import LinearIonDriftTwin
 from .vteam import VteamTwin
 
@@ -9,8 +11,6 @@ __all__ = ["LinearIonDriftTwin", "VteamTwin", "twin"]
 
 def twin(card):
     """The twin of a dynamic memristor card (``Vteam`` or ``LinearIonDrift``)."""
-    from ..cards.memristor import LinearIonDrift, Vteam
-    from ..errors import ConfigError
 
     if isinstance(card, Vteam):
         return VteamTwin(card)

@@ -17,6 +17,7 @@ from ..circuit import Deck, Tran, VoltageSource
 from ..circuit.elements import Pulse, Pwl, Sin
 from ..circuit.library import library_dir
 from ..emit import emit_deck
+from . import twin
 
 DEVICE_OPTIONS = {"method": "gear", "reltol": 1e-4, "abstol": 1e-12, "vntol": 1e-6}
 """ngspice options of the device decks (../shared/DESIGN.md §4): gear integration, reltol 1e-4
@@ -89,7 +90,6 @@ class DeviceRun:
 
     def twin_response(self, t) -> tuple[np.ndarray, np.ndarray]:
         """The twin's ``(x, i)`` at times ``t`` (e.g. ngspice's own time points)."""
-        from . import twin
 
         return twin(self.card).simulate(t, self.waveform.value, self.x0,
                                          max_step=self.twin_max_step)

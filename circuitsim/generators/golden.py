@@ -4,8 +4,10 @@ the blocks the tests simulate against their twins.  Every deck runs in plain ``n
 
 from __future__ import annotations
 
+from ..cards import ACCESS_018UM
 from ..circuit import CurrentSource, Dc, Deck, Instance, RawLine
 from ..crossbar import CrossbarSpec, crossbar_deck
+from ..emit import emit_deck
 from .neuron import NeuronCard, characterisation_deck
 from .opamp import PRECISE_DC, OpAmpCard
 from .sense_amp import DiffSenseCard, TiaCard, diff_sense_subckt, tia_subckt
@@ -67,7 +69,6 @@ CROSSBAR_2X2_V = (0.2, 0.07)
 def crossbar_2x2_spec():
     """The golden 2x2 differential 1T1R crossbar: wire 2 ohm/segment, 10 ohm driver and sense
     resistances, access NMOS at V_WL 1.8 V."""
-    from ..cards import ACCESS_018UM
     return CrossbarSpec(CROSSBAR_2X2_G, r_wire_row=2.0, r_wire_col=2.0, r_source=10.0,
                         r_sense=10.0, access=ACCESS_018UM)
 
@@ -89,7 +90,6 @@ def write_golden(out_dir) -> list:
     """Write every block deck as ``<name>.cir`` into ``out_dir``; returns the paths."""
     from pathlib import Path
 
-    from ..emit import emit_deck
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)

@@ -53,6 +53,7 @@ from ..circuit import (
 )
 from ..errors import ConfigError
 from ..readout import relu, sigmoid
+from ..spice import simulate
 from ..units import require_finite, require_positive, spice_number
 from .opamp import PRECISE_DC, OpAmpCard, opamp_elements, opamp_models
 
@@ -256,7 +257,6 @@ def characterise_neuron(card: NeuronCard, step: float = 1e-3, runner: str = "bat
                         ) -> tuple[np.ndarray, np.ndarray]:
     """One ngspice ``.dc`` sweep of the neuron: ``(v_in, v_out)`` arrays [V] (cached);
     ``timeout_s`` [s] for the ngspice run."""
-    from ..spice import simulate
 
     res = simulate(characterisation_deck(card, step), runner=runner, timeout_s=timeout_s)
     v_in = np.asarray(res.axis, dtype=float)

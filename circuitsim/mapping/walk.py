@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 
 import numpy as np
@@ -177,7 +178,6 @@ def pool_forward(x: np.ndarray, pool: dict) -> np.ndarray:
 def software_layers(model, X: np.ndarray) -> list[np.ndarray]:
     """Each crossbar layer's output (after its activation and pooling) of the float64 model,
     flattened to (N, features)."""
-    import copy
 
     import torch
 

@@ -24,14 +24,19 @@ from pathlib import Path
 
 import numpy as np
 
+from ..behavioral import CrossbarSolver
+from ..behavioral.energy import currents_and_power, read_power
 from ..circuit import BSource, Dc, Deck, Instance, Pwl, RawLine, Tran, VoltageSource
+from ..crossbar import CrossbarSpec, crossbar_subckt
 from ..crossbar.netlist import slot_pwl_points, slot_row_sources
 from ..crossbar.wires import wire_fields
-from ..errors import ConfigError, SimulationError
+from ..emit import emit_deck
+from ..errors import ConfigError
 from ..generators.neuron import neuron_subckt, neuron_transfer
 from ..generators.sense_amp import diff_sense_subckt
 from ..mapping.walk import pool_forward, unfold_patches
 from ..readout import activate
+from ..spice import Runner, get_runner
 from ..units import require_positive, spice_number
 from .config import CircuitConfig
 from .outputs import NetOutputs
@@ -120,8 +125,6 @@ class Network:
         return self._spec(plan.tile_conductance(ri, ci), extra_r_sense)
 
     def _spec(self, g, extra_r_sense: float):
-        from ..crossbar import CrossbarSpec
-
         w = wire_fields(self.circuit)
         w["r_sense"] += extra_r_sense
         return CrossbarSpec(g, **w, access=self.circuit.access, sinh_v0=self.sinh_v0,
@@ -161,8 +164,6 @@ class Network:
     # ------------------------------------------------------------------ the deck
 
     def subcircuits(self) -> list:
-        from ..crossbar import crossbar_subckt
-
         subs = []
         for p in self.plans:
             subs.append(crossbar_subckt(self.crossbar_spec(p), f"xbar_l{p.index}"))
@@ -278,7 +279,6 @@ class Network:
 
         from tqdm import tqdm
 
-        from ..spice import Runner, get_runner
 
         x = self.check_inputs(X)
         if isinstance(chunk, bool) or not isinstance(chunk, int | np.integer) or chunk < 1:
@@ -318,7 +318,7 @@ class Network:
 
     def _read(self, res, n: int, slot_s: float | None = None) -> NetOutputs:
         def vec(name):
-            return _per_input(res, name, n, slot_s)
+            return res.per_point(name, n, slot_s)
 
         layers, pre, cur = [], [], []
         for p in self.plans:
@@ -382,7 +382,6 @@ class Network:
     def _solver(self, plan: LayerPlan, backend: str):
         """The crossbar engine of one layer, factored once and kept (the spec includes the
         sense TIA's input resistance)."""
-        from ..behavioral import CrossbarSolver
 
         key = (plan.index, backend)
         if key not in self._solvers:
@@ -438,7 +437,6 @@ class Network:
         the same equations for those tiles.  ``slot_s`` [s]: a ``.tran`` instead, row vector k
         held for one slot (as :meth:`deck`), the ADC sampling each sense output at the end of
         its slot."""
-        from ..crossbar import crossbar_subckt
 
         V = np.asarray(V, dtype=float)
         n = len(V)
@@ -512,7 +510,7 @@ class Network:
             runs.append(res)
 
         def vec(name):
-            return _per_input(res, name, n, slot_s)
+            return res.per_point(name, n, slot_s)
 
         out = np.full((n, len(plan.row_tiles), plan.n_out), np.nan)
         cur = np.full((n, len(plan.row_tiles), 2 * plan.n_out), np.nan)
@@ -564,7 +562,6 @@ class Network:
         the infinite-gain sense stage; its read power Σ_i V_i² Σ_j G_ij: no wires).  The
         circuit's read power is :func:`circuitsim.behavioral.energy.read_power` at the solved
         node voltages (``power=False`` skips it: zeros)."""
-        from ..behavioral.energy import currents_and_power, read_power
 
         n = len(V)
         out = np.empty((n, len(plan.row_tiles), plan.n_out))
@@ -581,8 +578,6 @@ class Network:
             else:
                 key = (plan.index, ri, ci, backend)
                 if key not in self._solvers:
-                    from ..behavioral import CrossbarSolver
-
                     spec = self.tile_spec(plan, ri, ci, extra_r_sense=cards[0].r_in)
                     self._solvers[key] = _NumpySolver(CrossbarSolver(spec, backend=backend))
                 s = self._solvers[key].solver
@@ -778,7 +773,6 @@ class Network:
     def write(self, out_dir, X=None, *, name: str | None = None) -> list[Path]:
         """Write ``<name>.cir`` (runs as it stands in ``ngspice -b``; inputs ``X``, default one
         mid-scale input of 0.5) and ``manifest.json``; returns the paths."""
-        from ..emit import emit_deck
 
         out = Path(out_dir)
         name = name or self.name
@@ -821,20 +815,6 @@ def _chosen_tiles(plan: LayerPlan, tiles) -> set:
         raise ConfigError(f"layer {plan.index}: tiles {sorted(chosen)} are not a non-empty "
                           f"subset of its tiles {sorted(every)}")
     return chosen
-
-
-def _per_input(res, name: str, n: int, slot_s: float | None = None) -> np.ndarray:
-    """Vector ``name`` of a run over ``n`` inputs, one value per input: the ``.dc`` sweep's
-    points, or with ``slot_s`` the ``.tran`` value at the end of each slot (where the ADC
-    samples); SimulationError if ngspice returned another number of points."""
-    a = np.atleast_1d(np.asarray(res[name], dtype=float))
-    if slot_s is not None:
-        a = np.interp((np.arange(n) + 1.0) * slot_s, np.asarray(res.axis), a)
-    if a.shape != (n,):
-        raise SimulationError(f"ngspice returned {a.shape} values of {name} for {n} "
-                              "inputs (a sweep point missing?)", deck=res.deck,
-                              run_dir=res.run_dir, log=res.log)
-    return a
 
 
 class _NumpySolver:

@@ -13,6 +13,8 @@ import pickle
 import struct
 import sys
 
+import numpy as np
+
 
 def _send(out, obj) -> None:
     data = pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
@@ -38,7 +40,6 @@ def main() -> None:
     import logging
 
     logging.disable(logging.CRITICAL)  # PySpice logs every ngspice stderr line as an error
-    import numpy as np
     from PySpice.Spice.NgSpice.Shared import FFI, NgSpiceShared, ffi
 
     from circuitsim.spice.rawfile import normalise_name

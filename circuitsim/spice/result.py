@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..errors import SimulationError
 from .rawfile import Plot
 
 
@@ -63,3 +64,18 @@ class SimResult:
 
     def names(self) -> list[str]:
         return sorted(self.plot.vectors)
+
+    def per_point(self, name: str, n: int, slot_s: float | None = None, *,
+                  fix: str = "") -> np.ndarray:
+        """Vector ``name`` of a run over ``n`` inputs, one value per input: the ``.dc``
+        sweep's points, or with ``slot_s`` [s] the ``.tran`` value at the end of each slot
+        (where an ADC samples).  :class:`SimulationError` if ngspice returned another number
+        of points (``fix``: what the caller can do instead, appended to the message)."""
+        a = np.atleast_1d(np.asarray(self[name], dtype=float))
+        if slot_s is not None:
+            a = np.interp((np.arange(n) + 1.0) * slot_s, np.asarray(self.axis), a)
+        if a.shape != (n,):
+            raise SimulationError(f"ngspice returned {a.shape} values of {name} for {n} "
+                                  "inputs (a sweep point missing?)" + (f"; {fix}" if fix else ""),
+                                  deck=self.deck, run_dir=self.run_dir, log=self.log)
+        return a

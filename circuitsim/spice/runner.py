@@ -33,11 +33,13 @@ from pathlib import Path
 from ..circuit.subckt import Deck
 from ..emit import emit_deck
 from ..errors import (
+    ConfigError,
     ConvergenceError,
     NgspiceNotFoundError,
     SimulationError,
     SimulationTimeoutError,
 )
+from ..units import require_positive
 from .rawfile import Plot, parse_raw
 from .result import SimResult
 
@@ -198,8 +200,6 @@ class Runner:
 
     def run(self, deck: Deck | str, *, timeout_s: float = DEFAULT_TIMEOUT_S,
             retry_convergence: bool = False, **kw) -> SimResult:
-        from ..units import require_positive
-
         require_positive("timeout_s", timeout_s, "[s] (every run needs a finite timeout)")
         text = _deck_text(deck)
         try:
@@ -426,7 +426,6 @@ def get_runner(name: str = "batch", **kw) -> Runner:
         return BatchRunner(**kw)
     if name == "shared":
         return SharedRunner(**kw)
-    from ..errors import ConfigError
 
     raise ConfigError(f"unknown runner {name!r}; use 'batch' or 'shared'")
 

@@ -7,6 +7,7 @@ read noise that ngspice co-simulates."""
 
 from __future__ import annotations
 
+import copy
 import csv
 import json
 import sys
@@ -126,7 +127,6 @@ class StudyContext:
     def finetuned(self, weight_noise, key: str, epochs: int = 10, noise_every: int = 1,
                   lr: float = 3e-3):
         """A copy of the plain model fine-tuned ``epochs`` with ``weight_noise`` (cached)."""
-        import copy
 
         if key not in self._models:
             m = copy.deepcopy(self.trained())

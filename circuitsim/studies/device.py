@@ -3,8 +3,11 @@ retention drift, endurance, and noise-injection training."""
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 
+from ..errors import ConfigError
 from ..nonideal import (
     Drift,
     Endurance,
@@ -230,10 +233,8 @@ def noise_training(ctx: StudyContext, sigmas_us=(5, 10, 20, 40), shape: str = "c
 def scenario(ctx: StudyContext, scenario=None, draws: int = 20) -> StudyResult:
     """Accuracy under one whole non-ideality scenario: a :class:`NonIdealityConfig`, its dict,
     or the path of its JSON (as written by :meth:`NonIdealityConfig.save`)."""
-    import json
     from pathlib import Path
 
-    from ..errors import ConfigError
 
     if scenario is None:
         raise ConfigError("study 'scenario' needs a scenario (--scenario FILE.json, written by "

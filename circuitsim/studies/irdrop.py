@@ -3,10 +3,13 @@ engine), with and without hardware-aware (IR-drop-aware) training."""
 
 from __future__ import annotations
 
+import numpy as np
+
 from ..network.evaluate import crossbar_forward
 from ..nonideal import IRDrop, IRDropAware, NonIdealityConfig
 from ..readout import predict_labels
 from .common import StudyContext, StudyResult, progress_bar
+from .device import _plot_xy
 
 __all__ = ["ir_drop"]
 
@@ -19,7 +22,6 @@ def ir_drop(ctx: StudyContext, r_wires=(0.0, 0.5, 1.0, 2.0, 5.0, 10.0), r_source
     ``aware``
     also the plain model fine-tuned IR-drop-aware at each ``r`` for ``aware_epochs`` epochs
     (:class:`IRDropAware`: the exact IR-drop solve in every training step, adjoint gradient)."""
-    import numpy as np
 
     ds = ctx.dataset
     rows = []
@@ -52,7 +54,6 @@ def ir_drop(ctx: StudyContext, r_wires=(0.0, 0.5, 1.0, 2.0, 5.0, 10.0), r_source
     head = (f"software {base['software_acc']:.4f}; " + ", ".join(
         f"{x['r_wire']:g} ohm {x['training']} {x['mean_acc']:.4f}"
         for x in rows if x["r_wire"] in (1.0, max(r_wires))) if last else "")
-    from .device import _plot_xy
 
     return StudyResult("ir_drop", rows, {**ctx.meta(), **base, "r_source": r_source,
                                          "r_sense": r_sense}, head,

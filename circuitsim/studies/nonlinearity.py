@@ -16,6 +16,7 @@ import numpy as np
 from ..circuit import Deck, Instance, Tran, VoltageSource
 from ..program.pulse_device import PulseDevice, pulse_train
 from ..readout import predict_labels, sigmoid
+from ..spice import BatchRunner
 from .common import StudyContext, StudyResult, progress_bar
 
 __all__ = ["nonlinearity", "pulse_sgd", "spice_curve_check"]
@@ -71,7 +72,6 @@ def spice_curve_check(devices: list[PulseDevice], runner=None) -> list[float]:
     """Each device's subcircuit in one deck, driven from g_min by Pmax potentiation then Pmax
     depression pulses; the largest |G_spice − G_twin| after any pulse [fraction of the range],
     per device."""
-    from ..spice import BatchRunner
 
     p_max = devices[0].p_max
     signs = [1] * p_max + [-1] * p_max

@@ -8,6 +8,7 @@ import dataclasses
 from ..network.evaluate import mapped_accuracy
 from ..nonideal import IVNonlinearity, NonIdealityConfig, ReadNoise
 from .common import StudyContext, StudyResult, mc_accuracy, progress_bar
+from .device import _plot_xy
 
 __all__ = ["CALIBRATION_IMAGES", "tiles_adc", "vmax"]
 
@@ -88,7 +89,6 @@ def vmax(ctx: StudyContext, v_reads=(0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0), v0: 
     head = (f"software {base['software_acc']:.4f}; best {best['mean_acc']:.4f} at "
             f"{best['v_read']} V; " + ", ".join(f"{r['v_read']} V {r['mean_acc']:.3f}"
                                                 for r in full))
-    from .device import _plot_xy
 
     return StudyResult("vmax", rows, {**ctx.meta(), **base, "v0": v0, "i_noise": i_noise,
                                       "seed": seed}, head,

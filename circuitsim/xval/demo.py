@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..behavioral import CrossbarSolver
 from ..errors import ConfigError
 from ..network.plan import layer_rows
 from ..program.demo_block import programming_markdown, programming_section
@@ -424,7 +425,6 @@ def ir_drop_map(net, X) -> tuple[np.ndarray, str, dict] | None:
     plans, spec_of = getattr(net, "plans", None), getattr(net, "crossbar_spec", None)
     if not plans or spec_of is None:
         return None
-    from ..behavioral import CrossbarSolver
     p = plans[0]
     sense = getattr(p, "sense", None)
     extra = float(getattr(sense[0], "r_in", 0.0)) if sense else 0.0
