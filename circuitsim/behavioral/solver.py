@@ -360,8 +360,6 @@ def column_currents(spec: CrossbarSpec, V, backend: str = "numpy", device=None,
         return CrossbarSolver(spec, backend=backend, device=device).column_currents(V)
     is_t = backend == "torch"
     if method in ("pcg", "cg") and not spec.is_linear:
-        from . import newton
-
         with blas_limit(1):
             return newton.solve(spec, V, backend=backend, device=device).currents
     if method in ("pcg", "cg"):
