@@ -13,7 +13,9 @@ agree to rounding in every operating region (triode, saturation, reverse, off).
 The Newton iteration is the one of :mod:`.newton` (cells linearised by ``a = d i / d v_row``,
 inexact inner solves by the Schur-complement PCG, here :func:`.linekernels.cg_batch` on the
 pair's own linearised grid), and acceptance is by the true KCL imbalance at every node:
-``max |imbalance| <= rtol i_ref + 16 eps g_node_max max|V|``, per pair.  Used only when numba
+``max |imbalance| <= rtol i_ref + 16 eps g_node_max max|V|`` for every pair, with i_ref and
+g_node_max (the largest diagonal of the linearised grid) of that pair and max|V| of the whole
+call (the array path takes g_node_max over all pairs: at most as strict).  Used only when numba
 imports (it is in setup.cfg); :mod:`.newton` keeps the array path otherwise.
 """
 
