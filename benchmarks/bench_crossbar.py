@@ -5,12 +5,14 @@ Monte-Carlo draws, 1T1R, gradients (issue 13's table).
     python benchmarks/bench_crossbar.py --quick    # 16..64, small MC / training rows
     python benchmarks/bench_crossbar.py --sizes 512 --ngspice-max 512 --no-extra --no-1t1r
     python benchmarks/bench_crossbar.py --sweep    # .op and a 100-vector .dc sweep in ngspice
+    python benchmarks/bench_crossbar.py --only-nl  # the 1T1R / sinh rows only (crossbar_nl.*)
 
 Writes benchmarks/results/crossbar.md and crossbar.json (crossbar_quick.* with --quick,
 crossbar_<sizes>.* with --no-extra / --no-1t1r).
 Circuit (the issue's setting): N x N array, cell conductances uniform in [1, 100] uS, 1 ohm
 per row and column wire segment, 1 ohm driver and 1 ohm sense resistance; inputs uniform in
-[0, 0.2] V.  1T1R: the same array with ACCESS_018UM (level-1 NMOS, V_WL 1.8 V).
+[0, 0.2] V.  1T1R: the same array with ACCESS_018UM (level-1 NMOS, V_WL 1.8 V); sinh: the
+same array with sinh memristors (``sinh_v0`` = SINH_V0 = 0.2 V), no access device.
 
 Rows (each engine figure is the best of a few repeats on this shared machine; one-vector
 timings include every setup step -- nothing is cached between calls):
@@ -24,8 +26,11 @@ timings include every setup step -- nothing is cached between calls):
 * ``MC``: K conductance draws x B vectors (``behavioral.column_currents_draws``, auto = a
   transfer map per draw for many vectors; and ``method="pcg"``, every draw and vector by the
   compiled per-vector PCG, on a tenth of the draws).
-* ``1T1R``: one vector incl. setup (auto: Newton + PCG, ``behavioral.newton``) and per vector
-  in a batch (auto: chord Newton on the block factors), vs ngspice KLU and the ideal MVM.
+* ``1T1R`` / ``sinh``: one vector incl. setup and per vector in a batch of 100 (auto: the
+  compiled Newton of ``behavioral.cellkernels``, every vector its own grid), vs ngspice KLU,
+  the block map and the ideal MVM; ``floor``: one compiled cell-law evaluation of every cell
+  plus the KCL residual per vector (``cellkernels.newton_pairs`` with no Newton step), the
+  least any exact solve that evaluates the cell law must spend.
 * ``train``: one epoch of a differential single-layer (G+ / G- arrays) classifier with the exact
   IR-drop solve and its adjoint gradient in the loop (``behavioral.crossbar_currents``).
 BLAS and torch run on one thread.
@@ -46,6 +51,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 SIZES = [64, 128, 256, 512, 1024]
 QUICK = [16, 32, 64]
+SINH_V0 = 0.2
+"""sinh rows: memristor current G v0 sinh(v / v0) with v0 = 0.2 V (inputs 0-0.2 V)."""
 
 
 def make_spec(n: int, kind: str = "1r", seed: int | None = None):
@@ -58,7 +65,7 @@ def make_spec(n: int, kind: str = "1r", seed: int | None = None):
     G = rng.uniform(1e-6, 1e-4, (n, n))
     access = ACCESS_018UM if kind == "1t1r" else None
     return CrossbarSpec(G, r_wire_row=1.0, r_wire_col=1.0, r_source=1.0, r_sense=1.0,
-                        access=access)
+                        access=access, sinh_v0=SINH_V0 if kind == "sinh" else None)
 
 
 def make_inputs(n: int, k: int):
@@ -174,17 +181,59 @@ def batch_row(n: int, batch: int) -> dict:
             "ideal_us": ti / batch * 1e6, "ratio": t / ti}
 
 
-def nl_batch_row(n: int, batch: int) -> dict:
+def nl_batch_row(n: int, batch: int, kind: str = "1t1r") -> list[dict]:
+    """Nonlinear cells, new operating point per vector: the whole batch incl. setup by
+    ``column_currents`` (auto), per vector vs the ideal MVM; the same batch by the block map
+    (``method="map"``, setup included) in a second row; check = max relative difference
+    between the two."""
+    import numpy as np
+
     from circuitsim import behavioral
     from circuitsim.behavioral.solver import blas_limit
 
-    spec = make_spec(n, "1t1r")
+    spec = make_spec(n, kind)
     V = make_inputs(n, batch)
     with blas_limit(1):
-        t, _ = best_of(lambda: behavioral.column_currents(spec, V), 1)
+        behavioral.column_currents(spec, V[:, :2])  # numba cache load, outside the timing
+        t, I = best_of(lambda: behavioral.column_currents(spec, V), 2)
         ti, _ = best_of(lambda: spec.conductance.T @ V, 5)
-    return {"what": f"1T1R batch {n}x{n} (incl. setup)", "per_vec_us": t / batch * 1e6,
-            "ideal_us": ti / batch * 1e6, "ratio": t / ti}
+        tm, ref = best_of(lambda: behavioral.column_currents(spec, V, method="map"), 1)
+    name = f"{'1T1R' if kind == '1t1r' else kind} batch {n}x{n}"
+    return [{"what": f"{name} (incl. setup)", "time_s": t, "per_vec_us": t / batch * 1e6,
+             "ideal_us": ti / batch * 1e6, "ratio": t / ti,
+             "pcg_vs_auto": float(np.abs(I - ref).max() / np.abs(ref).max())},
+            {"what": f"{name} by the block map (method=\"map\", incl. setup)", "time_s": tm,
+             "per_vec_us": tm / batch * 1e6, "ideal_us": ti / batch * 1e6, "ratio": tm / ti}]
+
+
+def nl_floor_row(n: int, batch: int, kind: str = "1t1r") -> list[dict]:
+    """One compiled evaluation of every cell's law and the KCL residual per vector (the
+    kernel of the compiled Newton stopped before its first step), per vector vs the ideal
+    MVM: the floor of any exact method that evaluates the cell law."""
+    import numpy as np
+
+    from circuitsim.behavioral import cellkernels
+
+    spec = make_spec(n, kind)
+    V = np.ascontiguousarray(make_inputs(n, batch).T)
+    G = np.array(spec.conductance[None])
+    acc = spec.access
+
+    def run():
+        stats = np.empty((batch, 7))
+        cellkernels.newton_pairs(G, V, np.zeros((batch, n, n)), np.zeros((batch, n, n)),
+                                 acc is not None, acc.nmos.vto if acc else 0.0,
+                                 acc.nmos.beta if acc else 0.0, acc.nmos.lambda_ if acc else 0.0,
+                                 acc.v_wordline if acc else 0.0,
+                                 SINH_V0 if kind == "sinh" else 0.0, 1.0, 1.0, 1.0, 1.0,
+                                 float(V.max()), 1e-12, 1e-4, 0, np.empty((batch, n)), stats)
+
+    run()
+    t, _ = best_of(run, 3)
+    ti, _ = best_of(lambda: spec.conductance.T @ V.T, 5)
+    return [{"what": f"floor: one {'1T1R' if kind == '1t1r' else kind} cell-law evaluation "
+             f"+ KCL residual, {n}x{n}", "per_vec_us": t / batch * 1e6,
+             "ideal_us": ti / batch * 1e6, "ratio": t / ti}]
 
 
 def mc_row(n: int, draws: int, vectors: int, method: str = "auto") -> dict:
@@ -262,7 +311,8 @@ def single_rows(args) -> list[dict]:
     rows = []
     sizes = QUICK if args.quick else args.sizes + ([2048] if args.big else [])
     nl_sizes = [] if args.no_1t1r else [s for s in sizes if s <= 128]
-    for kind, ks in (("1r", sizes), ("1t1r", nl_sizes)):
+    kinds = () if args.only_nl else (("1r", sizes),)
+    for kind, ks in kinds + (("1t1r", nl_sizes), ("sinh", nl_sizes)):
         for n in ks:
             print(f"[{kind} {n}x{n}] engine ...", flush=True)
             e = run_worker(n, kind, args.map_limit, args.engine_timeout)
@@ -419,6 +469,8 @@ def main(argv=None) -> int:
     ap.add_argument("--no-extra", action="store_true",
                     help="only the one-vector rows (no batch / MC / training rows)")
     ap.add_argument("--no-1t1r", action="store_true", help="skip the 1T1R one-vector rows")
+    ap.add_argument("--only-nl", action="store_true",
+                    help="only the 1T1R / sinh rows (one vector, batch, floor; crossbar_nl.*)")
     ap.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results")
     ap.add_argument("--sweep", action="store_true",
                     help="only the .op / .dc-sweep table vs KLU ngspice (crossbar_sweep.*)")
@@ -440,27 +492,32 @@ def main(argv=None) -> int:
     meta = {"date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
             "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores",
             "load": " ".join(f"{x:.1f}" for x in os.getloadavg()),
-            "command": "python benchmarks/bench_crossbar.py" + (" --quick" if args.quick
-                                                                 else "")}
+            "command": "python benchmarks/bench_crossbar.py" + (
+                " --quick" if args.quick else " --only-nl" if args.only_nl else "")}
     single = single_rows(args)
     print("[batches, MC, training] ...", flush=True)
     if args.no_extra:
         extra = []
+    elif args.only_nl:
+        extra = [r for kind in ("1t1r", "sinh") for n in (64, 128)
+                 for f in (nl_batch_row, nl_floor_row) for r in f(n, 100, kind)]
     elif args.quick:
-        extra = [batch_row(64, 1000), nl_batch_row(32, 20), mc_row(64, 5, 20),
+        extra = [batch_row(64, 1000), *nl_batch_row(32, 20), mc_row(64, 5, 20),
                  mc_row(64, 5, 20, "pcg"),
                  train_row(32, 256, 64)]
     else:
         extra = [batch_row(n, 1000) for n in (64, 128, 256)]
-        extra += [nl_batch_row(n, 100) for n in (64, 128)]
+        extra += [r for kind in ("1t1r", "sinh") for n in (64, 128)
+                  for f in (nl_batch_row, nl_floor_row) for r in f(n, 100, kind)]
         extra.append(mc_row(128, args.mc_draws, 100))
         extra.append(mc_row(128, max(args.mc_draws // 10, 2), 100, "pcg"))
         extra += [train_row(64, 1024, 64), train_row(128, 1024, 64)]
     md = markdown(single, extra, meta)
     print(md)
     args.out.mkdir(parents=True, exist_ok=True)
-    stem = "crossbar_quick" if args.quick else "crossbar" if not (args.no_extra or args.no_1t1r) \
-        else "crossbar_" + "_".join(str(n) for n in args.sizes)
+    stem = "crossbar_quick" if args.quick else "crossbar_nl" if args.only_nl else "crossbar" \
+        if not (args.no_extra or args.no_1t1r) else "crossbar_" + "_".join(str(n) for n in
+                                                                            args.sizes)
     (args.out / f"{stem}.md").write_text(md)
     (args.out / f"{stem}.json").write_text(json.dumps(
         {"meta": meta, "single": single, "extra": extra}, indent=1))

@@ -19,7 +19,7 @@ import numpy as np
 from ..crossbar.spec import CrossbarSpec, check_memory
 from ..errors import ConfigError, ConvergenceError
 from . import cells as cells_np
-from . import pcg
+from . import newton, pcg
 from .blocks import BlockSolver, solve_with_factors
 from .nodal import NodalSolver
 
@@ -315,8 +315,11 @@ def _require_real(V) -> None:
                           "explicitly if that is what you mean)")
 
 
-def _pick_method(spec: CrossbarSpec, V) -> str:
+def _pick_method(spec: CrossbarSpec, V, backend: str = "numpy") -> str:
     k = _n_vectors(V)
+    if not spec.is_linear and backend == "numpy" and k * spec.rows * spec.cols >= \
+            newton.COMPILED_MIN_CELLS and newton.compiled_supported(spec):
+        return "pcg"  # compiled Newton per vector (.cellkernels): beat the map at every batch
     if spec.is_linear:
         if spec.is_ideal:
             return "map"  # exactly G^T V
@@ -340,14 +343,16 @@ def column_currents(spec: CrossbarSpec, V, backend: str = "numpy", device=None,
     and sinh cells Newton steps with PCG inner solves, :mod:`.newton`), "sparse" (full nodal
     analysis with a sparse LU, Newton when nonlinear) or "auto" (pcg for at most
     ``max(PCG_AUTO_VECTORS, min(rows, cols) // 4)`` vectors of a linear array, ``// 8`` of a
-    nonlinear one; the map for more)."""
+    nonlinear one; the map for more -- except nonlinear cells on numpy that the compiled
+    Newton of :mod:`.cellkernels` takes (numba, a level-1 access card or none, at least
+    ``newton.COMPILED_MIN_CELLS`` cells x vectors): pcg for any number of vectors)."""
     if method not in METHODS:
         raise ConfigError(f"method must be one of {METHODS}, got {method!r}")
     _check_backend(backend, device)
     if not isinstance(spec, CrossbarSpec):
         raise ConfigError(f"column_currents needs a CrossbarSpec, got {type(spec).__name__}")
     if method == "auto":
-        method = _pick_method(spec, V)
+        method = _pick_method(spec, V, backend)
     check_memory(spec.rows, spec.cols, method,  # issue 12: refuse before allocating
                  int(np.shape(V)[1]) if np.ndim(V) == 2 else 1)
     _require_real(V)
@@ -355,8 +360,6 @@ def column_currents(spec: CrossbarSpec, V, backend: str = "numpy", device=None,
         return CrossbarSolver(spec, backend=backend, device=device).column_currents(V)
     is_t = backend == "torch"
     if method in ("pcg", "cg") and not spec.is_linear:
-        from . import newton
-
         with blas_limit(1):
             return newton.solve(spec, V, backend=backend, device=device).currents
     if method in ("pcg", "cg"):

@@ -3,6 +3,9 @@ ngspice and in the twin, with the hardware hand-off files."""
 
 from __future__ import annotations
 
+DEVICES = ("vteam", "lid")
+"""Names of the cell cards ``--device`` chooses (:func:`device_card`)."""
+
 NAME = "program"
 HELP = "write-verify programming of crossbar arrays in transient SPICE vs the twin + hand-off"
 
@@ -16,9 +19,28 @@ def add_arguments(p) -> None:
                    help="trained MLP checkpoint (`circuitsim train`) [default: train a "
                         "64-16-10 digits MLP here]")
     p.add_argument("--hidden", type=int, default=16, help="hidden width when training [16]")
+    p.add_argument("--device", default="vteam", choices=DEVICES,
+                   help="cell card: 'vteam' = VTEAM_CROSSBAR (threshold), 'lid' = "
+                        "LID_CROSSBAR (linear ion drift, no threshold, not fitted; needs "
+                        "--v-pulse, starts at x0 0.5) [vteam]")
     p.add_argument("--scheme", default="v2", choices=("v2", "v3"), help="half-select [v2]")
     p.add_argument("--v-pulse", type=float, default=None,
-                   help="pulse amplitude [V] [0.9 of the scheme's safe maximum]")
+                   help="pulse amplitude [V] (--step amplitude: the ladder's maximum) [0.9 of "
+                        "the scheme's safe maximum]")
+    p.add_argument("--step", default="width", choices=("width", "amplitude"),
+                   help="what the write-verify ladder grows: the pulse width at --v-pulse, "
+                        "or the amplitude (ISPP) at --w-amp from --v-start by --v-step up to "
+                        "--v-pulse [width]")
+    p.add_argument("--v-start", type=float, default=None,
+                   help="--step amplitude: first rung [V] [1.01x the threshold]")
+    p.add_argument("--v-step", type=float, default=None,
+                   help="--step amplitude: increment per rung [V] [(v_pulse - v_start)/9]")
+    p.add_argument("--w-amp", type=float, default=5e-6,
+                   help="--step amplitude: width of every pulse [s] [5e-6]")
+    p.add_argument("--reverify", action="store_true",
+                   help="re-read every programmed row each iteration and pulse accepted cells "
+                        "again when the neighbours' pulses moved them out of tolerance (for "
+                        "--device lid)")
     p.add_argument("--tolerance", type=float, default=0.005,
                    help="verify tolerance, fraction of the G range [0.005]")
     p.add_argument("--max-pulses", type=int, default=40, help="pulse budget per cell [40]")
@@ -44,6 +66,19 @@ def add_arguments(p) -> None:
                    help="cycle-to-cycle lognormal σ of the rates, per pulse [0.1]")
 
 
+def device_card(name: str):
+    """The card ``--device NAME`` programs: ``vteam`` = ``VTEAM_CROSSBAR``, ``lid`` =
+    ``LID_CROSSBAR``."""
+    from ..cards.memristor import VTEAM_CROSSBAR
+    from ..errors import ConfigError
+    from ..program.config import LID_CROSSBAR
+
+    cards = {"vteam": VTEAM_CROSSBAR, "lid": LID_CROSSBAR}
+    if name not in cards:
+        raise ConfigError(f"--device must be one of {DEVICES}, got {name!r}")
+    return cards[name]
+
+
 def run(args) -> int:
     import contextlib
     import math
@@ -65,8 +100,13 @@ def run(args) -> int:
         raise ConfigError("--d2d-sigma and --c2c-sigma must be finite and >= 0")
     if args.prune_table and not args.out:
         raise ConfigError("--prune-table writes DIR/prune_table.json: give --out DIR")
-    cfg = ProgramConfig(scheme=args.scheme, v_pulse=args.v_pulse, tolerance=args.tolerance,
-                        max_pulses=args.max_pulses, sizing=args.sizing)
+    cfg = ProgramConfig(device=device_card(args.device), scheme=args.scheme,
+                        v_pulse=args.v_pulse, tolerance=args.tolerance,
+                        max_pulses=args.max_pulses, sizing=args.sizing, step=args.step,
+                        v_start=args.v_start, v_step=args.v_step, w_amp=args.w_amp,
+                        reverify=args.reverify,
+                        x0=1.0 if args.device == "vteam" else device_card(args.device)
+                        .default_x0)
     with out_lock(args.out) if args.out else contextlib.nullcontext():
         return _run(args, cfg)
 

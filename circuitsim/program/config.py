@@ -24,6 +24,10 @@ full pulse; used only to measure what a half-select scheme saves)."""
 SIZINGS = ("ladder", "model")
 """How a pulse's ladder rung is chosen (:attr:`ProgramConfig.sizing`)."""
 
+STEPS = ("width", "amplitude")
+"""What grows along the ladder (:attr:`ProgramConfig.step`): the pulse width at the fixed
+amplitude ``v_pulse``, or the amplitude (ISPP) at the fixed width ``w_amp``."""
+
 PROGRAM_SCHEMES = ("v2", "v3")
 """Schemes a programming run may use."""
 
@@ -79,8 +83,10 @@ class ProgramConfig:
     together, each with its own width: the selected row is held at its level while each
     selected column is held at its own for the cell's width), then reads every pulsed row
     (selected row at ``v_read``, all other lines at 0 V).  From its own read, each side
-    decides the next pulse of each cell: polarity from the sign of the error, width from a
-    geometric ladder ``w0·growth^k``: ``k`` rises by one while the polarity repeats and the
+    decides the next pulse of each cell: polarity from the sign of the error, its rung ``k``
+    of the ladder (``step='width'``: width ``w0·growth^k`` at ``v_pulse``; ``'amplitude'``:
+    amplitude ``v_start + k·v_step`` at width ``w_amp``, the incremental-step pulse
+    programming of flash and RRAM): ``k`` rises by one while the polarity repeats and the
     ladder's top falls by one at every polarity reversal (so the step shrinks around the
     target)."""
 
@@ -91,8 +97,19 @@ class ProgramConfig:
     scheme: str = "v2"
     """Half-select scheme: ``v2`` or ``v3`` (see :data:`SCHEMES`)."""
     v_pulse: float | None = None
-    """Pulse amplitude across a selected cell [V]; None = the scheme's default
-    (:meth:`default_v_pulse`)."""
+    """Pulse amplitude across a selected cell [V] (``step='amplitude'``: the ladder's
+    maximum); None = the scheme's default (:meth:`default_v_pulse`).  The half-select check
+    (unselected cells below threshold) is made at this amplitude."""
+    step: str = "width"
+    """What grows along the ladder: ``'width'`` or ``'amplitude'`` (:data:`STEPS`)."""
+    v_start: float | None = None
+    """``step='amplitude'``: amplitude of the ladder's first rung [V]; None = 1.01x the
+    smaller threshold (VTEAM; a card without threshold needs it given)."""
+    v_step: float | None = None
+    """``step='amplitude'``: amplitude increment per rung [V]; None = (v_pulse −
+    v_start)/ladder, so the top rung is v_pulse."""
+    w_amp: float = 5e-6
+    """``step='amplitude'``: width (flat top) of every pulse [s]."""
     w0: float = 50e-9
     """Shortest pulse width (flat top) [s]."""
     growth: float = 2.0
@@ -110,6 +127,11 @@ class ProgramConfig:
     corrected by its verify reads like any other."""
     max_pulses: int = 40
     """Pulse budget per cell [1]."""
+    reverify: bool = False
+    """Re-verify accepted cells: every iteration reads every programmed row (not only the
+    pulsed ones), and an accepted cell read outside its tolerance is pulsed again while its
+    budget lasts (for cards whose half-selected cells move: linear ion drift).  A cell
+    counts as converged when its last read is within tolerance."""
     tolerance: float = 0.005
     """Verify tolerance as a fraction of the device's G range [1]."""
     v_read: float = 0.2
@@ -177,6 +199,10 @@ class ProgramConfig:
                               f"range), got {tol!r}")
         if not 0.0 <= require_finite("ProgramConfig.x0", self.x0) <= 1.0:
             raise ConfigError(f"ProgramConfig.x0 must lie in [0, 1], got {self.x0!r}")
+        self._check_step()
+        if not isinstance(self.reverify, bool):
+            raise ConfigError(f"ProgramConfig.reverify must be True or False, got "
+                              f"{self.reverify!r}")
         if not has_threshold(self.device):
             return
         d = self.device
@@ -191,11 +217,43 @@ class ProgramConfig:
                 f"scheme {self.scheme!r} at v_pulse {v!r} V puts {vh:.3g} V on the unselected "
                 f"cells, at or above the device threshold ({min(d.v_off, -d.v_on)!r} V): the "
                 "array cannot realise this scheme without writing the half-selected cells; "
-                "lower v_pulse below " + ("2" if self.scheme == "v2" else "3")
+                "lower v_pulse" + (" (the amplitude ladder's maximum)" if self.step ==
+                                   "amplitude" else "") + " below "
+                + ("2" if self.scheme == "v2" else "3")
                 + "x the threshold" + (" or use scheme 'v3'" if self.scheme == "v2" else ""))
         if self.v_read >= min(d.v_off, -d.v_on):
             raise ConfigError(f"ProgramConfig.v_read {self.v_read!r} V is not below the "
                               "device thresholds: a verify read would write the cell; lower it")
+
+    def _check_step(self) -> None:
+        if self.step not in STEPS:
+            raise ConfigError(f"ProgramConfig.step must be one of {STEPS}, got {self.step!r}")
+        require_positive("ProgramConfig.w_amp", self.w_amp, "[s]")
+        if self.step != "amplitude":
+            return
+        if self.v_start is None:
+            if not has_threshold(self.device):
+                raise ConfigError(
+                    f"{type(self.device).__name__} has no threshold to start an amplitude "
+                    "ladder from: give v_start [V] (ProgramConfig(v_start=...) / --v-start)")
+            object.__setattr__(self, "v_start",
+                               1.01 * min(self.device.v_off, -self.device.v_on))
+        require_positive("ProgramConfig.v_start", self.v_start, "[V]")
+        if self.v_start >= self.v_pulse:
+            raise ConfigError(f"ProgramConfig.v_start {self.v_start!r} V is not below the "
+                              f"amplitude ladder's maximum v_pulse {self.v_pulse!r} V; lower "
+                              "v_start or raise v_pulse (within the half-select limit)")
+        if self.ladder < 1:
+            raise ConfigError("an amplitude ladder needs ladder >= 1 step above v_start")
+        if self.v_step is None:
+            object.__setattr__(self, "v_step", (self.v_pulse - self.v_start) / self.ladder)
+        require_positive("ProgramConfig.v_step", self.v_step, "[V]")
+        top = self.v_start + self.ladder * self.v_step
+        if top > self.v_pulse * (1 + 1e-12):
+            raise ConfigError(
+                f"amplitude ladder top v_start + ladder·v_step = {top:.6g} V exceeds its "
+                f"maximum v_pulse {self.v_pulse!r} V; lower v_step or ladder, or raise "
+                "v_pulse (within the half-select limit)")
 
     @staticmethod
     def default_v_pulse(device: Vteam, scheme: str) -> float:
@@ -239,8 +297,15 @@ class ProgramConfig:
         up = g_read > targets  # RESET: x up, towards R_off
         k_over_d = np.where(up, d.k_off, -d.k_on) / d.d
         v_th, alpha = np.where(up, d.v_off, -d.v_on), np.where(up, d.alpha_off, d.alpha_on)
-        w_need = dx / (k_over_d * (self.v_pulse / v_th - 1.0) ** alpha)
-        k = np.searchsorted(self.widths, w_need, side="right") - 1
+        if self.step == "width":
+            w_need = dx / (k_over_d * (self.v_pulse / v_th - 1.0) ** alpha)
+            k = np.searchsorted(self.widths, w_need, side="right") - 1
+            return np.clip(k, 0, self.ladder)
+        # amplitude ladder: the predicted Δx of every rung, the last that does not overshoot
+        amp, w = self.amplitudes, self.widths
+        pred = k_over_d[..., None] * np.maximum(amp / v_th[..., None] - 1.0, 0.0) \
+            ** alpha[..., None] * w
+        k = np.sum(pred <= dx[..., None], axis=-1) - 1
         return np.clip(k, 0, self.ladder)
 
     @property
@@ -254,8 +319,19 @@ class ProgramConfig:
 
     @property
     def widths(self) -> np.ndarray:
-        """The width ladder [s]."""
+        """Pulse width of every rung [s]: the width ladder ``w0·growth^k``, or ``w_amp`` at
+        every rung of an amplitude ladder."""
+        if self.step == "amplitude":
+            return np.full(self.ladder + 1, float(self.w_amp))
         return self.w0 * self.growth ** np.arange(self.ladder + 1)
+
+    @property
+    def amplitudes(self) -> np.ndarray:
+        """Pulse amplitude of every rung [V]: ``v_pulse`` at every rung of a width ladder, or
+        ``v_start + k·v_step`` (ISPP)."""
+        if self.step == "amplitude":
+            return self.v_start + self.v_step * np.arange(self.ladder + 1)
+        return np.full(self.ladder + 1, float(self.v_pulse))
 
     def check_targets(self, targets) -> np.ndarray:
         """Targets [S] as a (rows, cols) float array; NaN marks a cell left unprogrammed.
@@ -291,5 +367,5 @@ class ProgramConfig:
         return d
 
 
-__all__ = ["LID_CROSSBAR", "PROGRAM_SCHEMES", "ProgramConfig", "SCHEMES", "SIZINGS",
+__all__ = ["LID_CROSSBAR", "PROGRAM_SCHEMES", "ProgramConfig", "SCHEMES", "SIZINGS", "STEPS",
            "half_select_voltage", "has_threshold", "scheme_levels"]

@@ -16,6 +16,7 @@ from ..mapping import map_layer
 from .config import ProgramConfig
 from .handoff import write_handoff
 from .probe import half_select_probe
+from .reachable import reachability
 from .writeverify import ProgramResult, divergence, program_array
 
 
@@ -119,6 +120,22 @@ def _summary(cfg: ProgramConfig, arrays: dict) -> dict:
     }
 
 
+def _final_within(cfg: ProgramConfig, arrays: dict) -> dict:
+    """Per world, the fraction of programmed cells whose final device G lies within the
+    tolerance of its target (an accepted cell that the neighbours' later pulses moved out
+    counts as out: the honest figure for a card without threshold)."""
+    out = {}
+    for world in ("twin", "spice"):
+        rs = [a[world] for a in arrays.values() if a.get(world) is not None]
+        m = [np.isfinite(r.targets) for r in rs]
+        n = sum(int(k.sum()) for k in m)
+        if n:
+            ok = sum(int((np.abs(r.g - r.targets)[k] <= cfg.tolerance * cfg.g_range
+                          * (1 + 1e-9)).sum()) for r, k in zip(rs, m, strict=True))
+            out[world] = ok / n
+    return out
+
+
 def run_program(out: Path | str | None, *, cfg: ProgramConfig, quick: bool = False,
                 checkpoint: str | None = None, hidden: int = 16, epochs: int = 30,
                 spice_block: int | None = 16, spice_test: int = 40, seed: int = 0,
@@ -206,6 +223,10 @@ def run_program(out: Path | str | None, *, cfg: ProgramConfig, quick: bool = Fal
         out_twin = n_twin.behavioral_forward(x[:20])
         test = (x[:20], out_twin.logits, y[:20])
     summary = _summary(cfg, {k: v for k, v in arrays.items()})
+    summary["final_within_tolerance"] = _final_within(cfg, arrays)
+    if not cfg.has_threshold:
+        summary["reachability"] = {k: reachability(cfg, v["twin"].targets)
+                                   for k, v in arrays.items()}
     summary["half_select_max_dg"] = half_select_probe(cfg, probe_shape) if probe else None
     summary["accuracy"] = acc
     if variability is not None:

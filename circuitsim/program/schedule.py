@@ -38,7 +38,8 @@ class CellPulse:
     t_start: float = 0.0
     """Start of the rising edge, from the iteration's start [s] (set by the schedule)."""
     amplitude: float = 0.0
-    """|voltage| across the selected cell with ideal wires [V] (set by the schedule)."""
+    """|voltage| across the selected cell with ideal wires [V]: the rung's amplitude decided
+    by write-verify (0 = ``cfg.v_pulse``); the schedule writes the one it applied."""
 
 
 @dataclass(frozen=True)
@@ -131,15 +132,23 @@ class _Lines:
         pts.append((_q(t + edge), v))
 
 
+def _amplitude(p: CellPulse, v_top: float) -> float:
+    """A pulse's amplitude [V]: its own (an amplitude ladder's rung), else ``v_top``."""
+    return float(p.amplitude) if p.amplitude > 0 else float(v_top)
+
+
 def build_iteration(cfg: ProgramConfig, shape: tuple[int, int], pulses: list[CellPulse],
                     read_rows, *, scheme: str | None = None) -> Iteration:
     """Waveforms of one iteration.  ``pulses``: at most one per cell; rows are visited in
-    increasing order, RESET phase before SET phase.  ``read_rows``: rows read at the end (in
-    increasing order).  ``scheme`` overrides ``cfg.scheme`` (the half-select probe uses
-    ``'ground'``)."""
+    increasing order, polarity +1 before −1, and within a polarity one phase per distinct
+    amplitude, lowest first (a pulse's ``amplitude`` 0 = ``cfg.v_pulse``; the scheme's
+    half-select levels follow each phase's amplitude, so no unselected cell sees more than
+    the scheme's fraction of ``cfg.v_pulse``, which :class:`ProgramConfig` checks).
+    ``read_rows``: rows read at the end (in increasing order).  ``scheme`` overrides
+    ``cfg.scheme`` (the half-select probe uses ``'ground'``)."""
     R, C = shape
     scheme = cfg.scheme if scheme is None else scheme
-    e, v = cfg.edge, cfg.v_pulse
+    e, v_top = cfg.edge, cfg.v_pulse
     lines = _Lines([f"r{i}" for i in range(R)] + [f"c{j}" for j in range(C)])
     by_row: dict[int, list[CellPulse]] = {}
     for p in pulses:
@@ -148,10 +157,10 @@ def build_iteration(cfg: ProgramConfig, shape: tuple[int, int], pulses: list[Cel
     phases: list[Phase] = []
     placed: list[CellPulse] = []
     for row in sorted(by_row):
-        for pol in (1, -1):
-            sel = sorted((p for p in by_row[row] if p.polarity == pol), key=lambda p: p.col)
-            if not sel:
-                continue
+        for pol, v in sorted({(p.polarity, _amplitude(p, v_top)) for p in by_row[row]},
+                             key=lambda pv: (-pv[0], pv[1])):
+            sel = sorted((p for p in by_row[row] if p.polarity == pol
+                          and _amplitude(p, v_top) == v), key=lambda p: p.col)
             lv = scheme_levels(scheme, v, pol)
             cols = {p.col for p in sel}
             for i in range(R):
@@ -170,6 +179,13 @@ def build_iteration(cfg: ProgramConfig, shape: tuple[int, int], pulses: list[Cel
         t = _q(t + e)
         last = phases[-1]
         phases[-1] = Phase(last.row, last.polarity, last.t0, t)
+    return _finish(cfg, lines, t, read_rows, phases, placed)
+
+
+def _finish(cfg: ProgramConfig, lines: _Lines, t: float, read_rows, phases, placed
+            ) -> Iteration:
+    """The verify reads from ``t`` on (every line at 0 V), then the Iteration."""
+    e = cfg.edge
     read_start = t
     reads = []
     for row in sorted(set(int(r) for r in read_rows)):
@@ -187,4 +203,30 @@ def build_iteration(cfg: ProgramConfig, shape: tuple[int, int], pulses: list[Cel
     return Iteration(waves, phases, reads, read_start, stop, placed)
 
 
-__all__ = ["CellPulse", "Iteration", "Phase", "build_iteration"]
+def build_line_iteration(cfg: ProgramConfig, shape: tuple[int, int], row_q: dict,
+                         col_q: dict, read_rows) -> Iteration:
+    """Waveforms of one *line-pulse* iteration (:func:`circuitsim.program.lines.
+    program_lines`): each row ``i`` of ``row_q`` in turn, then each column ``j`` of
+    ``col_q``, is driven alone (every other line at 0 V) by a trapezoid of signed area
+    ``q`` [V·s] — amplitude ``±cfg.v_pulse``, flat top |q|/v_pulse − edge, or for a smaller
+    |q| no flat top and the amplitude |q|/edge — then the verify reads of ``read_rows``.
+    A row pulse puts +v on all its cells, a column pulse −v on all of its."""
+    R, C = shape
+    e, v = cfg.edge, cfg.v_pulse
+    lines = _Lines([f"r{i}" for i in range(R)] + [f"c{j}" for j in range(C)])
+    t = 0.0
+    for name, q in [(f"r{i}", row_q[i]) for i in sorted(row_q)] + \
+            [(f"c{j}", col_q[j]) for j in sorted(col_q)]:
+        q = float(q)
+        if q == 0.0:
+            continue
+        w = abs(q) / v - e
+        amp = v if w > 0 else abs(q) / e
+        w = max(w, 0.0)
+        lines.move(name, t, np.sign(q) * amp, e)
+        lines.move(name, t + e + w, 0.0, e)
+        t = _q(t + 2 * e + w)
+    return _finish(cfg, lines, t, read_rows, [], [])
+
+
+__all__ = ["CellPulse", "Iteration", "Phase", "build_iteration", "build_line_iteration"]

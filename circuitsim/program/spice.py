@@ -2,35 +2,45 @@
 
 :func:`iteration_deck` is the deck of a whole iteration (or of one window of it, every row
 slot and every verify read in it), chained to the next by the cells' end states (each
-instance starts at its ``x0``).  Only the read block is saved (``.tran`` tstart), so a raw
-file holds the reads, the final states and the energy integrators, not every time point of
-every pulse.
+instance starts at its ``x0``).  It saves the line drivers' currents at every time point and
+the dynamic cells' states; the energy the drivers deliver is summed from those currents and
+the plan's own source voltages (:func:`driver_energy`).
 
 Names: row driver ``Vr{i}`` -> ``in{i}`` -> ``Rs{i}`` -> row node ``r{i}_{j}``; column node
 ``c{i}_{j}``; column driver ``Vc{j}`` at ``ct{j}`` through ``Rd{j}``; cell ``Xm{i}_{j}``
-(state ``v(xm{i}_{j}.x)``); ``Be{k}``/``Ce{k}`` integrate the power of line k into
-``v(e{k})`` [J].
+(state ``v(xm{i}_{j}.x)``), or ``Rm{i}_{j}`` where the cell is a resistor at its state.
 
 :func:`run_iteration` is how a programming run uses these decks at scale: the iteration's
 plan is cut at phase boundaries into blocks of a few pulsed rows, each block one transient
 deck in which only its rows' cells are VTEAM instances and every other cell is a resistor at
 its state (below threshold VTEAM's rate is exactly zero; rows with a cell whose own threshold
-is near the half-select voltage stay dynamic in every deck), and the verify reads are one
-``.dc`` sweep of a static deck (the states do not move at ``v_read``).  Measured at 65x32
-with ngspice's ``.options acct`` on a loaded 2-core machine: one all-dynamic deck costs
-~62 ms per Newton iteration (2080 VTEAM instances with their state nodes: 38 ms of device
-load, the rest mostly the KLU factor of a ~10 000-unknown matrix); a one-row block deck
-~9 ms (KLU factor of the ~4 200-node wiring 4.3 ms, 32 VTEAM loads 2.4 ms), and a row slot
-takes ~200 Newton iterations, clustered at the waveform corners (ngspice restarts its step
-at every breakpoint).
+is near the half-select voltage stay dynamic in every deck), :data:`WORKERS` of them side by
+side, and the verify reads are one ``.dc`` sweep of a static deck (the states do not move at
+``v_read``).
+
+Where a 65x32 row slot's time goes (ngspice ``.options acct``, bench_program.py
+--profile-slot): every waveform corner is a breakpoint, after which ngspice cuts its step to
+a tenth of the last one and at most doubles it per point (dctran.c, no option changes that),
+so a slot costs ~4 points per 10 ns edge plus log2(gap / 0.7 ns) points to climb back, two
+Newton iterations each, and each iteration one KLU factor of the ~4 400-unknown wiring
+(~3.4 ms on a quiet core) plus ~1 ms of device load (half of it the 8 320 wire
+capacitors).  Until issue 15's scale work the decks also carried one integrator B-source per
+line for the energy; their truncation error set the time step (a slot with 34 corners: 786
+Newton iterations and 59 rejected points with them, 430 and 0 without), so the energy now
+comes from the saved source currents.  Integration method and ``trtol`` do not move the
+count (breakpoint-limited: gear or trap, trtol 7 or 30, reltol 1e-4 or 1e-3: 430).
 """
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 
 from ..circuit import BSource, Capacitor, Dc, Deck, Instance, Resistor, Tran, VoltageSource
+from ..emit import emit_deck
 from ..errors import ConfigError, SimulationError
+from ..spice import BatchRunner
 from ..units import spice_number
 from .array import CellArray
 from .config import ProgramConfig, half_select_voltage
@@ -76,49 +86,93 @@ def _wiring(cfg: ProgramConfig, shape) -> list:
     return els
 
 
+class DeckParts:
+    """The elements of a programming deck that no pulse plan changes: the wiring (built once)
+    and every row's cells as resistors of R(x) with their wire capacitors.  One object serves
+    every block deck of an iteration (:func:`run_iteration`); :meth:`update` rebuilds the
+    rows whose states moved."""
+
+    def __init__(self, cfg: ProgramConfig, cells: CellArray, x: np.ndarray):
+        self.cfg, self.cells = cfg, cells
+        self.wiring = tuple(_wiring(cfg, cells.shape))
+        self.rows: dict[int, tuple] = {}
+        self.update(x, range(cells.shape[0]))
+
+    def update(self, x: np.ndarray, rows) -> None:
+        """Rows ``rows`` as resistors at the states ``x``."""
+        C = self.cells.shape[1]
+        rows = [int(i) for i in rows]
+        r = np.asarray(self.cells.card.resistance(np.asarray(x, dtype=float)[rows]), float)
+        for k, i in enumerate(rows):
+            self.rows[i] = tuple(e for j in range(C) for e in self._cell(
+                i, j, Resistor(f"Rm{i}_{j}", f"r{i}_{j}", f"c{i}_{j}", float(r[k, j]))))
+
+    def _cell(self, i, j, device):
+        if self.cfg.c_wire <= 0:
+            return (device,)
+        return (device, Capacitor(f"Cr{i}_{j}", f"r{i}_{j}", "0", self.cfg.c_wire),
+                Capacitor(f"Cc{i}_{j}", f"c{i}_{j}", "0", self.cfg.c_wire))
+
+    def dynamic_row(self, i: int, x: np.ndarray) -> tuple:
+        """Row ``i`` as VTEAM instances starting at ``x[i]`` (clipped to [0, 1])."""
+        card = self.cells.card
+        out = []
+        for j in range(self.cells.shape[1]):
+            p = self.cells.spice_params(i, j)
+            p["x0"] = float(np.clip(x[i, j], 0.0, 1.0))
+            out += self._cell(i, j, Instance(f"Xm{i}_{j}", card.subckt_name,
+                                             (f"r{i}_{j}", f"c{i}_{j}"), p))
+        return tuple(out)
+
+
+class _WiringOnly(DeckParts):
+    """:class:`DeckParts` of an all-dynamic deck (no static rows to build)."""
+
+    def __init__(self, cfg: ProgramConfig, cells: CellArray):
+        self.cfg, self.cells = cfg, cells
+        self.wiring = tuple(_wiring(cfg, cells.shape))
+        self.rows = {}
+
+
 def iteration_deck(cfg: ProgramConfig, cells: CellArray, x: np.ndarray, it: Iteration,
                    *, title: str = "write-verify iteration", tmax: float | None = None,
-                   dynamic_rows=None) -> Deck:
+                   dynamic_rows=None, parts: DeckParts | None = None) -> Deck:
     """The deck of one iteration from states ``x`` (rows, cols).  ``dynamic_rows``: rows whose
     cells are VTEAM instances (None = all); the other cells are resistors of 1/R(x) (for
     row-by-row decks: a half-select scheme keeps every cell off the selected row below
     threshold, where VTEAM does not move — :func:`~circuitsim.program.half_select_probe`
-    measures that with every cell dynamic)."""
+    measures that with every cell dynamic).  ``parts``: the wiring and static rows already
+    built for these ``x`` (:class:`DeckParts`; built here when None)."""
     R, C = cells.shape
     card = cells.card
+    dyn = set(range(R)) if dynamic_rows is None else {int(r) for r in dynamic_rows}
+    if parts is None:
+        parts = DeckParts(cfg, cells, x) if len(dyn) < R else _WiringOnly(cfg, cells)
     els = [VoltageSource(f"Vr{i}", f"in{i}", "0", 0.0, it.pwl(f"r{i}")) for i in range(R)]
     els += [VoltageSource(f"Vc{j}", f"ct{j}", "0", 0.0, it.pwl(f"c{j}")) for j in range(C)]
-    els += _wiring(cfg, (R, C))
-    dyn = set(range(R)) if dynamic_rows is None else {int(r) for r in dynamic_rows}
+    els += parts.wiring
     for i in range(R):
-        for j in range(C):
-            if i in dyn:
-                p = cells.spice_params(i, j)
-                p["x0"] = float(np.clip(x[i, j], 0.0, 1.0))
-                els.append(Instance(f"Xm{i}_{j}", card.subckt_name,
-                                    (f"r{i}_{j}", f"c{i}_{j}"), p))
-            else:
-                els.append(Resistor(f"Rm{i}_{j}", f"r{i}_{j}", f"c{i}_{j}",
-                                    float(card.resistance(x[i, j]))))
-            if cfg.c_wire > 0:
-                els.append(Capacitor(f"Cr{i}_{j}", f"r{i}_{j}", "0", cfg.c_wire))
-                els.append(Capacitor(f"Cc{i}_{j}", f"c{i}_{j}", "0", cfg.c_wire))
-    saves = [f"i(vc{j})" for j in range(C)]
-    for k, (src, node) in enumerate([(f"vr{i}", f"in{i}") for i in range(R)]
-                                    + [(f"vc{j}", f"ct{j}") for j in range(C)]):
-        els.append(BSource(f"Be{k}", "0", f"e{k}", f"-(time>0)*v({node})*i({src})", kind="I"))
-        els.append(Capacitor(f"Ce{k}", f"e{k}", "0", 1.0))
-        els.append(Resistor(f"Re{k}", f"e{k}", "0", 1e15))
-        saves.append(f"v(e{k})")
+        els += parts.dynamic_row(i, x) if i in dyn else parts.rows[i]
+    saves = [f"i(vr{i})" for i in range(R)] + [f"i(vc{j})" for j in range(C)]
     saves += [f"v(xm{i}_{j}.x)" for i in sorted(dyn) for j in range(C)]
     if tmax is None:
         tmax = TRAN_TMAX if cfg.has_threshold else TRAN_TMAX_DRIFT
-    tstart = min(it.read_start, it.stop * (1 - 1e-9))
     kind = "VTEAM" if cfg.has_threshold else "linear ion drift"
     return Deck(title=f"{title}: {R}x{C} {kind} 1R crossbar, scheme {cfg.scheme}",
                 elements=tuple(els), includes=(card.library,), options=TRAN_OPTIONS,
-                analyses=(Tran(tmax, it.stop, tstart, tmax),),
+                analyses=(Tran(tmax, it.stop, 0.0, tmax),),
                 saves=tuple(saves))
+
+
+def driver_energy(t, v, i) -> float:
+    """Energy [J] the line drivers deliver: ∫ −v·i dt over the transient's own time points
+    (``t`` (K,), source voltages ``v`` and ngspice's source currents ``i`` (lines, K), current
+    into the + terminal), exact for v and i linear between time points:
+    Δt·(2v₀i₀ + 2v₁i₁ + v₀i₁ + v₁i₀)/6 per step."""
+    t, v, i = np.asarray(t, float), np.atleast_2d(v), np.atleast_2d(i)
+    dt = np.diff(t)
+    v0, v1, i0, i1 = v[:, :-1], v[:, 1:], i[:, :-1], i[:, 1:]
+    return float(-np.sum(dt * (2 * v0 * i0 + 2 * v1 * i1 + v0 * i1 + v1 * i0)) / 6)
 
 
 def read_iteration(res, cfg: ProgramConfig, it: Iteration, shape, x_prev=None,
@@ -134,10 +188,11 @@ def read_iteration(res, cfg: ProgramConfig, it: Iteration, shape, x_prev=None,
         for i in dyn:
             x[i] = [float(res[f"v(xm{i}_{j}.x)"][-1]) for j in range(C)]
         cur = np.stack([np.asarray(res[f"i(vc{j})"], dtype=float) for j in range(C)])
-        energy = float(sum(float(res[f"v(e{k})"][-1]) for k in range(R + C)))
+        i_rows = np.stack([np.asarray(res[f"i(vr{i})"], dtype=float) for i in range(R)])
     except KeyError as exc:
         raise SimulationError(f"programming deck returned no vector {exc}", deck=res.deck,
                               run_dir=res.run_dir, log=res.log) from None
+    energy = driver_energy(t, it.drive(t, R, C).T, np.vstack([i_rows, cur]))
     reads = {}
     for row, ts in it.reads:
         if not t[0] <= ts <= t[-1]:
@@ -155,7 +210,12 @@ ROWS_PER_DECK = 1
 iterations of a row slot) x (KLU factor of the whole wiring + rows x C VTEAM loads) plus
 parsing the wiring once; at 65x32 the loads of a second dynamic row cost more than a second
 parse (bench_program.py --profile, 4 pulsed rows + 65 reads: 5.1 s as 1-row decks, 5.7 s
-as 2-row, 7.2 s as 4-row; one all-dynamic deck 196 s)."""
+as 2-row, 7.2 s as 4-row; one all-dynamic deck 196 s; measured before the energy integrators
+left the decks and the decks ran side by side, which favour one-row decks further)."""
+
+WORKERS = 2
+"""ngspice processes :func:`run_iteration` runs side by side (one per core of the 2-core
+target machine)."""
 
 HOLD_MARGIN = 1.1
 """A row's cells may be resistors in another row's deck only if every cell's own threshold
@@ -223,8 +283,18 @@ def parse_reads(res, cfg: ProgramConfig, rows, shape) -> tuple[dict, float]:
     return reads, energy
 
 
+def parallel(workers, runner, loose) -> bool:
+    """Whether :func:`run_iteration` runs its block decks side by side (a lagged chain: block
+    k's deck starts from the states after blocks 0 .. k − ``workers``): ``workers`` > 1, a
+    :class:`~circuitsim.spice.BatchRunner` (one ngspice process per deck; the shared-library
+    runner holds one ngspice) and no row that every deck keeps dynamic (``loose``: its
+    states then chain through the decks)."""
+    return int(workers) > 1 and isinstance(runner, BatchRunner) and not loose
+
+
 def run_iteration(runner, cfg: ProgramConfig, cells: CellArray, x: np.ndarray, it: Iteration,
-                  *, rows_per_deck: int = ROWS_PER_DECK, timeout_s: float = 600.0,
+                  *, rows_per_deck: int = ROWS_PER_DECK, workers: int = WORKERS,
+                  timeout_s: float = 600.0,
                   title: str = "write-verify iteration") -> dict:
     """One iteration's plan in ngspice, in pieces: the pulse phases cut into blocks of
     ``rows_per_deck`` pulsed rows (one transient deck each, chained by the states; only the
@@ -237,6 +307,9 @@ def run_iteration(runner, cfg: ProgramConfig, cells: CellArray, x: np.ndarray, i
     if isinstance(rows_per_deck, bool) or int(rows_per_deck) != rows_per_deck or \
             rows_per_deck < 1:
         raise ConfigError(f"rows_per_deck must be a whole number >= 1, got {rows_per_deck!r}")
+    if isinstance(workers, bool) or int(workers) != workers or workers < 1:
+        raise ConfigError(f"workers must be a whole number >= 1 (ngspice processes side by "
+                          f"side), got {workers!r}")
     R, C = cells.shape
     x = np.array(x, dtype=float, copy=True)
     if not cfg.has_threshold:
@@ -248,19 +321,54 @@ def run_iteration(runner, cfg: ProgramConfig, cells: CellArray, x: np.ndarray, i
         return {**out, "decks": 1}
     hold = static_rows(cfg, cells)
     loose = {int(i) for i in np.flatnonzero(~hold)}
-    energy = 0.0
-    decks = 0
     pulsed = sorted({ph.row for ph in it.phases})
-    for b in range(0, len(pulsed), int(rows_per_deck)):
-        blk = set(pulsed[b:b + int(rows_per_deck)])
+    blocks = [set(pulsed[b:b + int(rows_per_deck)])
+              for b in range(0, len(pulsed), int(rows_per_deck))]
+
+    parts = DeckParts(cfg, cells, x) if blocks else None
+
+    def block_deck(blk, x_from):
         phs = [ph for ph in it.phases if ph.row in blk]
         sub = it.window(min(ph.t0 for ph in phs), max(ph.t1 for ph in phs))
         dyn = sorted(blk | loose)
-        deck = iteration_deck(cfg, cells, x, sub, title=f"{title}, rows {min(blk)}-{max(blk)}",
-                              dynamic_rows=dyn)
-        out = read_iteration(runner.run(deck, timeout_s=timeout_s), cfg, sub, (R, C),
-                             x_prev=x, dynamic_rows=dyn)
-        x, energy, decks = out["x"], energy + out["energy"], decks + 1
+        deck = iteration_deck(cfg, cells, x_from, sub, parts=parts,
+                              title=f"{title}, rows {min(blk)}-{max(blk)}", dynamic_rows=dyn)
+        return emit_deck(deck), sub, dyn
+
+    def finish(text, sub, dyn, x_from):
+        return read_iteration(runner.run(text, timeout_s=timeout_s), cfg, sub, (R, C),
+                              x_prev=x_from, dynamic_rows=dyn)
+
+    energy = 0.0
+    if parallel(workers, runner, loose) and len(blocks) > 1:
+        # block k's deck holds the states after blocks 0 .. k - workers (a lagged chain):
+        # only the rows of the workers - 1 blocks still running are at their iteration-start
+        # states there, and a block moves only its own rows (the others' reach it through
+        # the wires' IR drop and through the half-select power of their cells)
+        w = int(workers)
+        futs: list = []
+        with ThreadPoolExecutor(max_workers=w) as pool:
+            for k, blk in enumerate(blocks):
+                if k >= w:
+                    done_blk, out = blocks[k - w], futs[k - w].result()
+                    rows = sorted(done_blk)
+                    x[rows] = out["x"][rows]
+                    energy += out["energy"]
+                    parts.update(x, rows)
+                text, sub, dyn = block_deck(blk, x)
+                futs.append(pool.submit(finish, text, sub, dyn, x.copy()))
+            for k in range(max(len(blocks) - w, 0), len(blocks)):
+                out = futs[k].result()
+                rows = sorted(blocks[k])
+                x[rows] = out["x"][rows]
+                energy += out["energy"]
+    else:
+        for blk in blocks:
+            out = finish(*block_deck(blk, x), x)
+            moved = sorted(blk | loose)
+            x, energy = out["x"], energy + out["energy"]
+            parts.update(x, moved)
+    decks = len(blocks)
     reads = {}
     if it.reads:
         rows = [r for r, _ in it.reads]
@@ -272,6 +380,6 @@ def run_iteration(runner, cfg: ProgramConfig, cells: CellArray, x: np.ndarray, i
     return {"x": x, "reads": reads, "energy": energy, "decks": decks}
 
 
-__all__ = ["HOLD_MARGIN", "ROWS_PER_DECK", "TRAN_OPTIONS", "TRAN_TMAX_DRIFT",
-           "iteration_deck", "line_names",
+__all__ = ["DeckParts", "HOLD_MARGIN", "ROWS_PER_DECK", "TRAN_OPTIONS", "TRAN_TMAX_DRIFT",
+           "WORKERS", "driver_energy", "iteration_deck", "line_names", "parallel",
            "parse_reads", "read_deck", "read_iteration", "run_iteration", "static_rows"]

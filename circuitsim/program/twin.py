@@ -30,13 +30,18 @@ from .schedule import Iteration
 
 def segment_integral(u0, u1, dt, alpha):
     """∫ max(u(t), 0)^α dt for u linear from u0 to u1 over dt (exact)."""
-    u0, u1 = np.asarray(u0, dtype=float), np.asarray(u1, dtype=float)
-    U0, U1 = np.maximum(u0, 0.0), np.maximum(u1, 0.0)
-    du = u1 - u0
+    u0, u1 = np.broadcast_arrays(np.asarray(u0, dtype=float), np.asarray(u1, dtype=float))
+    dt = np.broadcast_to(np.asarray(dt, dtype=float), u0.shape)
+    out = np.zeros(u0.shape)
+    on = (u0 > 0) | (u1 > 0)  # only segments above threshold somewhere (few cells, few segments)
+    a0, a1, h = u0[on], u1[on], dt[on]
+    U0, U1 = np.maximum(a0, 0.0), np.maximum(a1, 0.0)
+    du = a1 - a0
     flat = np.abs(du) < 1e-12
     with np.errstate(divide="ignore", invalid="ignore"):
-        ramp = dt * (U1 ** (alpha + 1) - U0 ** (alpha + 1)) / ((alpha + 1) * du)
-    return np.where(flat, dt * U0 ** alpha, ramp)
+        ramp = h * (U1 ** (alpha + 1) - U0 ** (alpha + 1)) / ((alpha + 1) * du)
+    out[on] = np.where(flat, h * U0 ** alpha, ramp)
+    return out
 
 
 class ArrayNetwork:
@@ -128,12 +133,13 @@ class TwinProgrammer:
     def conductance(self, x):
         return 1.0 / self.cells.card.resistance(x)
 
-    def _free_drift(self, vc, ts, *, per_segment: bool = False):
+    def _free_drift(self, vc, ts, *, per_segment: bool = False, cols=None):
         """Window-free drift ∫rate dt towards R_off (>= 0) and R_on (<= 0) per cell over
         corners ``ts`` with cell voltages ``vc`` (K, cells); ``per_segment``: (K − 1, cells)
-        per segment instead of the sums."""
+        per segment instead of the sums; ``cols``: the (flat) cells the columns of ``vc``
+        are (default all)."""
         card = self.cells.card
-        p = self.params
+        p = self.params if cols is None else {k: v[cols] for k, v in self.params.items()}
         dts = np.diff(ts)[:, None]
         u_off = vc / p["v_off"] - 1.0
         u_on = vc / p["v_on"] - 1.0
@@ -171,36 +177,79 @@ class TwinProgrammer:
         kc = (tr[net.cell_r] - tr[net.cell_c]).T
         kp = tr[ports].T
 
-        def at(t):
-            d = it.drive(t, R, C)
-            return d @ kc, (d * (net.gd * (d - d @ kp))).sum(axis=1)
-
+        # every span's corners and midpoints in one product with the unit responses (one
+        # matmul per iteration, not two per phase: small products are slow in threaded BLAS)
+        n_c = [len(ts) for ts in spans]
+        mids = [0.5 * (ts[1:] + ts[:-1]) for ts in spans]
+        t_all = np.concatenate(list(spans) + mids)
+        d = it.drive(t_all, R, C)
+        vc_all = d @ kc
+        pw_all = (d * (net.gd * (d - d @ kp))).sum(axis=1)
+        n_corner = sum(n_c)
+        ends = np.cumsum(n_c)
+        mends = n_corner + np.cumsum([n - 1 for n in n_c])
+        ts_all = t_all[:n_corner]
+        p = self.params
+        n = R * C
+        f_off = np.zeros(n)
+        f_on = np.zeros(n)
+        total = np.zeros(n)
         energy = 0.0
-        f_off = np.zeros(R * C)
-        f_on = np.zeros(R * C)
         pieces = []
-        for ts in spans:
-            vc, pw = at(ts)
-            vcm, pwm = at(0.5 * (ts[1:] + ts[:-1]))
-            dt = np.diff(ts)
-            a, b = self._free_drift(vc, ts, per_segment=True)
-            f_off += a.sum(0)
-            f_on += b.sum(0)
+        for k in range(len(spans)):
+            c0, c1 = ends[k] - n_c[k], ends[k]
+            m0, m1 = mends[k] - (n_c[k] - 1), mends[k]
+            vc = vc_all[c0:c1]
+            pw, pwm = pw_all[c0:c1], pw_all[m0:m1]
+            dt = np.diff(ts_all[c0:c1])
             energy += float(np.sum(dt / 6 * (pw[:-1] + 4 * pwm + pw[1:])))
-            pieces.append((np.abs(a) + np.abs(b), vc, vcm, dt))
+            # a segment drifts only where a corner is beyond a threshold (the rate is zero
+            # between them and u is linear along a segment): the phase's own cells, mostly
+            act = np.flatnonzero(((vc > p["v_off"]) | (vc < p["v_on"])).any(axis=0))
+            if not act.size:
+                continue
+            a, b = self._free_drift(vc[:, act], ts_all[c0:c1], per_segment=True, cols=act)
+            f_off[act] += a.sum(0)
+            f_on[act] += b.sum(0)
+            seg = np.abs(a) + np.abs(b)
+            total[act] += seg.sum(0)
+            pieces.append((k, act, seg, vc[:, act], vc_all[m0:m1][:, act], dt))
         x_end = self._apply(x, f_off, f_on)
         dg = (self.conductance(x_end) - self.conductance(x)).ravel()
-        total = sum(p[0].sum(0) for p in pieces)
-        scale = np.divide(1.0, total, out=np.zeros_like(total), where=total > 0)
-        done = np.zeros(R * C)
-        extra = np.zeros(R * C)
-        for seg, vc, vcm, dt in pieces:
-            cum = done + np.cumsum(seg, axis=0)
-            f1 = cum * scale
-            f0 = np.vstack([done[None, :], cum[:-1]]) * scale
-            q = vc[:-1] ** 2 * f0 + 4 * vcm ** 2 * 0.5 * (f0 + f1) + vc[1:] ** 2 * f1
-            extra += (dt[:, None] / 6 * q).sum(0)
-            done = cum[-1]
+        moved = np.flatnonzero(total > 0)
+        extra = np.zeros(n)
+        if moved.size:
+            # ∫ v_c² dt per span of every moved cell (Simpson, exact for linear v_c): what
+            # the first-order power correction adds in a span where the cell does not drift,
+            # weighted by the fraction F of its drift done before that span
+            e2 = np.empty((len(spans), moved.size))
+            for k in range(len(spans)):
+                c0, c1 = ends[k] - n_c[k], ends[k]
+                m0, m1 = mends[k] - (n_c[k] - 1), mends[k]
+                v2 = vc_all[c0:c1][:, moved] ** 2
+                vm2 = vc_all[m0:m1][:, moved] ** 2
+                dt = np.diff(ts_all[c0:c1])[:, None]
+                e2[k] = (dt / 6 * (v2[:-1] + 4 * vm2 + v2[1:])).sum(0)
+            scale = np.zeros(n)
+            scale[moved] = 1.0 / total[moved]
+            done = np.zeros(n)
+            by_span = {pc[0]: pc for pc in pieces}
+            ex = np.zeros(moved.size)
+            for k in range(len(spans)):
+                ex += done[moved] * scale[moved] * e2[k]
+                if k not in by_span:
+                    continue
+                _, act, seg, vc, vcm, dt = by_span[k]
+                keep = total[act] > 0
+                act, seg, vc, vcm = act[keep], seg[:, keep], vc[:, keep], vcm[:, keep]
+                cum = done[act] + np.cumsum(seg, axis=0)
+                f1 = cum * scale[act]
+                f0 = np.vstack([done[act][None, :], cum[:-1]]) * scale[act]
+                q = vc[:-1] ** 2 * f0 + 4 * vcm ** 2 * 0.5 * (f0 + f1) + vc[1:] ** 2 * f1
+                idx = np.searchsorted(moved, act)
+                ex[idx] += (dt[:, None] / 6 * q).sum(0) - done[act] * scale[act] * e2[k, idx]
+                done[act] = cum[-1]
+            extra[moved] = ex
         return energy + float(np.dot(dg, extra)), x_end
 
     @property

@@ -86,6 +86,13 @@ class Verifier:
         for row, g in self.correct(reads).items():
             self.g_read[row] = g
         err = self.g_read - np.where(self.active, self.targets, 0.0)
+        if self.cfg.reverify:
+            # an accepted cell that the neighbours' pulses moved out of its tolerance is
+            # written again (while its budget lasts)
+            lost = self.converged & (np.abs(err) > self.tol) & (self.pulses < self.cfg.max_pulses)
+            self.converged &= ~lost
+            self.done &= ~lost
+            self.iter_done[lost] = -1
         ok = self.active & ~self.done & (np.abs(err) <= self.tol)
         self.converged |= ok
         self.iter_done[ok] = iteration
@@ -96,7 +103,7 @@ class Verifier:
     def decide(self) -> list[CellPulse]:
         """Next pulse of every cell still outside its tolerance."""
         todo = np.argwhere(self.active & ~self.done)
-        widths = self.cfg.widths
+        widths, amps = self.cfg.widths, self.cfg.amplitudes
         model = self.cfg.sizing == "model"
         guess = self.cfg.model_rungs(self.g_read, np.where(self.active, self.targets,
                                                            self.g_read)) if model else None
@@ -115,7 +122,8 @@ class Verifier:
                 k = min(k, int(guess[i, j]))
             self.k[i, j], self.last[i, j] = k, pol
             self.pulses[i, j] += 1
-            out.append(CellPulse(int(i), int(j), pol, float(widths[k])))
+            out.append(CellPulse(int(i), int(j), pol, float(widths[k]),
+                                 amplitude=float(amps[k])))
         return out
 
     # -- resume -------------------------------------------------------------------------
@@ -153,7 +161,8 @@ class ProgramResult:
     wall_s: float
     iterations: int
     decisions: list = field(default_factory=list)
-    """Per iteration: sorted list of (row, col, polarity, width) decided (for divergence)."""
+    """Per iteration: sorted list of (row, col, polarity, width, amplitude) decided (for
+    divergence)."""
 
     @property
     def cells(self) -> int:
@@ -227,7 +236,8 @@ def program_array(cfg: ProgramConfig, targets, *, world: str, cells: CellArray |
                 energy, t_total, wall = (float(d["energy"]), float(d["t_total"]),
                                          float(d["wall"]))
                 it_no = int(d["iteration"])
-                decisions = json.loads(str(d["decisions"]))
+                # JSON gives lists; the decisions compared by divergence() are tuples
+                decisions = [[tuple(p) for p in it] for it in json.loads(str(d["decisions"]))]
     twin = TwinProgrammer(cfg, cells) if world == "twin" else None
     bar = tqdm(desc=f"write-verify ({world})", disable=not progress, unit="it")
     own_runner = False
@@ -245,6 +255,8 @@ def program_array(cfg: ProgramConfig, targets, *, world: str, cells: CellArray |
                 if not pulses:
                     break
                 read_rows = sorted(set(p.row for p in pulses))
+                if cfg.reverify:  # the neighbours of other rows move too: read them all
+                    read_rows = sorted(set(int(i) for i in np.argwhere(ver.active)[:, 0]))
             if stop_after is not None and it_no >= stop_after:
                 break
             it = build_iteration(cfg, shape, pulses, read_rows)
@@ -266,7 +278,8 @@ def program_array(cfg: ProgramConfig, targets, *, world: str, cells: CellArray |
             for p in it.pulses:
                 log.append((p.row, p.col, t_total + p.t_start, p.amplitude, p.width,
                             p.polarity, float(out["reads"][p.row][p.col])))
-            decisions.append(sorted((p.row, p.col, p.polarity, p.width) for p in pulses))
+            decisions.append(sorted((p.row, p.col, p.polarity, p.width, p.amplitude)
+                                    for p in pulses))
             energy += out["energy"]
             t_total += it.stop
             prev_done = ver.converged.copy()
@@ -274,6 +287,7 @@ def program_array(cfg: ProgramConfig, targets, *, world: str, cells: CellArray |
             g_now = 1.0 / cfg.device.resistance(x)
             new = ver.converged & ~prev_done
             g_acc[new] = g_now[new]
+            g_acc[~ver.converged] = np.nan  # re-verify: a cell pushed out is no longer accepted
             it_no += 1
             bar.update(1)
             bar.set_postfix(open=int((ver.active & ~ver.done).sum()))
