@@ -84,11 +84,12 @@ from scratch, on a fresh install, ~15 s), every later one runs at the compiled s
 PAR_MIN_NODES: int | None = None
 """One-vector solves of at least this many nodes (with row and column wire chains) run their
 CG on numba's threads (:func:`.linekernels._cg_par`, ``numba.set_num_threads``); None (the
-default) = always one thread.  Off by default because it lost where it was measured: on this
-shared 2-core machine at load average 3-4, two threads took 1.5-2x LONGER than one from 256^2
-to 2048^2 (each of the ~60 passes of a solve waits at a barrier for the thread the scheduler
-parked); only in a quiet moment did it win (512^2: 87 ms vs 126 ms).  Set e.g. 256 * 256 on a
-machine with idle cores and measure (``benchmarks/bench_crossbar.py`` prints both)."""
+default) = always one thread.  Off by default because on this shared 2-core machine it paid
+only with the second core idle: at load 0.0-0.4 two threads were 1.2-1.5x faster than one
+from 256^2 to 2048^2 (1024^2: 0.33 vs 0.49 s), at load 2.5 even, at load 3-5 1.4-7x SLOWER
+(each of the ~60 passes of a solve waits at a barrier for the thread the scheduler parked).
+Set e.g. 256 * 256 on a machine with idle cores and measure (``benchmarks/bench_crossbar.py``
+prints both)."""
 
 
 _NOT_PD = ("crossbar line system is not positive definite ({info}); are all conductances > 0 "
