@@ -22,6 +22,7 @@ import time
 import numpy as np
 
 from ..errors import ConfigError
+from ..spice import BatchRunner
 from .array import CellArray
 from .config import ProgramConfig
 from .reachable import drift_coordinate
@@ -84,8 +85,6 @@ def program_lines(cfg: ProgramConfig, targets, *, world: str, cells: CellArray |
     twin = TwinProgrammer(cfg, cells) if world == "twin" else None
     own = False
     if world == "spice" and runner is None:
-        from ..spice import BatchRunner
-
         runner, own = BatchRunner(), True
     x = np.full(shape, float(cfg.x0))
     seen = np.zeros(shape, int)

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..spice import BatchRunner
 from .array import CellArray
 from .config import SCHEMES, ProgramConfig
 from .schedule import CellPulse, build_iteration
+from .spice import iteration_deck, read_iteration
+from .twin import TwinProgrammer
 
 
 def half_select_probe(cfg: ProgramConfig, shape=(4, 4), *, schemes=SCHEMES, x_start=0.5,
@@ -19,8 +22,6 @@ def half_select_probe(cfg: ProgramConfig, shape=(4, 4), *, schemes=SCHEMES, x_st
     rather than after the pair; None (default) = True for a card without threshold (a
     linear ion drift cell's drift is charge-controlled, so the pair's opposite half-select
     pulses nearly cancel at its end), False for VTEAM (the figure after the pair)."""
-    from .spice import iteration_deck, read_iteration
-    from .twin import TwinProgrammer
 
     R, C = shape
     each_pulse = (not cfg.has_threshold) if each_pulse is None else bool(each_pulse)
@@ -34,8 +35,6 @@ def half_select_probe(cfg: ProgramConfig, shape=(4, 4), *, schemes=SCHEMES, x_st
     out: dict = {}
     own = False
     if "spice" in worlds and runner is None:
-        from ..spice import BatchRunner
-
         runner, own = BatchRunner(), True
     try:
         for scheme in schemes:

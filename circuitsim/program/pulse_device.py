@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..circuit import BSource, Capacitor, Resistor, Subcircuit
+from ..circuit import BSource, Capacitor, Pwl, Resistor, Subcircuit
 from ..errors import ConfigError
 from ..nonideal.device import nl_to_a_over_pmax
 from ..units import require_positive, spice_number
@@ -125,7 +125,6 @@ def pulse_train(device: PulseDevice, signs, *, edge: float | None = None,
     ±0.5 V for exactly ``t_pulse`` (linear edges of ``edge``, default t_pulse/20), separated by
     ``gap`` (default t_pulse) at 0 V.  Returns ``(Pwl, sample_times)``: a time in each gap
     after a pulse."""
-    from ..circuit import Pwl
 
     tp = device.t_pulse
     e = tp / 20 if edge is None else edge

@@ -16,9 +16,12 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import ConfigError
+from ..spice import BatchRunner
 from .array import CellArray
 from .config import ProgramConfig
 from .schedule import CellPulse, build_iteration
+from .spice import run_iteration
+from .twin import ArrayNetwork, TwinProgrammer
 
 WORLDS = ("spice", "twin")
 
@@ -59,7 +62,6 @@ class Verifier:
         modelled column currents with the measured ones and rescales the read row's
         estimates, a few sweeps (a fixed point; both worlds run this same digital step on
         their own reads)."""
-        from .twin import ArrayNetwork
 
         if not reads:
             return {}
@@ -203,8 +205,6 @@ def program_array(cfg: ProgramConfig, targets, *, world: str, cells: CellArray |
     after that many iterations (tests of resume)."""
     from tqdm import tqdm
 
-    from .spice import run_iteration
-    from .twin import TwinProgrammer
 
     if world not in WORLDS:
         raise ConfigError(f"world must be one of {WORLDS}, got {world!r}")
@@ -242,8 +242,6 @@ def program_array(cfg: ProgramConfig, targets, *, world: str, cells: CellArray |
     bar = tqdm(desc=f"write-verify ({world})", disable=not progress, unit="it")
     own_runner = False
     if world == "spice" and runner is None:
-        from ..spice import BatchRunner
-
         runner, own_runner = BatchRunner(), True
     try:
         while True:
