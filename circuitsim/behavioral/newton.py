@@ -145,10 +145,7 @@ def _solve_compiled(spec, g, v, batched, vector, rtol, inner_rtol, max_iter):
     T = B * K
     Cr = C if spec.r_wire_row > 0 else 1
     Rc = R if spec.r_wire_col > 0 else 1
-    gr = 1.0 / spec.r_wire_row if spec.r_wire_row > 0 else 0.0
-    gc = 1.0 / spec.r_wire_col if spec.r_wire_col > 0 else 0.0
-    gs = 1.0 / spec.r_source if spec.r_source > 0 else 0.0
-    gk = 1.0 / spec.r_sense if spec.r_sense > 0 else 0.0
+    gr, gc, gs, gk = pcg.line_conductances(spec)
     # fresh writable C arrays: numba compiles (and caches) one kernel per array type, and a
     # read-only view (a spec's conductance, a broadcast vector) is another type
     vt = np.array(v.reshape(T, R), dtype=np.float64, order="C")

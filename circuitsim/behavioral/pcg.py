@@ -92,6 +92,18 @@ Set e.g. 256 * 256 on a machine with idle cores and measure (``benchmarks/bench_
 prints both)."""
 
 
+def line_conductances(spec: CrossbarSpec) -> tuple[float, float, float, float]:
+    """``(g_row_wire, g_col_wire, g_source, g_sense)`` [S] as the compiled kernels take them:
+    1/r, and 0.0 for a zero resistance (merged lines, a known driver or sense node)."""
+    return tuple(1.0 / r if r > 0 else 0.0
+                 for r in (spec.r_wire_row, spec.r_wire_col, spec.r_source, spec.r_sense))
+
+
+def default_maxiter(rows: int, cols: int) -> int:
+    """CG iterations per (re)start when the caller gives none."""
+    return 4 * (rows + cols) + 200
+
+
 _NOT_PD = ("crossbar line system is not positive definite ({info}); are all conductances > 0 "
            "and finite?")
 
@@ -473,7 +485,7 @@ class Grid:
         vmax = float(absV.max()) if absV.shape[-1] else 0.0
         floor = 16 * np.finfo(np.float64).eps * self.g_node_max * max(vmax, 1e-300)
         tol = rtol * i_ref + floor if atol is None else atol  # (B, K)
-        maxiter = maxiter or 4 * (R + C) + 200
+        maxiter = maxiter or default_maxiter(R, C)
         total_it = 0
         best = float("inf")
         stall = 0
@@ -849,20 +861,15 @@ def _solve_one(spec: CrossbarSpec, g, v, rtol: float, maxiter: int | None) -> Li
     """One vector v (R,) of one conductance matrix g (R, C) by :func:`.linekernels.solve_one`
     (the same equations and KCL criterion as :meth:`Grid.solve`, in one compiled call)."""
     R, C = spec.shape
-
-    def inv(r):
-        return 1.0 / r if r > 0 else 0.0
-
     I, vr, vc, rep = np.empty(C), np.empty((R, C)), np.empty((R, C)), np.zeros(6)
     kern = _kernels()
     par = (PAR_MIN_NODES is not None and R * C >= PAR_MIN_NODES and spec.r_wire_row > 0
            and spec.r_wire_col > 0)
     threads = kern.threads() if par else 1
     status = kern.solve_one(np.ascontiguousarray(g), np.ascontiguousarray(v),
-                                  inv(spec.r_wire_row), inv(spec.r_wire_col),
-                                  inv(spec.r_source), inv(spec.r_sense), float(rtol),
-                                  int(maxiter or 4 * (R + C) + 200), MAX_RESTARTS,
-                                  int(threads), I, vr, vc, rep)
+                            *line_conductances(spec), float(rtol),
+                            int(maxiter or default_maxiter(R, C)), MAX_RESTARTS,
+                            int(threads), I, vr, vc, rep)
     if status == 1:
         raise ConfigError(_NOT_PD.format(info="a pivot <= 0 in the compiled factorization"))
     if status == 2:

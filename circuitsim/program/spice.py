@@ -347,21 +347,23 @@ def run_iteration(runner, cfg: ProgramConfig, cells: CellArray, x: np.ndarray, i
         # the wires' IR drop and through the half-select power of their cells)
         w = int(workers)
         futs: list = []
+
+        def fold(k) -> list:
+            """Block k's rows and energy into x / energy; returns those rows."""
+            nonlocal energy
+            out, rows = futs[k].result(), sorted(blocks[k])
+            x[rows] = out["x"][rows]
+            energy += out["energy"]
+            return rows
+
         with ThreadPoolExecutor(max_workers=w) as pool:
             for k, blk in enumerate(blocks):
                 if k >= w:
-                    done_blk, out = blocks[k - w], futs[k - w].result()
-                    rows = sorted(done_blk)
-                    x[rows] = out["x"][rows]
-                    energy += out["energy"]
-                    parts.update(x, rows)
+                    parts.update(x, fold(k - w))
                 text, sub, dyn = block_deck(blk, x)
                 futs.append(pool.submit(finish, text, sub, dyn, x.copy()))
             for k in range(max(len(blocks) - w, 0), len(blocks)):
-                out = futs[k].result()
-                rows = sorted(blocks[k])
-                x[rows] = out["x"][rows]
-                energy += out["energy"]
+                fold(k)
     else:
         for blk in blocks:
             out = finish(*block_deck(blk, x), x)
