@@ -188,6 +188,9 @@ class TwinProgrammer:
         n_corner = sum(n_c)
         ends = np.cumsum(n_c)
         mends = n_corner + np.cumsum([n - 1 for n in n_c])
+        # span k's corners and midpoints in t_all / vc_all / pw_all
+        corner = [slice(e - n, e) for e, n in zip(ends, n_c, strict=True)]
+        mid = [slice(m - (n - 1), m) for m, n in zip(mends, n_c, strict=True)]
         ts_all = t_all[:n_corner]
         p = self.params
         n = R * C
@@ -197,23 +200,22 @@ class TwinProgrammer:
         energy = 0.0
         pieces = []
         for k in range(len(spans)):
-            c0, c1 = ends[k] - n_c[k], ends[k]
-            m0, m1 = mends[k] - (n_c[k] - 1), mends[k]
-            vc = vc_all[c0:c1]
-            pw, pwm = pw_all[c0:c1], pw_all[m0:m1]
-            dt = np.diff(ts_all[c0:c1])
+            c, m = corner[k], mid[k]
+            vc = vc_all[c]
+            pw, pwm = pw_all[c], pw_all[m]
+            dt = np.diff(ts_all[c])
             energy += float(np.sum(dt / 6 * (pw[:-1] + 4 * pwm + pw[1:])))
             # a segment drifts only where a corner is beyond a threshold (the rate is zero
             # between them and u is linear along a segment): the phase's own cells, mostly
             act = np.flatnonzero(((vc > p["v_off"]) | (vc < p["v_on"])).any(axis=0))
             if not act.size:
                 continue
-            a, b = self._free_drift(vc[:, act], ts_all[c0:c1], per_segment=True, cols=act)
+            a, b = self._free_drift(vc[:, act], ts_all[c], per_segment=True, cols=act)
             f_off[act] += a.sum(0)
             f_on[act] += b.sum(0)
             seg = np.abs(a) + np.abs(b)
             total[act] += seg.sum(0)
-            pieces.append((k, act, seg, vc[:, act], vc_all[m0:m1][:, act], dt))
+            pieces.append((k, act, seg, vc[:, act], vc_all[m][:, act], dt))
         x_end = self._apply(x, f_off, f_on)
         dg = (self.conductance(x_end) - self.conductance(x)).ravel()
         moved = np.flatnonzero(total > 0)
@@ -224,11 +226,9 @@ class TwinProgrammer:
             # weighted by the fraction F of its drift done before that span
             e2 = np.empty((len(spans), moved.size))
             for k in range(len(spans)):
-                c0, c1 = ends[k] - n_c[k], ends[k]
-                m0, m1 = mends[k] - (n_c[k] - 1), mends[k]
-                v2 = vc_all[c0:c1][:, moved] ** 2
-                vm2 = vc_all[m0:m1][:, moved] ** 2
-                dt = np.diff(ts_all[c0:c1])[:, None]
+                v2 = vc_all[corner[k]][:, moved] ** 2
+                vm2 = vc_all[mid[k]][:, moved] ** 2
+                dt = np.diff(ts_all[corner[k]])[:, None]
                 e2[k] = (dt / 6 * (v2[:-1] + 4 * vm2 + v2[1:])).sum(0)
             scale = np.zeros(n)
             scale[moved] = 1.0 / total[moved]
