@@ -69,6 +69,17 @@ def test_vteam_resistance_and_inverse():
         c.state_for_resistance(c.r_on / 2)
 
 
+def test_linear_ion_drift_resistance_inverse():
+    """LinearIonDrift.state_for_resistance inverts M(x) = r_on x + r_off (1 - x) (the line
+    controller and the reachability test map conductances to states through it)."""
+    c = HP_JOGLEKAR
+    x = np.linspace(0, 1, 7)
+    np.testing.assert_allclose(c.state_for_resistance(c.resistance(x)), x, atol=1e-12)
+    assert c.state_for_resistance(c.r_on) == pytest.approx(1.0)
+    with pytest.raises(ConfigError, match="resistance must lie"):
+        c.state_for_resistance(2 * c.r_off)
+
+
 @pytest.mark.parametrize("field, value, match", [
     ("r_on", 0.0, "r_on must be > 0"),
     ("r_on", -5.0, "r_on must be > 0"),

@@ -234,6 +234,16 @@ class LinearIonDrift:
         xc = np.clip(np.asarray(x, dtype=float), 0.0, 1.0)
         return self.r_on * xc + self.r_off * (1.0 - xc)
 
+    def state_for_resistance(self, r):
+        """Inverse of :meth:`resistance` on [r_on, r_off] [1] (x = 1 at r_on)."""
+        r = np.asarray(r, dtype=float)
+        tol = 1e-12 * self.r_off  # rounding of resistance() at the bounds
+        if (np.any(~np.isfinite(r)) or np.any(r < self.r_on - tol)
+                or np.any(r > self.r_off + tol)):
+            raise ConfigError(f"LinearIonDrift.state_for_resistance: resistance must lie in "
+                              f"[{self.r_on}, {self.r_off}] ohm")
+        return (self.r_off - r) / (self.r_off - self.r_on)
+
 
 HP_JOGLEKAR = LinearIonDrift(r_on=100.0, r_off=16e3, d=10e-9, mu_v=1e-14, window="joglekar",
                              p=1.0)

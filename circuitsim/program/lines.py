@@ -37,8 +37,8 @@ band is hundreds of ohm wide in y)."""
 
 
 def _x_of_g(card, g):
-    r = 1.0 / np.maximum(g, 1e-15)
-    return np.clip((card.r_off - r) / (card.r_off - card.r_on), 1e-9, 1 - 1e-9)
+    r = np.clip(1.0 / np.maximum(g, 1e-15), card.r_on, card.r_off)
+    return np.clip(card.state_for_resistance(r), 1e-9, 1 - 1e-9)
 
 
 def line_charges(net: ArrayNetwork, g_cells, d, mask, k: float) -> np.ndarray:

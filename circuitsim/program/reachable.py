@@ -131,7 +131,7 @@ def reachability(cfg: ProgramConfig, targets, x0=None) -> dict:
 
     def y_of_g(g):
         r = 1.0 / np.clip(g, cfg.g_min, cfg.g_max)
-        return drift_coordinate(card, (card.r_off - r) / (card.r_off - card.r_on))
+        return drift_coordinate(card, card.state_for_resistance(r))
 
     tt = np.where(mask, t, cfg.g_min + 0.5 * cfg.g_range)
     tol = cfg.tolerance * cfg.g_range
