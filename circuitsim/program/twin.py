@@ -130,6 +130,53 @@ _GAUSS = ((np.polynomial.legendre.leggauss(ENERGY_NODES)[0] + 1) / 2,
 """Gauss-Legendre nodes and weights on [0, 1]."""
 
 
+IR_PASSES = 2
+"""Passes of :meth:`TwinProgrammer._pulses` that correct the drifting cells' voltages for
+the G they have moved by, after the one at the start network (0: the start network alone)."""
+
+
+class _Trajectory:
+    """Where every drifting cell of one :meth:`TwinProgrammer._pulses` call is along its
+    drift: fractions F done at each segment's ends of each piece, and G(F) − G_start."""
+
+    def __init__(self, tp, x, x_end, total, pieces, segs):
+        self.tp = tp
+        self.moved = np.flatnonzero(total > 0)
+        self.xs, self.xe = x.ravel()[self.moved], x_end.ravel()[self.moved]
+        self.g0 = tp.conductance(self.xs)
+        scale = np.zeros(total.size)
+        scale[self.moved] = 1.0 / total[self.moved]
+        done = np.zeros(total.size)
+        self.fractions = []
+        self._before = {}
+        for (k, act, _, _), seg in zip(pieces, segs, strict=True):
+            self._before[k] = done[self.moved] * scale[self.moved]
+            cum = done[act] + np.cumsum(seg, axis=0)
+            f1 = cum * scale[act]
+            f0 = np.vstack([done[act][None, :], cum[:-1]]) * scale[act]
+            self.fractions.append((f0, f1))
+            done[act] = cum[-1]
+        self._keys = sorted(self._before)
+        self._after = done[self.moved] * scale[self.moved]
+
+    def done_at(self, k, pos):
+        """Drift fraction done at the start of span ``k`` of the moved cells at positions
+        ``pos`` (of :attr:`moved`)."""
+        later = [j for j in self._keys if j >= k]
+        f = self._before[later[0]] if later else self._after
+        return f[pos]
+
+    def dg(self, frac, cells):
+        """G(F) − G_start [S] at drift fractions ``frac`` (..., len(cells)) of the flat
+        ``cells`` (cells that never drift: 0)."""
+        pos = np.searchsorted(self.moved, cells)
+        pos = np.minimum(pos, max(self.moved.size - 1, 0))
+        hit = self.moved[pos] == cells if self.moved.size else np.zeros(len(cells), bool)
+        xs, xe, g0 = self.xs[pos], self.xe[pos], self.g0[pos]
+        out = self.tp.conductance(xs + (xe - xs) * frac) - g0
+        return np.where(hit, out, 0.0)
+
+
 class TwinProgrammer:
     """Applies iterations to twin states: ``x`` (rows, cols) in place of ngspice."""
 
@@ -143,21 +190,6 @@ class TwinProgrammer:
     def conductance(self, x):
         return 1.0 / self.cells.card.resistance(x)
 
-    def _free_drift(self, vc, ts, *, per_segment: bool = False, cols=None):
-        """Window-free drift ∫rate dt towards R_off (>= 0) and R_on (<= 0) per cell over
-        corners ``ts`` with cell voltages ``vc`` (K, cells); ``per_segment``: (K − 1, cells)
-        per segment instead of the sums; ``cols``: the (flat) cells the columns of ``vc``
-        are (default all)."""
-        card = self.cells.card
-        p = self.params if cols is None else {k: v[cols] for k, v in self.params.items()}
-        dts = np.diff(ts)[:, None]
-        u_off = vc / p["v_off"] - 1.0
-        u_on = vc / p["v_on"] - 1.0
-        f_off = p["k_off"] / card.d * segment_integral(u_off[:-1], u_off[1:], dts,
-                                                       card.alpha_off)
-        f_on = p["k_on"] / card.d * segment_integral(u_on[:-1], u_on[1:], dts, card.alpha_on)
-        return (f_off, f_on) if per_segment else (f_off.sum(0), f_on.sum(0))
-
     def _apply(self, x, f_off, f_on):
         """States after free drifts, through the device twin's exact window integral (fed as
         an equivalent rectangular pulse at 2·v_th, where the rate is k/D whatever α)."""
@@ -170,20 +202,73 @@ class TwinProgrammer:
                 xf[m] = xf[m] + self.twin.pulse_dx(v_eq, free[m] / rate, xf[m])
         return xf.reshape(x.shape)
 
+    def _drift(self, u0, u1, dt, cols):
+        """Window-free drift towards R_off (>= 0) and R_on (<= 0) of cells ``cols`` over
+        segments with cell voltages linear from ``u0`` to ``u1`` (segments, cells) in ``dt``
+        (segments,)."""
+        card = self.cells.card
+        p = {k: v[cols] for k, v in self.params.items()}
+        h = np.asarray(dt, dtype=float)[:, None]
+        a = p["k_off"] / card.d * segment_integral(u0 / p["v_off"] - 1.0, u1 / p["v_off"] - 1.0,
+                                                   h, card.alpha_off)
+        b = p["k_on"] / card.d * segment_integral(u0 / p["v_on"] - 1.0, u1 / p["v_on"] - 1.0,
+                                                  h, card.alpha_on)
+        return a, b
+
+    def _ladders(self, x):
+        """The wires' impedance seen by the cells at states ``x``: (row line i's C x C
+        impedance matrix between its nodes, every column node's driving-point impedance on
+        its column line), each line a ladder of its segments, its driver and its cells to
+        the other layer's nodes held fixed (:meth:`_pulses`)."""
+        R, C = self.cells.shape
+        cfg = self.cfg
+        g = self.conductance(x).reshape(R, C)
+        gr, gc, gd = 1.0 / cfg.r_wire_row, 1.0 / cfg.r_wire_col, 1.0 / cfg.r_driver
+        yr = np.zeros((R, C, C))
+        i = np.arange(C)
+        yr[:, i, i] = g + gr * ((i > 0).astype(float) + (i < C - 1))
+        yr[:, 0, 0] += gd
+        yr[:, i[:-1], i[1:]] = yr[:, i[1:], i[:-1]] = -gr
+        yc = np.zeros((C, R, R))
+        k = np.arange(R)
+        yc[:, k, k] = g.T + gc * ((k > 0).astype(float) + (k < R - 1))
+        yc[:, R - 1, R - 1] += gd
+        yc[:, k[:-1], k[1:]] = yc[:, k[1:], k[:-1]] = -gc
+        zc = np.linalg.inv(yc)
+        return np.linalg.inv(yr), zc[:, k, k].T
+
+    def _impedance(self, ladders, cells) -> np.ndarray:
+        """W = the cells' mutual impedance through the wires (len(cells) square) [ohm]: the
+        row-line ladder's between cells of one row plus each cell's column-line term."""
+        zr, zc = ladders
+        C = self.cells.shape[1]
+        i, j = np.divmod(cells, C)
+        w = np.where(i[:, None] == i[None, :], zr[i[:, None], j[:, None], j[None, :]], 0.0)
+        w[np.diag_indices(len(cells))] += zc[i, j]
+        return w
+
     def _pulses(self, lu, it: Iteration, spans, x):
         """Energy [J] and end states of the pulse phases with corners ``spans``, the network
         factored (``lu``) at the states ``x`` of their start.
 
         The power of a linear network under linearly moving line voltages is quadratic in
         time between corners, so Simpson's rule on corners and midpoints integrates it
-        exactly.  A pulsed cell's G moves during its pulse (a long SET pulse from R_off: up to
-        10x); to first order in the network that adds v_c²·(G(t) − G_start) to the power,
-        with G(t) = 1/R(x(t)) the card's exact conductance along x(t) = x_start + (x_end −
-        x_start)·F(t), F the fraction of the cell's drift done by t (from the same segment
-        integrals as the states), taken linear in t within a segment (exact on a flat top)
-        and integrated by Gauss-Legendre (:data:`ENERGY_NODES` points a segment; G(t) is
-        1/(a + b·t) on a flat top of a linear-R card, so a G linear in F, as before,
-        overstated a 100 µs SET pulse from R_off by 25 %)."""
+        exactly.  A pulsed cell's G moves during its pulse (a long SET pulse from R_off: up
+        to 10x), and with it the IR drop its row's other cells see: a 65x32 row of SET
+        pulses from R_off loses ~10 mV more on its wires by the end.  The drifting cells'
+        voltages are therefore corrected for the G they have moved by: with Δ = diag(G(t) −
+        G_start) of a phase's drifting cells and W their mutual impedance through the wires
+        (:meth:`_impedance`, each line a ladder), the cells see u' = (I + W·Δ)⁻¹·u, u their
+        voltages at the start network (exact for a rank-|cells| change of the linear
+        network, given W).  Δ is held at its time average over each segment between
+        corners, from the trajectory of the previous pass (:data:`IR_PASSES` passes after
+        one at the start network): u' stays linear within a segment, the drift integrals
+        stay closed-form, and on a flat top (u constant) the average is first-order exact.
+        The drivers' power gains Σ Δ·u·u' (the same rank update); G(t) = 1/R(x(t)) is the
+        card's exact conductance along x(t) = x_start + (x_end − x_start)·F(t), F the
+        fraction of the cell's drift done by t, taken linear in t within a segment (exact
+        on a flat top) and integrated by Gauss-Legendre (:data:`ENERGY_NODES` points a
+        segment; G linear in F overstated a 100 µs SET pulse from R_off by 25 %)."""
         R, C = self.cells.shape
         net = self.net
         tr = net.transfer(lu)
@@ -207,75 +292,85 @@ class TwinProgrammer:
         mid = [slice(m - (n - 1), m) for m, n in zip(mends, n_c, strict=True)]
         ts_all = t_all[:n_corner]
         p = self.params
-        n = R * C
-        f_off = np.zeros(n)
-        f_on = np.zeros(n)
-        total = np.zeros(n)
         energy = 0.0
-        pieces = []
+        pieces = []  # (span, drifting cells, their corner voltages, segment lengths)
         for k in range(len(spans)):
-            c, m = corner[k], mid[k]
-            vc = vc_all[c]
-            pw, pwm = pw_all[c], pw_all[m]
-            dt = np.diff(ts_all[c])
+            vc = vc_all[corner[k]]
+            pw, pwm = pw_all[corner[k]], pw_all[mid[k]]
+            dt = np.diff(ts_all[corner[k]])
             energy += float(np.sum(dt / 6 * (pw[:-1] + 4 * pwm + pw[1:])))
             # a segment drifts only where a corner is beyond a threshold (the rate is zero
             # between them and u is linear along a segment): the phase's own cells, mostly
             act = np.flatnonzero(((vc > p["v_off"]) | (vc < p["v_on"])).any(axis=0))
-            if not act.size:
-                continue
-            a, b = self._free_drift(vc[:, act], ts_all[c], per_segment=True, cols=act)
+            if act.size:
+                pieces.append((k, act, vc[:, act], dt))
+        if not pieces:
+            return energy, x.copy()
+        volts = [(vc[:-1], vc[1:]) for _, _, vc, _ in pieces]
+        drift = [self._drift(u0, u1, dt, act) for (_, act, _, dt), (u0, u1) in
+                 zip(pieces, volts, strict=True)]
+        x_end, traj = self._trajectory(x, pieces, drift)
+        ladders = None
+        tau, wq = _GAUSS
+        for _ in range(IR_PASSES):
+            ladders = self._ladders(x) if ladders is None else ladders
+            volts = []
+            for (_, act, vc, _), (f0, f1) in zip(pieces, traj.fractions, strict=True):
+                w = self._impedance(ladders, act)
+                # Δ averaged over each segment (Gauss-Legendre along F linear in t)
+                dbar = np.einsum("q,qsc->sc", wq, traj.dg(f0 + (f1 - f0) * tau[:, None, None],
+                                                          act))
+                m = np.eye(len(act))[None] + w[None] * dbar[:, None, :]
+                u = np.linalg.solve(m, np.stack([vc[:-1], vc[1:]], axis=-1))
+                volts.append((u[..., 0], u[..., 1]))
+            drift = [self._drift(u0, u1, dt, act) for (_, act, _, dt), (u0, u1) in
+                     zip(pieces, volts, strict=True)]
+            x_end, traj = self._trajectory(x, pieces, drift)
+
+        # the power's rank update: Σ Δ·u·u' over the drifting segments, Δ·u² (first order)
+        # where a moved cell sits still (static, below threshold: u' = u to µV)
+        e2 = np.empty((len(spans), traj.moved.size))
+        for k in range(len(spans)):
+            v2 = vc_all[corner[k]][:, traj.moved] ** 2
+            vm2 = vc_all[mid[k]][:, traj.moved] ** 2
+            dt = np.diff(ts_all[corner[k]])[:, None]
+            e2[k] = (dt / 6 * (v2[:-1] + 4 * vm2 + v2[1:])).sum(0)
+        drifting = {pc[0]: q for q, pc in enumerate(pieces)}
+        extra = 0.0
+        every = np.arange(traj.moved.size)
+        for k in range(len(spans)):
+            still = every
+            q = drifting.get(k)
+            if q is not None:
+                _, act, vc, dt = pieces[q]
+                f0, f1 = traj.fractions[q]
+                u0, u1 = volts[q]
+                idx = np.searchsorted(traj.moved, act)
+                on = traj.moved[np.minimum(idx, traj.moved.size - 1)] == act
+                v = vc[:-1] + (vc[1:] - vc[:-1]) * tau[:, None, None]
+                vp = u0 + (u1 - u0) * tau[:, None, None]
+                g = traj.dg(f0 + (f1 - f0) * tau[:, None, None], act)
+                extra += float(np.einsum("q,s,qsc->", wq, dt, (v * vp * g)[..., on]))
+                still = np.setdiff1d(every, idx[on], assume_unique=True)
+            extra += float(np.dot(traj.dg(traj.done_at(k, still), traj.moved[still]),
+                                  e2[k, still]))
+        return energy + extra, x_end
+
+    def _trajectory(self, x, pieces, drift) -> _Trajectory:
+        """End states and every drifting piece's drift fractions from per-segment drifts."""
+        n = x.size
+        f_off = np.zeros(n)
+        f_on = np.zeros(n)
+        total = np.zeros(n)
+        segs = []
+        for (_, act, _, _), (a, b) in zip(pieces, drift, strict=True):
             f_off[act] += a.sum(0)
             f_on[act] += b.sum(0)
             seg = np.abs(a) + np.abs(b)
             total[act] += seg.sum(0)
-            pieces.append((k, act, seg, vc[:, act], vc_all[m][:, act], dt))
+            segs.append(seg)
         x_end = self._apply(x, f_off, f_on)
-        moved = np.flatnonzero(total > 0)
-        extra = 0.0
-        if moved.size:
-            xs, xe = x.ravel()[moved], x_end.ravel()[moved]
-            g0 = self.conductance(xs)
-
-            def dg(frac, cols):
-                """G(F) − G_start [S] of the moved cells ``cols`` (positions in ``moved``)
-                at drift fractions ``frac`` (..., len(cols))."""
-                return self.conductance(xs[cols] + (xe[cols] - xs[cols]) * frac) - g0[cols]
-
-            # ∫ v_c² dt per span of every moved cell (Simpson, exact for linear v_c): the
-            # power correction of a span where the cell does not drift is dg(F) times it
-            e2 = np.empty((len(spans), moved.size))
-            for k in range(len(spans)):
-                v2 = vc_all[corner[k]][:, moved] ** 2
-                vm2 = vc_all[mid[k]][:, moved] ** 2
-                dt = np.diff(ts_all[corner[k]])[:, None]
-                e2[k] = (dt / 6 * (v2[:-1] + 4 * vm2 + v2[1:])).sum(0)
-            scale = np.zeros(n)
-            scale[moved] = 1.0 / total[moved]
-            done = np.zeros(n)
-            by_span = {pc[0]: pc for pc in pieces}
-            every = np.arange(moved.size)
-            tau, wq = _GAUSS
-            for k in range(len(spans)):
-                if k not in by_span:
-                    extra += float(np.dot(dg(done[moved] * scale[moved], every), e2[k]))
-                    continue
-                _, act, seg, vc, _vcm, dt = by_span[k]
-                keep = total[act] > 0
-                idx = np.searchsorted(moved, act[keep])
-                still = np.setdiff1d(every, idx, assume_unique=True)
-                extra += float(np.dot(dg(done[moved[still]] * scale[moved[still]], still),
-                                      e2[k, still]))
-                act, seg, vc = act[keep], seg[:, keep], vc[:, keep]
-                cum = done[act] + np.cumsum(seg, axis=0)
-                f1 = cum * scale[act]
-                f0 = np.vstack([done[act][None, :], cum[:-1]]) * scale[act]
-                # (node, segment, cell): v_c linear between corners, F linear in a segment
-                v = vc[:-1] + (vc[1:] - vc[:-1]) * tau[:, None, None]
-                f = f0 + (f1 - f0) * tau[:, None, None]
-                extra += float(np.einsum("q,s,qsc->", wq, dt, v ** 2 * dg(f, idx)))
-                done[act] = cum[-1]
-        return energy + extra, x_end
+        return x_end, _Trajectory(self, x, x_end, total, pieces, segs)
 
     @property
     def params(self):
