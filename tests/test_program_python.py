@@ -15,7 +15,7 @@ from circuitsim.emit import NgspiceEmitter, emit_deck, emit_deck_reusing, emit_e
 from circuitsim.errors import ConfigError, NetlistError
 from circuitsim.program import CellArray, CellPulse, ProgramConfig, build_iteration
 from circuitsim.program.spice import DeckParts, iteration_deck
-from circuitsim.spice.runner import run_in_group
+from circuitsim.spice.runner import _expected_plots, run_in_group
 from circuitsim.units import spice_number
 
 
@@ -117,3 +117,12 @@ def test_run_in_group_wait_returns_status_and_times_out():
     assert run_in_group(["sh", "-c", "exit 3"], 10.0).returncode == 3
     with pytest.raises(subprocess.TimeoutExpired):
         run_in_group(["sleep", "5"], 0.2)
+
+
+@pytest.mark.parametrize("text, n", [
+    ("  \n\n .TRAN 1 2\n.op\n* .dc\n.dcx\n\t.ac lin 1 1 2\n", 3), (".tran 1 2", 1), ("", 0),
+    ("\r\n.tran 1n 1u\n.end\n", 1), ("* title\nR1 a 0 1\n.dc v1 0 1 1\n.op\n.end\n", 2)])
+def test_expected_plots_counts_analysis_lines(text, n):
+    """The runner's count of analyses (a deck's plots must all come back): first line, blank
+    lines, indentation, case, comments and look-alikes."""
+    assert _expected_plots(text) == n

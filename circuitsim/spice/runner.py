@@ -135,7 +135,10 @@ def _check_solver(text: str, log: str, runner: Runner) -> str:
     return used
 
 
-_ANALYSIS_LINE = re.compile(r"^\s*\.(op|dc|tran|ac|noise|tf|sens|pz|disto)\b", re.I | re.M)
+_ANALYSIS_LINE = re.compile(r"\n[^\S\n]*\.(op|dc|tran|ac|noise|tf|sens|pz|disto)\b", re.I)
+"""An analysis line, after a newline (:func:`_expected_plots` puts one before the text): the
+literal first character lets the regex engine jump from newline to newline (a 280 kB
+65x32 deck in 0.45 ms; ``^\\s*`` under ``re.M`` tried every position, 2.6 ms)."""
 
 
 def find_ngspice() -> str:
@@ -169,7 +172,7 @@ def _deck_text(deck: Deck | str) -> str:
 
 
 def _expected_plots(text: str) -> int:
-    return len(_ANALYSIS_LINE.findall(text))
+    return len(_ANALYSIS_LINE.findall("\n" + text))
 
 
 def _fail(message: str, text: str, run_dir, log: str, *, timed_out: bool = False):
