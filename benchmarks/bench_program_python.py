@@ -109,6 +109,11 @@ def profile_python(shape=(65, 32), rows=50, repeat=5, seed=0) -> list[dict]:
     t_emit_parts, _ = _cpu(lambda: DeckParts(cfg, cells, x).emitted(), repeat)
     reads_rows = list(range(R))
     t_rdeck, rd_text = _cpu(lambda: emit_deck(read_deck(cfg, cells, x, reads_rows)), repeat)
+    t_rdeck_reuse, rd_text2 = _cpu(lambda: emit_deck_reusing(
+        read_deck(cfg, cells, x, reads_rows, wiring=parts.wiring), [parts.emitted_wiring()]),
+        repeat)
+    if rd_text2 != rd_text:
+        raise AssertionError("the read deck from the wiring's text differs from emit_deck's")
     with BatchRunner(keep=True) as keep:
         # the runner's own CPU (its children's excluded): process_time around run()
         run_py, kres = _cpu(lambda: keep.run(text, timeout_s=600), 2)
@@ -153,7 +158,7 @@ def profile_python(shape=(65, 32), rows=50, repeat=5, seed=0) -> list[dict]:
         per_deck_common + t_reuse)
     row("exit wait: wall after the child's exit (sleep 1)", "deck", late_old, late_new)
     row("DeckParts build (+ its text, reusing)", "iteration", t_parts, t_emit_parts)
-    row("read_deck + emit_deck (verify reads)", "iteration", t_rdeck, t_rdeck)
+    row("read_deck + emit (verify reads)", "iteration", t_rdeck, t_rdeck_reuse)
     row("runner Python, read deck", "iteration", run_py_read, run_py_read)
     row("  of which parse_raw (dc raw)", "iteration", t_rraw, t_rraw)
     row("parse_reads", "iteration", t_preads, t_preads)
@@ -161,7 +166,7 @@ def profile_python(shape=(65, 32), rows=50, repeat=5, seed=0) -> list[dict]:
     row("  ArrayNetwork.factor (one)", "iteration", t_factor, t_factor)
     row(f"  ArrayNetwork.transfer ({R} read rows, one)", "iteration", t_transfer, t_transfer)
     it_fixed_plain = t_parts + t_rdeck + run_py_read + t_preads + t_correct
-    it_fixed_reuse = t_emit_parts + t_rdeck + run_py_read + t_preads + t_correct
+    it_fixed_reuse = t_emit_parts + t_rdeck_reuse + run_py_read + t_preads + t_correct
     row(f"= per iteration ({n} block decks + reads)", "iteration",
         n * (per_deck_common + run_old + t_plain) + it_fixed_plain,
         n * (per_deck_common + t_reuse) + it_fixed_reuse)

@@ -14,7 +14,7 @@ from circuitsim.circuit import Deck, Instance, Resistor, Tran, VoltageSource
 from circuitsim.emit import NgspiceEmitter, emit_deck, emit_deck_reusing, emit_elements
 from circuitsim.errors import ConfigError, NetlistError
 from circuitsim.program import CellArray, CellPulse, ProgramConfig, build_iteration
-from circuitsim.program.spice import DeckParts, iteration_deck
+from circuitsim.program.spice import DeckParts, iteration_deck, read_deck
 from circuitsim.spice.runner import _expected_plots, run_in_group
 from circuitsim.units import spice_number
 
@@ -126,3 +126,14 @@ def test_expected_plots_counts_analysis_lines(text, n):
     """The runner's count of analyses (a deck's plots must all come back): first line, blank
     lines, indentation, case, comments and look-alikes."""
     assert _expected_plots(text) == n
+
+
+def test_read_deck_with_the_wiring_text_is_the_plain_text(block):
+    """The verify-read deck from DeckParts' wiring and its text: the plain deck's text."""
+    cfg, cells, x, _ = block
+    parts = DeckParts(cfg, cells, x)
+    rows = [0, 2, 3]
+    plain = emit_deck(read_deck(cfg, cells, x, rows))
+    deck = read_deck(cfg, cells, x, rows, wiring=parts.wiring)
+    assert emit_deck_reusing(deck, [parts.emitted_wiring()]) == plain
+    assert parts.emitted_wiring().text in plain

@@ -101,12 +101,16 @@ class DeckParts:
         self._text: dict = {}
         self.update(x, range(cells.shape[0]))
 
+    def emitted_wiring(self) -> Emitted:
+        """The wiring's ngspice lines (written when first asked for)."""
+        if "wiring" not in self._text:
+            self._text["wiring"] = emit_elements(self.wiring)
+        return self._text["wiring"]
+
     def emitted(self) -> list[Emitted]:
         """The wiring's and every row's ngspice lines (each written when first asked for
         after a change)."""
-        if "wiring" not in self._text:
-            self._text["wiring"] = emit_elements(self.wiring)
-        out = [self._text["wiring"]]
+        out = [self.emitted_wiring()]
         for i, els in self.rows.items():
             if i not in self._text:
                 self._text[i] = emit_elements(els)
@@ -250,11 +254,13 @@ def static_rows(cfg: ProgramConfig, cells: CellArray) -> np.ndarray:
 
 
 def read_deck(cfg: ProgramConfig, cells: CellArray, x: np.ndarray, rows,
-              *, title: str = "verify reads") -> Deck:
+              *, title: str = "verify reads", wiring: tuple | None = None) -> Deck:
     """Verify reads of ``rows`` as one ``.dc`` sweep of ``Vsel`` over 0..len(rows)-1: at
     point k row ``rows[k]`` is at ``v_read`` (through its driver), every other line at 0 V,
     the cells resistors at states ``x`` (a read below threshold moves no state).  Vectors:
-    ``i(vc{j})`` column currents, ``i(vr{i})`` the read rows' driver currents."""
+    ``i(vc{j})`` column currents, ``i(vr{i})`` the read rows' driver currents.  ``wiring``:
+    the wiring's elements already built (:attr:`DeckParts.wiring`, whose text
+    :meth:`DeckParts.emitted_wiring` has)."""
     R, C = cells.shape
     rows = [int(r) for r in rows]
     if not rows or len(set(rows)) != len(rows) or not all(0 <= r < R for r in rows):
@@ -269,7 +275,7 @@ def read_deck(cfg: ProgramConfig, cells: CellArray, x: np.ndarray, rows,
         else:
             els.append(VoltageSource(f"Vr{i}", f"in{i}", "0", 0.0))
     els += [VoltageSource(f"Vc{j}", f"ct{j}", "0", 0.0) for j in range(C)]
-    els += _wiring(cfg, (R, C))
+    els += _wiring(cfg, (R, C)) if wiring is None else wiring
     r_cell = cells.card.resistance(np.clip(np.asarray(x, dtype=float), 0.0, 1.0))
     els += [Resistor(f"Rm{i}_{j}", f"r{i}_{j}", f"c{i}_{j}", float(r_cell[i, j]))
             for i in range(R) for j in range(C)]
@@ -391,8 +397,10 @@ def run_iteration(runner, cfg: ProgramConfig, cells: CellArray, x: np.ndarray, i
     reads = {}
     if it.reads:
         rows = [r for r, _ in it.reads]
-        res = runner.run(read_deck(cfg, cells, x, rows, title=f"{title}: verify reads"),
-                         timeout_s=timeout_s)
+        deck = read_deck(cfg, cells, x, rows, title=f"{title}: verify reads",
+                         wiring=None if parts is None else parts.wiring)
+        res = runner.run(deck if parts is None else
+                         emit_deck_reusing(deck, [parts.emitted_wiring()]), timeout_s=timeout_s)
         reads, e_read = parse_reads(res, cfg, rows, (R, C))
         energy += e_read
         decks += 1
