@@ -5,6 +5,8 @@ card's prediction).
     python benchmarks/bench_program.py                          # 4x4, 8x8, 16x16
     python benchmarks/bench_program.py --size 65x32 --sizing model --topic program_65x32 \
         --state /tmp/bench_program_state      # resumable
+    python benchmarks/bench_program.py --size 65x32 --sizing adaptive --ladder 11 \
+        --topic program_65x32_adaptive --state /tmp/bench_program_state
     python benchmarks/bench_program.py --profile                # where one iteration's time goes
     python benchmarks/bench_program.py --profile-slot           # ngspice's statistics of a slot
     python benchmarks/bench_program.py --lag                    # side-by-side decks' error
@@ -37,6 +39,7 @@ from circuitsim.program import (  # noqa: E402
     divergence,
     program_array,
 )
+from circuitsim.program.config import SIZINGS  # noqa: E402
 from circuitsim.program.spice import (  # noqa: E402
     WORKERS,
     DeckParts,
@@ -54,8 +57,8 @@ def _targets(cfg, shape, seed=0):
                                                shape)
 
 
-def bench(shape, sizing="ladder", seed=0, state=None) -> dict:
-    cfg = ProgramConfig(sizing=sizing)
+def bench(shape, sizing="ladder", seed=0, state=None, ladder=None) -> dict:
+    cfg = ProgramConfig(sizing=sizing, **({} if ladder is None else {"ladder": ladder}))
     t = _targets(cfg, shape, seed)
     load0 = os.getloadavg()[0]
     c0 = time.process_time()
@@ -64,14 +67,16 @@ def bench(shape, sizing="ladder", seed=0, state=None) -> dict:
     t0 = time.perf_counter()
     c0 = os.times()
     sp = program_array(cfg, t, world="spice", progress=True, timeout_s=3600,
-                       state_dir=state and Path(state) / f"{shape[0]}x{shape[1]}_{sizing}")
+                       state_dir=state and Path(state) / f"{shape[0]}x{shape[1]}_{sizing}_"
+                                                        f"{cfg.ladder}")
     total = time.perf_counter() - t0
     c1 = os.times()
     cpu_ngspice = (c1.children_user - c0.children_user) + (c1.children_system
                                                            - c0.children_system)
     cpu_python = (c1.user - c0.user) + (c1.system - c0.system)
     d = divergence(sp, tw)
-    return {"array": f"{shape[0]}x{shape[1]}", "sizing": sizing, "cells": int(t.size),
+    return {"array": f"{shape[0]}x{shape[1]}", "sizing": sizing, "ladder": cfg.ladder,
+            "longest_pulse_s": float(cfg.widths[-1]), "cells": int(t.size),
             "iterations_spice": sp.iterations, "iterations_twin": tw.iterations,
             "row_slots_spice": sum(len({p[0] for p in it}) for it in sp.decisions),
             "pulses_mean_spice": float(sp.pulses.mean()), "pulses_max_spice": int(sp.pulses.max()),
@@ -198,7 +203,9 @@ def lag(shape=(16, 16), seed=1) -> list[dict]:
 def main(argv=None):
     ap = argparse.ArgumentParser()
     ap.add_argument("--size", action="append", default=None, help="RxC (repeatable)")
-    ap.add_argument("--sizing", default="ladder", choices=("ladder", "model"))
+    ap.add_argument("--sizing", default="ladder", choices=SIZINGS)
+    ap.add_argument("--ladder", type=int, default=None,
+                    help="rungs above w0 (ProgramConfig.ladder) [the config's default]")
     ap.add_argument("--topic", default="program")
     ap.add_argument("--profile", action="store_true")
     ap.add_argument("--lag", action="store_true",
@@ -231,7 +238,8 @@ def main(argv=None):
                           "python_s of the one-deck run is building + emitting its text.")
         return
     sizes = args.size or ["4x4", "8x8", "16x16"]
-    rows = [bench(tuple(int(v) for v in s.split("x")), args.sizing, state=args.state)
+    rows = [bench(tuple(int(v) for v in s.split("x")), args.sizing, state=args.state,
+                  ladder=args.ladder)
             for s in sizes]
     write_table(args.topic, rows, title="Write-verify programming: ngspice (KLU) vs twin",
                 notes="SPICE runs each iteration as one transient deck per pulsed row (only "

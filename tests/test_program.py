@@ -381,19 +381,21 @@ def test_layer_targets_map_weights_into_the_device_window():
 
 
 def test_twin_energy_follows_the_moving_state(batch_runner):
-    """One SET pulse from R_off on a 2x2 array: a short one (G unchanged) and a 25.6 µs one
-    (G +23 % during the pulse).  The twin's energy (Simpson on the quadratic power, plus the
-    first-order v²·ΔG(t) term) within 1 % of ngspice's integrated V·I for both (measured
-    0.4 %; with the start conductances alone the long pulse was 6.6 % low)."""
+    """One SET pulse from R_off on a 2x2 array: a short one (G unchanged), a 25.6 µs one
+    (G +23 % during the pulse) and a 102.4 µs one (G 3.8x).  The twin's energy (Simpson on
+    the quadratic power, plus the v²·(G(t) − G_start) term along the card's exact G(x(t)))
+    within 1 % of ngspice's integrated V·I for all three (measured 0.01 / 0.04 %; with the
+    start conductances alone the 25.6 µs pulse was 6.6 % low, with G linear in the drift
+    fraction the 102.4 µs one was 25 % high)."""
     cfg = ProgramConfig()
     cells = CellArray(cfg.device, (2, 2))
     x = np.ones((2, 2))
-    for w in (1e-7, 25.6e-6):
+    for w in (1e-7, 25.6e-6, 102.4e-6):
         it = build_iteration(cfg, (2, 2), [CellPulse(0, 0, -1, w)], [])
         sp = run_iteration(batch_runner, cfg, cells, x, it)
         tw = TwinProgrammer(cfg, cells).run(x, it)
         assert tw["energy"] == pytest.approx(sp["energy"], rel=0.01)
-    assert 1 / cfg.device.resistance(sp["x"][0, 0]) > 1.2 / cfg.device.r_off
+    assert 1 / cfg.device.resistance(sp["x"][0, 0]) > 3.5 / cfg.device.r_off
 
 
 def test_waveform_corners_never_nearly_coincide():

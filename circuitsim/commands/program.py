@@ -44,10 +44,15 @@ def add_arguments(p) -> None:
     p.add_argument("--tolerance", type=float, default=0.005,
                    help="verify tolerance, fraction of the G range [0.005]")
     p.add_argument("--max-pulses", type=int, default=40, help="pulse budget per cell [40]")
-    p.add_argument("--sizing", default="ladder", choices=("ladder", "model"),
+    p.add_argument("--sizing", default="ladder", choices=("ladder", "model", "adaptive"),
                    help="pulse widths: 'ladder' = incremental steps from the shortest width; "
                         "'model' = the same ladder, no rung longer than the device card "
-                        "predicts for the read error (about half the pulses) [ladder]")
+                        "predicts for the read error (about half the pulses); 'adaptive' = "
+                        "each pulse sized to land on the target: the rung that reaches it and "
+                        "a per-column amplitude, less the voltage the cell was seen to lose "
+                        "(--step width, VTEAM; 2-3 pulses a cell with --ladder 11) [ladder]")
+    p.add_argument("--ladder", type=int, default=None,
+                   help="rungs above the shortest width (longest pulse 50 ns x 2^N) [9]")
     p.add_argument("--spice-block", type=int, default=16,
                    help="program the first NxN block of layer 1 in SPICE (0 = none) [16]")
     p.add_argument("--spice-test", type=int, default=40,
@@ -103,6 +108,7 @@ def run(args) -> int:
     cfg = ProgramConfig(device=device_card(args.device), scheme=args.scheme,
                         v_pulse=args.v_pulse, tolerance=args.tolerance,
                         max_pulses=args.max_pulses, sizing=args.sizing, step=args.step,
+                        **({} if args.ladder is None else {"ladder": args.ladder}),
                         v_start=args.v_start, v_step=args.v_step, w_amp=args.w_amp,
                         reverify=args.reverify,
                         x0=1.0 if args.device == "vteam" else device_card(args.device)

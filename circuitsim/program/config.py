@@ -21,8 +21,8 @@ SCHEMES = ("v2", "v3", "ground")
 (V/3 and 2V/3), ``ground`` (unselected lines at 0 V: the selected row's other cells see the
 full pulse; used only to measure what a half-select scheme saves)."""
 
-SIZINGS = ("ladder", "model")
-"""How a pulse's ladder rung is chosen (:attr:`ProgramConfig.sizing`)."""
+SIZINGS = ("ladder", "model", "adaptive")
+"""How a pulse is sized (:attr:`ProgramConfig.sizing`)."""
 
 STEPS = ("width", "amplitude")
 """What grows along the ladder (:attr:`ProgramConfig.step`): the pulse width at the fixed
@@ -124,7 +124,13 @@ class ProgramConfig:
     than the one the nominal card predicts for the read error, (k/D)(v/v_th − 1)^α·w ≤ |Δx|
     (so a cell far from its target skips the climb from ``w0`` and approaches it from one
     side).  The guess uses only the nominal card: a cell that differs (variation) is
-    corrected by its verify reads like any other."""
+    corrected by its verify reads like any other.  ``'adaptive'`` (width steps, threshold
+    cards): every pulse is sized to land on the target — the shortest rung whose width
+    reaches it at ``v_pulse`` and, set by the cell's column driver, the amplitude at which
+    the card moves the cell exactly the read error in that width
+    (:meth:`adaptive_pulses`), less the voltage the cell is learned to lose to the wires
+    (:meth:`pulse_loss`, from its last pulse's observed Δx); the cells of a row that need
+    one polarity share one phase whatever their amplitudes (:attr:`column_amplitudes`)."""
     max_pulses: int = 40
     """Pulse budget per cell [1]."""
     reverify: bool = False
@@ -161,9 +167,9 @@ class ProgramConfig:
                     f"{type(self.device).__name__} has no threshold to size the pulse from "
                     "(dx/dt = mu_v·R_on/D²·i·f(x) at any voltage): give v_pulse [V] "
                     "explicitly (ProgramConfig(v_pulse=...) / --v-pulse)")
-            if self.sizing == "model":
+            if self.sizing in ("model", "adaptive"):
                 raise ConfigError(
-                    "sizing 'model' guesses a rung from the VTEAM rate law and has no "
+                    f"sizing {self.sizing!r} sizes pulses from the VTEAM rate law and has no "
                     f"equivalent for {type(self.device).__name__} yet; use sizing 'ladder'")
         if self.scheme not in PROGRAM_SCHEMES:
             raise ConfigError(f"ProgramConfig.scheme must be one of {PROGRAM_SCHEMES}, got "
@@ -200,6 +206,11 @@ class ProgramConfig:
         if not 0.0 <= require_finite("ProgramConfig.x0", self.x0) <= 1.0:
             raise ConfigError(f"ProgramConfig.x0 must lie in [0, 1], got {self.x0!r}")
         self._check_step()
+        if self.sizing == "adaptive" and self.step != "width":
+            raise ConfigError("sizing 'adaptive' chooses each pulse's width from the ladder "
+                              "and its amplitude itself; it cannot run on an amplitude "
+                              "ladder: use step 'width' (or sizing 'model' with step "
+                              "'amplitude')")
         if not isinstance(self.reverify, bool):
             raise ConfigError(f"ProgramConfig.reverify must be True or False, got "
                               f"{self.reverify!r}")
@@ -287,16 +298,28 @@ class ProgramConfig:
     def g_range(self) -> float:
         return self.g_max - self.g_min
 
+    def state_of(self, g) -> np.ndarray:
+        """The card's state x of conductances ``g`` [S] (clipped to the device window)."""
+        d = self.device
+        return d.state_for_resistance(np.clip(1.0 / np.maximum(np.asarray(g, dtype=float),
+                                                               1e-15), d.r_on, d.r_off))
+
+    def rate_law(self, up) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(k/D [1/s], threshold [V], α) of the nominal VTEAM card per cell: its RESET branch
+        (x up, towards R_off) where ``up``, else its SET branch.  Away from the window a flat
+        top of voltage v > threshold and width w moves x by (k/D)·(v/v_th − 1)^α·w."""
+        d = self.device
+        up = np.asarray(up, dtype=bool)
+        return (np.where(up, d.k_off, -d.k_on) / d.d, np.where(up, d.v_off, -d.v_on),
+                np.where(up, d.alpha_off, d.alpha_on))
+
     def model_rungs(self, g_read, targets) -> np.ndarray:
         """Longest ladder index whose pulse the nominal card predicts does not overshoot
         from read G to target [S] (flat top only; 0 where even ``w0`` would)."""
         g_read, targets = np.asarray(g_read, dtype=float), np.asarray(targets, dtype=float)
-        d = self.device
-        r = lambda g: np.clip(1.0 / np.maximum(g, 1e-15), d.r_on, d.r_off)  # noqa: E731
-        dx = np.abs(d.state_for_resistance(r(targets)) - d.state_for_resistance(r(g_read)))
+        dx = np.abs(self.state_of(targets) - self.state_of(g_read))
         up = g_read > targets  # RESET: x up, towards R_off
-        k_over_d = np.where(up, d.k_off, -d.k_on) / d.d
-        v_th, alpha = np.where(up, d.v_off, -d.v_on), np.where(up, d.alpha_off, d.alpha_on)
+        k_over_d, v_th, alpha = self.rate_law(up)
         if self.step == "width":
             w_need = dx / (k_over_d * (self.v_pulse / v_th - 1.0) ** alpha)
             k = np.searchsorted(self.widths, w_need, side="right") - 1
@@ -307,6 +330,43 @@ class ProgramConfig:
             ** alpha[..., None] * w
         k = np.sum(pred <= dx[..., None], axis=-1) - 1
         return np.clip(k, 0, self.ladder)
+
+    def adaptive_pulses(self, g_read, targets, loss) -> tuple[np.ndarray, np.ndarray]:
+        """Sizing ``'adaptive'``: (rung index, amplitude [V]) of the pulse that moves each cell
+        from its read G to its target [S] by the nominal card's flat-top law, for a cell that
+        loses ``loss`` [V] of the applied amplitude (:meth:`pulse_loss`; 0 = ideal wires):
+        the shortest rung whose width reaches the target at ``v_pulse``, then the amplitude
+        that gives the read error in that width (never above ``v_pulse``, never below the
+        threshold plus the loss)."""
+        g_read, targets = np.asarray(g_read, dtype=float), np.asarray(targets, dtype=float)
+        loss = np.asarray(loss, dtype=float)
+        dx = np.abs(self.state_of(targets) - self.state_of(g_read))
+        k_over_d, v_th, alpha = self.rate_law(g_read > targets)
+        full = k_over_d * np.maximum((self.v_pulse - loss) / v_th - 1.0, 1e-9) ** alpha
+        w = self.widths
+        k = np.clip(np.searchsorted(w, dx / full, side="left"), 0, self.ladder)
+        amp = loss + v_th * (1.0 + (dx / (k_over_d * w[k])) ** (1.0 / alpha))
+        return k, np.clip(amp, np.minimum(v_th + np.maximum(loss, 0.0), self.v_pulse),
+                          self.v_pulse)
+
+    def pulse_loss(self, dx, up, amplitude, width) -> np.ndarray:
+        """Sizing ``'adaptive'``: the voltage [V] a cell did not see of a pulse of
+        ``amplitude`` [V] and flat top ``width`` [s] that moved it by ``dx`` (``up``: RESET):
+        the amplitude less the flat-top voltage at which the nominal card gives that Δx (the
+        wires' IR drop, the edges and the cell's own variation folded into one number), kept
+        within [−½, 0.9]·(v_pulse − threshold)."""
+        k_over_d, v_th, alpha = self.rate_law(up)
+        v_eff = v_th * (1.0 + (np.abs(np.asarray(dx, dtype=float))
+                               / (k_over_d * np.asarray(width, dtype=float))) ** (1.0 / alpha))
+        room = self.v_pulse - v_th
+        return np.clip(np.asarray(amplitude, dtype=float) - v_eff, -0.5 * room, 0.9 * room)
+
+    @property
+    def column_amplitudes(self) -> bool:
+        """True when each selected cell's amplitude is set by its own column driver within
+        one phase per row and polarity (sizing ``'adaptive'``); otherwise a phase has one
+        amplitude (:func:`~circuitsim.program.schedule.build_iteration`)."""
+        return self.sizing == "adaptive"
 
     @property
     def target_window(self) -> tuple[float, float]:

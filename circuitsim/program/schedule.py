@@ -22,7 +22,8 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from ..circuit import Pwl
-from .config import ProgramConfig, scheme_levels
+from ..errors import ConfigError
+from .config import ProgramConfig, half_select_voltage, scheme_levels
 
 
 @dataclass(frozen=True)
@@ -143,7 +144,12 @@ def build_iteration(cfg: ProgramConfig, shape: tuple[int, int], pulses: list[Cel
     increasing order, polarity +1 before −1, and within a polarity one phase per distinct
     amplitude, lowest first (a pulse's ``amplitude`` 0 = ``cfg.v_pulse``; the scheme's
     half-select levels follow each phase's amplitude, so no unselected cell sees more than
-    the scheme's fraction of ``cfg.v_pulse``, which :class:`ProgramConfig` checks).
+    the scheme's fraction of ``cfg.v_pulse``, which :class:`ProgramConfig` checks).  With
+    ``cfg.column_amplitudes`` a row has one phase per polarity: the lines take the scheme's
+    levels of ``cfg.v_pulse`` and each selected column its own level, the selected row's
+    less (polarity +1) or plus (−1) its cell's amplitude — every amplitude between the
+    half-select voltage and ``v_pulse`` then keeps the unselected cells of that column
+    within the half-select voltage (:class:`ConfigError` outside it).
     ``read_rows``: rows read at the end (in increasing order).  ``scheme`` overrides
     ``cfg.scheme`` (the half-select probe uses ``'ground'``)."""
     R, C = shape
@@ -156,20 +162,30 @@ def build_iteration(cfg: ProgramConfig, shape: tuple[int, int], pulses: list[Cel
     t = 0.0
     phases: list[Phase] = []
     placed: list[CellPulse] = []
+    per_column = cfg.column_amplitudes
+    hs = half_select_voltage(scheme, v_top)
     for row in sorted(by_row):
-        for pol, v in sorted({(p.polarity, _amplitude(p, v_top)) for p in by_row[row]},
-                             key=lambda pv: (-pv[0], pv[1])):
+        groups = sorted({(p.polarity, v_top if per_column else _amplitude(p, v_top))
+                         for p in by_row[row]}, key=lambda pv: (-pv[0], pv[1]))
+        for pol, v in groups:
             sel = sorted((p for p in by_row[row] if p.polarity == pol
-                          and _amplitude(p, v_top) == v), key=lambda p: p.col)
+                          and (per_column or _amplitude(p, v_top) == v)), key=lambda p: p.col)
             lv = scheme_levels(scheme, v, pol)
-            cols = {p.col for p in sel}
+            amp = {p.col: _amplitude(p, v_top) if per_column else v for p in sel}
+            if per_column and not all(hs * (1 - 1e-12) <= a <= v_top * (1 + 1e-12)
+                                      for a in amp.values()):
+                raise ConfigError(
+                    f"row {row}: column amplitudes {sorted(amp.values())} V must lie within "
+                    f"[{hs:.6g}, {v_top:.6g}] V (the half-select voltage of scheme "
+                    f"{scheme!r} and v_pulse) for the unselected cells of their columns to "
+                    "stay below it; clip the amplitudes (ProgramConfig.adaptive_pulses does)")
             for i in range(R):
                 lines.move(f"r{i}", t, lv["sr"] if i == row else lv["ur"], e)
             for j in range(C):
-                lines.move(f"c{j}", t, lv["sc"] if j in cols else lv["uc"], e)
+                lines.move(f"c{j}", t, lv["sr"] - pol * amp[j] if j in amp else lv["uc"], e)
             for p in sel:
                 lines.move(f"c{p.col}", t + e + p.width, lv["uc"], e)
-                placed.append(CellPulse(row, p.col, pol, float(p.width), t, v))
+                placed.append(CellPulse(row, p.col, pol, float(p.width), t, amp[p.col]))
             t1 = _q(t + 2 * e + max(p.width for p in sel))
             phases.append(Phase(row, pol, t, t1))
             t = t1

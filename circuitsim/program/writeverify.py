@@ -45,6 +45,16 @@ class Verifier:
         """Iteration at which the cell was accepted (−1 = not yet / never)."""
         self.g_est = np.full(shape, 1.0 / cfg.device.resistance(cfg.x0))
         """The controller's estimate of every cell's G [S] (start: the state x0)."""
+        self.loss = np.zeros((2,) + shape)
+        """Sizing 'adaptive': the voltage [V] each cell is learned to lose of a RESET [0] and a
+        SET [1] pulse (:meth:`ProgramConfig.pulse_loss`)."""
+        self.loss_seen = np.zeros((2,) + shape, bool)
+        self.sent_w = np.zeros(shape)
+        """Flat top [s] of the pulse each cell got in the iteration now running (0 = none)."""
+        self.sent_amp = np.zeros(shape)
+        self.sent_up = np.zeros(shape, bool)
+        self.g_sent = np.full(shape, np.nan)
+        """The read G [S] each pulse was sized from."""
         self.net = None
 
     @property
@@ -87,6 +97,7 @@ class Verifier:
         wiring (:meth:`correct`) and accept or give up cells."""
         for row, g in self.correct(reads).items():
             self.g_read[row] = g
+        self._learn_loss()
         err = self.g_read - np.where(self.active, self.targets, 0.0)
         if self.cfg.reverify:
             # an accepted cell that the neighbours' pulses moved out of its tolerance is
@@ -102,9 +113,47 @@ class Verifier:
         out = self.active & ~self.done & (self.pulses >= self.cfg.max_pulses)
         self.done |= out
 
+    def _learn_loss(self) -> None:
+        """Sizing 'adaptive': each pulsed cell's loss from the Δx its own reads saw."""
+        m = self.sent_w > 0
+        if not m.any() or self.cfg.sizing != "adaptive":
+            self.sent_w[:] = 0.0
+            return
+        dx = self.cfg.state_of(self.g_read[m]) - self.cfg.state_of(self.g_sent[m])
+        up = self.sent_up[m]
+        # a pulse that moved the cell the wrong way (or not at all) saw no more than threshold
+        dx = np.where(up, np.maximum(dx, 0.0), np.maximum(-dx, 0.0))
+        side = np.where(up, 0, 1)
+        idx = np.nonzero(m)
+        self.loss[(side,) + idx] = self.cfg.pulse_loss(dx, up, self.sent_amp[m], self.sent_w[m])
+        self.loss_seen[(side,) + idx] = True
+        self.sent_w[:] = 0.0
+
+    def _adaptive(self, todo) -> list[CellPulse]:
+        """Sizing 'adaptive': every cell's pulse from its read error and learned loss (the
+        other polarity's loss until this one has been seen)."""
+        i, j = todo[:, 0], todo[:, 1]
+        g, tgt = self.g_read[i, j], self.targets[i, j]
+        up = g > tgt
+        side = np.where(up, 0, 1)
+        seen = self.loss_seen[side, i, j]
+        loss = np.where(seen, self.loss[side, i, j],
+                        np.where(self.loss_seen[1 - side, i, j], self.loss[1 - side, i, j], 0.0))
+        k, amp = self.cfg.adaptive_pulses(g, tgt, loss)
+        widths, down = self.cfg.widths, self.cfg.reset_polarity
+        pol = np.where(up, down, -down)
+        self.k[i, j], self.last[i, j] = k, pol
+        self.pulses[i, j] += 1
+        self.sent_w[i, j], self.sent_amp[i, j], self.sent_up[i, j] = widths[k], amp, up
+        self.g_sent[i, j] = g
+        return [CellPulse(int(a), int(b), int(p), float(widths[kk]), amplitude=float(v))
+                for a, b, p, kk, v in zip(i, j, pol, k, amp, strict=True)]
+
     def decide(self) -> list[CellPulse]:
         """Next pulse of every cell still outside its tolerance."""
         todo = np.argwhere(self.active & ~self.done)
+        if self.cfg.sizing == "adaptive":
+            return self._adaptive(todo)
         widths, amps = self.cfg.widths, self.cfg.amplitudes
         model = self.cfg.sizing == "model"
         guess = self.cfg.model_rungs(self.g_read, np.where(self.active, self.targets,
@@ -130,7 +179,7 @@ class Verifier:
 
     # -- resume -------------------------------------------------------------------------
     _FIELDS = ("done", "converged", "pulses", "k", "cap", "last", "g_read", "iter_done",
-               "g_est")
+               "g_est", "loss", "loss_seen", "sent_w", "sent_amp", "sent_up", "g_sent")
 
     def state(self) -> dict:
         return {k: getattr(self, k) for k in self._FIELDS}
@@ -182,8 +231,14 @@ class ProgramResult:
             else 0.0
 
 
+STATE_VERSION = 2
+"""Layout of the written state (:meth:`Verifier.state`); part of the run key, so a state
+written by an older layout is not resumed from."""
+
+
 def _run_key(cfg: ProgramConfig, targets, cells: CellArray, world: str, c2c) -> str:
     h = hashlib.sha256()
+    h.update(f"state v{STATE_VERSION}".encode())
     h.update(json.dumps(cfg.to_dict(), sort_keys=True, default=str).encode())
     h.update(np.ascontiguousarray(np.nan_to_num(targets, nan=-1.0)).tobytes())
     for k in sorted(cells.params):
