@@ -137,3 +137,17 @@ def test_read_deck_with_the_wiring_text_is_the_plain_text(block):
     deck = read_deck(cfg, cells, x, rows, wiring=parts.wiring)
     assert emit_deck_reusing(deck, [parts.emitted_wiring()]) == plain
     assert parts.emitted_wiring().text in plain
+
+
+def test_block_deck_takes_the_reusing_path(block):
+    """A block deck passes the short check (no fall-back to the full emit): an emitter whose
+    plain deck() refuses still writes it, and writes every reused run as its text."""
+    class NoPlain(NgspiceEmitter):
+        def deck(self, deck, *, validate=True):
+            raise AssertionError("fell back to the plain path")
+
+    cfg, cells, x, it = block
+    parts = DeckParts(cfg, cells, x)
+    deck = iteration_deck(cfg, cells, x, _window(it, 3), parts=parts, dynamic_rows=[3])
+    emitted = [NoPlain().emit_elements(g.elements) for g in parts.emitted()]
+    assert NoPlain().deck_reusing(deck, emitted) == emit_deck(deck)
