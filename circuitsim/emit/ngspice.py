@@ -7,6 +7,8 @@ surprises, one number formatter: :func:`circuitsim.units.spice_number`).
 
 from __future__ import annotations
 
+import operator
+from dataclasses import dataclass
 from pathlib import Path
 
 from ..circuit.elements import (
@@ -29,7 +31,7 @@ from ..circuit.elements import (
 )
 from ..circuit.library import library_path
 from ..circuit.subckt import Dc, Deck, Op, Subcircuit, Tran, validate_deck
-from ..errors import NetlistError
+from ..errors import ConfigError, NetlistError
 from ..units import spice_number
 
 BUILTIN_MODEL_KINDS = frozenset(
@@ -41,12 +43,84 @@ def _n(x) -> str:
     return spice_number(x)
 
 
+_CONTEXT_FREE = (Resistor, Capacitor, VoltageSource, CurrentSource)
+
+
+@dataclass(frozen=True, eq=False)
+class Emitted:
+    """Elements written once as ngspice lines (:meth:`NgspiceEmitter.emit_elements`) for the
+    many decks that share them (a programming run's wiring and static rows): ``text`` is what
+    :meth:`NgspiceEmitter.elements` writes for ``elements``, joined by newlines; ``names``
+    their lower-case names (the deck's duplicate check); ``emitter`` the class that wrote
+    them (a deck written by another class writes the elements itself)."""
+
+    elements: tuple
+    text: str
+    names: frozenset
+    emitter: type
+
+
 class NgspiceEmitter:
     """Writes :class:`Deck` and :class:`Subcircuit` objects as ngspice text."""
 
     def deck(self, deck: Deck, *, validate: bool = True) -> str:
         if validate:
             validate_deck(deck)
+        return "\n".join(self._head(deck) + self.elements(deck.elements)
+                         + self._tail(deck)) + "\n"
+
+    def deck_reusing(self, deck: Deck, emitted) -> str:
+        """:meth:`deck` with runs of ``deck.elements`` already written (:class:`Emitted`, from
+        :meth:`emit_elements`; a run is found by the identity of its element objects) spliced
+        in as their text: byte-identical to :meth:`deck`.  The check is :func:`validate_deck`
+        of the other elements plus the runs' names (no duplicate across the deck); a deck that
+        check refuses (it does not see the runs' nodes) is written by :meth:`deck`, whose full
+        check decides."""
+        els, n = deck.elements, len(deck.elements)
+        first = {id(g.elements[0]): g for g in emitted
+                 if g.elements and g.emitter is type(self)}
+        pieces: list = []  # an Emitted run or one other element, in deck order
+        k = 0
+        while k < n:
+            g = first.get(id(els[k]))
+            m = len(g.elements) if g is not None else 0
+            if g is not None and k + m <= n and all(map(operator.is_, els[k:k + m],
+                                                        g.elements)):
+                pieces.append(g)
+                k += m
+            else:
+                pieces.append(els[k])
+                k += 1
+        rest = [p for p in pieces if not isinstance(p, Emitted)]
+        groups = [p for p in pieces if isinstance(p, Emitted)]
+        names = [e.name.lower() for e in rest]
+        union = set(names).union(*(g.names for g in groups))
+        if len(union) != len(names) + sum(len(g.names) for g in groups):
+            return self.deck(deck)  # a duplicate name: the full check names it
+        try:
+            validate_deck(deck.replace(elements=tuple(rest)))
+        except ConfigError:
+            return self.deck(deck)
+        body = [p.text if isinstance(p, Emitted) else "\n".join(self.elements((p,)))
+                for p in pieces]
+        return "\n".join(self._head(deck) + body + self._tail(deck)) + "\n"
+
+    def emit_elements(self, elements) -> Emitted:
+        """Write ``elements`` once for many decks (:meth:`deck_reusing`): resistors,
+        capacitors and sources, whose check needs nothing outside them."""
+        elements = tuple(elements)
+        bad = [e for e in elements if not isinstance(e, _CONTEXT_FREE)]
+        if bad:
+            raise NetlistError(f"emit_elements takes resistors, capacitors and sources only "
+                               f"(their check needs no other part of a deck), got "
+                               f"{type(bad[0]).__name__} {bad[0].name}; leave it in the deck")
+        names = frozenset(e.name.lower() for e in elements)
+        if len(names) != len(elements):
+            raise ConfigError("emit_elements: duplicate element name among the elements "
+                              "(make every name unique)")
+        return Emitted(elements, "\n".join(self.elements(elements)), names, type(self))
+
+    def _head(self, deck: Deck) -> list[str]:
         out = [f"* {deck.title}", "* written by circuitsim (deterministic; do not edit by hand)"]
         out.extend(self.osdi_loads(deck.osdi))
         for inc in deck.includes:
@@ -64,7 +138,10 @@ class NgspiceEmitter:
             out.append("")
             out.extend(self.subckt(s))
         out.append("")
-        out.extend(self.elements(deck.elements))
+        return out
+
+    def _tail(self, deck: Deck) -> list[str]:
+        out = []
         if deck.ics:
             out.append(".ic " + " ".join(f"v({k})={_n(v)}" for k, v in deck.ics.items()))
         if deck.saves:
@@ -72,7 +149,7 @@ class NgspiceEmitter:
         for a in deck.analyses:
             out.append(self.analysis(a))
         out.append(".end")
-        return "\n".join(out) + "\n"
+        return out
 
     # -- pieces -------------------------------------------------------------------------
 
@@ -209,6 +286,17 @@ class NgspiceEmitter:
 def emit_deck(deck: Deck, *, validate: bool = True) -> str:
     """Deck → ngspice text (validated first; raises :class:`ConfigError` on bad decks)."""
     return NgspiceEmitter().deck(deck, validate=validate)
+
+
+def emit_elements(elements) -> Emitted:
+    """Elements → :class:`Emitted` (their lines, written once for many decks)."""
+    return NgspiceEmitter().emit_elements(elements)
+
+
+def emit_deck_reusing(deck: Deck, emitted) -> str:
+    """Deck → the same text as :func:`emit_deck`, the runs of elements in ``emitted`` (from
+    :func:`emit_elements`) spliced in as written (see :meth:`NgspiceEmitter.deck_reusing`)."""
+    return NgspiceEmitter().deck_reusing(deck, emitted)
 
 
 def emit_subckt(sub: Subcircuit) -> str:

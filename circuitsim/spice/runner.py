@@ -16,6 +16,7 @@ read to *classify* a failure as :class:`ConvergenceError` and is attached to eve
 from __future__ import annotations
 
 import ctypes.util
+import math
 import os
 import pickle
 import re
@@ -134,7 +135,10 @@ def _check_solver(text: str, log: str, runner: Runner) -> str:
     return used
 
 
-_ANALYSIS_LINE = re.compile(r"^\s*\.(op|dc|tran|ac|noise|tf|sens|pz|disto)\b", re.I | re.M)
+_ANALYSIS_LINE = re.compile(r"\n[^\S\n]*\.(op|dc|tran|ac|noise|tf|sens|pz|disto)\b", re.I)
+"""An analysis line, after a newline (:func:`_expected_plots` puts one before the text): the
+literal first character lets the regex engine jump from newline to newline (a 280 kB
+65x32 deck in 0.45 ms; ``^\\s*`` under ``re.M`` tried every position, 2.6 ms)."""
 
 
 def find_ngspice() -> str:
@@ -168,7 +172,7 @@ def _deck_text(deck: Deck | str) -> str:
 
 
 def _expected_plots(text: str) -> int:
-    return len(_ANALYSIS_LINE.findall(text))
+    return len(_ANALYSIS_LINE.findall("\n" + text))
 
 
 def _fail(message: str, text: str, run_dir, log: str, *, timed_out: bool = False):
@@ -287,11 +291,33 @@ def run_in_group(cmd: list[str], timeout_s: float, **popen) -> subprocess.Comple
     group is killed (a wrapper script's children too), then ``TimeoutExpired`` re-raised."""
     proc = subprocess.Popen(cmd, start_new_session=True, **popen)
     try:
-        code = proc.wait(timeout=timeout_s)
+        code = _wait(proc, timeout_s)
     except BaseException:
         _kill_group(proc)
         raise
     return subprocess.CompletedProcess(cmd, code)
+
+
+def _wait(proc: subprocess.Popen, timeout_s: float) -> int:
+    """``proc.wait(timeout_s)`` woken by the exit itself: ``Popen.wait`` with a timeout polls
+    in sleeps growing to 50 ms, which left every ngspice run ~25 ms (up to 50) late
+    (measured with ``sleep 1``: 13-35 ms; a 65x32 programming run has ~900 decks).  A pidfd
+    (Linux >= 5.3) becomes readable when the child exits; elsewhere the polling wait."""
+    try:
+        fd = os.pidfd_open(proc.pid)
+    except (AttributeError, OSError):
+        return proc.wait(timeout=timeout_s)
+    try:
+        poller = select.poll()
+        poller.register(fd, select.POLLIN)
+        deadline = time.monotonic() + timeout_s
+        while not poller.poll(min(max(math.ceil((deadline - time.monotonic()) * 1000), 0),
+                                  2**31 - 1)):
+            if time.monotonic() >= deadline:
+                raise subprocess.TimeoutExpired(proc.args, timeout_s)
+    finally:
+        os.close(fd)
+    return proc.wait()
 
 
 def _kill_group(proc: subprocess.Popen) -> None:
