@@ -188,9 +188,12 @@ def lag(shape=(16, 16), seed=1) -> list[dict]:
     tw = TwinProgrammer(cfg, cells).run(x, it)
     out, ref = [], None
     with BatchRunner() as runner:
-        for w, name in ((1, "chained"), (2, "lagged, 2 processes"), (R, "all from start")):
+        for w, pr, name in ((1, False, "chained"),
+                            (2, True, "lagged, 2 processes, running rows predicted"),
+                            (2, False, "lagged, 2 processes, running rows at start"),
+                            (R, False, "all from start")):
             t0 = time.perf_counter()
-            r = run_iteration(runner, cfg, cells, x, it, workers=w)
+            r = run_iteration(runner, cfg, cells, x, it, workers=w, predict=pr)
             ref = r if ref is None else ref
             out.append({"array": f"{R}x{C}", "run": name, "workers": w,
                         "wall_s": time.perf_counter() - t0, "energy_j": r["energy"],

@@ -52,12 +52,10 @@ def iteration_5x4():
 
 def test_block_decks_side_by_side_match_chained(batch_runner, iteration_5x4):
     """Two ngspice processes as a lagged chain (block k's deck holds the states after blocks
-    0 .. k − 2) against the chained decks (each from the states the previous one left): only
-    the running neighbour block's rows are at their start states, and they reach the block
-    through the wires' IR drop and their half-selected cells' power.  Measured here 1e-14 in
-    x and 9e-8 in energy; on a 16x16 iteration from R_off with 1.6–25.6 µs SET pulses 1.2e-5
-    in x and -0.38 % in energy, every block from the iteration's start states -3 %
-    (benchmarks/bench_program.py --lag)."""
+    0 .. k − 2, and the running neighbour block's rows at the twin's prediction of their end
+    states) against the chained decks (each from the states the previous one left).
+    Measured here 1e-14 in x and 9e-8 in energy; the large case is
+    tests/test_program_twin_wires.py (and benchmarks/bench_program.py --lag)."""
     cfg, cells, x, it = iteration_5x4
     one = run_iteration(batch_runner, cfg, cells, x, it, workers=1)
     two = run_iteration(batch_runner, cfg, cells, x, it, workers=2)
