@@ -61,6 +61,10 @@ def bench(shape, sizing="ladder", seed=0, state=None, ladder=None) -> dict:
     cfg = ProgramConfig(sizing=sizing, **({} if ladder is None else {"ladder": ladder}))
     t = _targets(cfg, shape, seed)
     load0 = os.getloadavg()[0]
+    # once per process, not per run: scipy's and the compiled (numba) kernels' first calls
+    w0 = time.perf_counter()
+    program_array(cfg, t[:2, :2], world="twin")
+    warm = time.perf_counter() - w0
     c0 = time.process_time()
     tw = program_array(cfg, t, world="twin")
     tw_cpu = time.process_time() - c0
@@ -86,7 +90,8 @@ def bench(shape, sizing="ladder", seed=0, state=None, ladder=None) -> dict:
             "energy_spice_j": sp.energy_j, "energy_twin_j": tw.energy_j,
             "programming_time_s": sp.time_s,
             "wall_spice_s": sp.wall_s, "total_spice_s": total, "wall_twin_s": tw.wall_s,
-            "speedup": sp.wall_s / tw.wall_s, "ngspice_workers": WORKERS,
+            "twin_warmup_s": warm, "speedup": sp.wall_s / tw.wall_s,
+            "ngspice_workers": WORKERS,
             "cpu_ngspice_s": cpu_ngspice, "cpu_python_spice_run_s": cpu_python,
             "cpu_twin_s": tw_cpu,
             "load_1min_start_end": f"{load0:.1f}/{os.getloadavg()[0]:.1f}"}
@@ -251,7 +256,9 @@ def main(argv=None):
                       "(circuitsim.program.spice.run_iteration); driver energy from the "
                       "decks' source currents; wall_* = the simulations only, total_spice_s "
                       "includes the verify controller; the twin's wall time excludes the "
-                      "import of scipy; load_1min = os.getloadavg() at the start and the end "
+                      "import of scipy and the first call of its kernels in the process "
+                      "(twin_warmup_s: a 2x2 run before it, loading numba's compiled "
+                      "kernels); load_1min = os.getloadavg() at the start and the end "
                       "(the machine is shared); cpu_ngspice_s: user + system seconds of all "
                       "ngspice processes (os.times children), cpu_python_spice_run_s: this "
                       "process's during the SPICE run (deck building, raw parsing, the "

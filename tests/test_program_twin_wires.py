@@ -91,3 +91,18 @@ def test_side_by_side_decks_hold_the_running_rows_at_their_prediction(batch_runn
     assert two["energy"] == pytest.approx(sp["energy"], rel=1e-5)
     stale = run_iteration(batch_runner, cfg, cells, x, it, workers=2, predict=False)
     assert abs(stale["energy"] / sp["energy"] - 1) > 1e-3
+
+
+def test_line_responses_are_the_factorization_s(monkeypatch):
+    """The twin's line-by-line unit responses of every line (and of a few) equal the sparse
+    factorization's to 1e-12; where the sweeps do not converge the factorization answers."""
+    cfg = ProgramConfig()
+    net = ArrayNetwork(cfg, (13, 9))
+    g = np.random.default_rng(3).uniform(1e-5, 1e-4, (13, 9))
+    ref = net.transfer(net.factor(g))
+    for lines in (None, [0, 5, 12, 13, 21]):
+        got = net.responses(g, lines)
+        want = ref if lines is None else ref[:, lines]
+        assert np.max(np.abs(got - want)) <= 1e-12 * np.max(np.abs(want))
+    monkeypatch.setattr(twin_module, "RESPONSE_RTOL", 0.0)  # never met: the fallback
+    np.testing.assert_array_equal(net.responses(g), ref)
