@@ -20,6 +20,11 @@ QUICK_SPICE_BLOCK = 4
 """SPICE block of a ``--quick`` demo (the twin still programs the whole block)."""
 
 
+DEMO_CONFIG = ProgramConfig(sizing="adaptive", ladder=11)
+"""How ``make demo`` programs its block: adaptive sizing (2-3 pulses a cell) on a ladder up
+to 102 µs (VTEAM_CROSSBAR's end-to-end time at the V/2 scheme's 0.54 V is ~125 µs)."""
+
+
 def programming_section(targets, out_dir, *, cfg: ProgramConfig | None = None,
                         block: int = 16, spice_block: int | None = None, quick: bool = False,
                         runner=None, timeout_s: float = 600.0) -> tuple[str, dict]:
@@ -30,12 +35,12 @@ def programming_section(targets, out_dir, *, cfg: ProgramConfig | None = None,
     ``targets``: a :class:`~circuitsim.network.LayerPlan` (its weights are re-mapped into
     the device's programming window, :func:`~circuitsim.program.run.layer_targets`: no
     target is clipped) or a (rows, cols) conductance array already inside the device window
-    (:class:`ConfigError` otherwise).  ``cfg``: default ``ProgramConfig(sizing='model')``.
+    (:class:`ConfigError` otherwise).  ``cfg``: default :data:`DEMO_CONFIG`.
     ``spice_block``: default ``block`` (the demo's 16x16 in SPICE, ~40 s of ngspice on the
     loaded 2-core machine), :data:`QUICK_SPICE_BLOCK` with ``quick``.
     ``timeout_s`` per ngspice run; a failed ngspice run does not end the section: its error
     is recorded (``spice_error``) and the twin's figures stand alone."""
-    cfg = ProgramConfig(sizing="model") if cfg is None else cfg
+    cfg = DEMO_CONFIG if cfg is None else cfg
     remapped = hasattr(targets, "mapped")
     t = layer_targets(targets, cfg) if remapped else np.asarray(targets, dtype=float)
     if t.ndim != 2 or min(t.shape) < 1:
@@ -102,6 +107,9 @@ def programming_markdown(s: dict) -> str:
         f"Write-verify ({s['scheme']} half-select, {s['v_pulse']:.3g} V pulses, widths "
         f"{s['w0'] * 1e9:.0f} ns x {s['growth']:g}^k, "
         + ("rungs capped by the card's prediction, " if s.get("sizing") == "model" else "")
+        + ("each pulse sized to land on its target: the rung that reaches it and a per-column "
+           "amplitude, less the wire loss learned from the cell's last pulse, "
+           if s.get("sizing") == "adaptive" else "")
         + f"tolerance {s['tolerance']:.2%} of the G range, budget {s['max_pulses']} pulses) "
         f"of the first layer's {br}x{bc} block in the twin and of its {sr}x{sc} corner in "
         "transient ngspice and the twin (VTEAM cells on wires and drivers)"
