@@ -23,24 +23,17 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from _iterations import random_iteration  # noqa: E402
 from _table import write_table  # noqa: E402
 
 import circuitsim  # noqa: E402
-from circuitsim.program import CellArray, CellPulse, ProgramConfig, build_iteration  # noqa: E402
 from circuitsim.program.spice import WORKERS, run_iteration  # noqa: E402
 from circuitsim.spice import BatchRunner  # noqa: E402
 
 
 def iteration(shape=(65, 32), rows=8, seed=0, npz=None, against=None) -> dict:
     R, C = shape
-    cfg = ProgramConfig(sizing="model")
-    cells = CellArray(cfg.device, shape)
-    rng = np.random.default_rng(seed)
-    x = rng.uniform(0.2, 0.9, shape)
-    pulsed = sorted(rng.choice(R, size=min(rows, R), replace=False).tolist())
-    pulses = [CellPulse(i, j, int(rng.choice([-1, 1])), float(cfg.widths[rng.integers(0, 4)]))
-              for i in pulsed for j in range(C)]
-    it = build_iteration(cfg, shape, pulses, pulsed)
+    cfg, cells, x, pulsed, it = random_iteration(shape, rows, seed)
     load0 = os.getloadavg()[0]
     with BatchRunner() as runner:
         c0, t0 = os.times(), time.perf_counter()

@@ -33,10 +33,10 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from _iterations import random_iteration  # noqa: E402
 from _table import write_table  # noqa: E402
 
 from circuitsim.emit import emit_deck, emit_deck_reusing  # noqa: E402
-from circuitsim.program import CellArray, CellPulse, ProgramConfig, build_iteration  # noqa: E402
 from circuitsim.program.spice import (  # noqa: E402
     DeckParts,
     iteration_deck,
@@ -78,14 +78,7 @@ def _late(wait, n=3) -> float:
 
 def profile_python(shape=(65, 32), rows=50, repeat=5, seed=0) -> list[dict]:
     R, C = shape
-    cfg = ProgramConfig(sizing="model")
-    cells = CellArray(cfg.device, shape)
-    rng = np.random.default_rng(seed)
-    x = rng.uniform(0.2, 0.9, shape)
-    pulsed = sorted(rng.choice(R, size=min(rows, R), replace=False).tolist())
-    pulses = [CellPulse(i, j, int(rng.choice([-1, 1])), float(cfg.widths[rng.integers(0, 4)]))
-              for i in pulsed for j in range(C)]
-    it = build_iteration(cfg, shape, pulses, pulsed)
+    cfg, cells, x, pulsed, it = random_iteration(shape, rows, seed)
     i = pulsed[len(pulsed) // 2]
     phs = [ph for ph in it.phases if ph.row == i]
     t_parts, parts = _cpu(lambda: DeckParts(cfg, cells, x), repeat)
