@@ -36,8 +36,9 @@ def programming_section(targets, out_dir, *, cfg: ProgramConfig | None = None,
     the device's programming window, :func:`~circuitsim.program.run.layer_targets`: no
     target is clipped) or a (rows, cols) conductance array already inside the device window
     (:class:`ConfigError` otherwise).  ``cfg``: default :data:`DEMO_CONFIG`.
-    ``spice_block``: default ``block`` (the demo's 16x16 in SPICE, ~40 s of ngspice on the
-    loaded 2-core machine), :data:`QUICK_SPICE_BLOCK` with ``quick``.
+    ``spice_block``: default ``block`` (the demo's 16x16 in SPICE: with :data:`DEMO_CONFIG`
+    a few s of ngspice, 1.7 s in the demo's run in the README, 3.4 s for uniform random
+    targets; ~13 s with model sizing), :data:`QUICK_SPICE_BLOCK` with ``quick``.
     ``timeout_s`` per ngspice run; a failed ngspice run does not end the section: its error
     is recorded (``spice_error``) and the twin's figures stand alone."""
     cfg = DEMO_CONFIG if cfg is None else cfg
