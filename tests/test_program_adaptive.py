@@ -118,8 +118,7 @@ def test_adaptive_needs_fewer_pulses_than_model_sizing():
         # the amplitudes really vary (set per column), within [threshold, v_pulse]
         amps = ada.log[:, 3]
         assert len(np.unique(np.round(amps, 6))) > 5
-        assert np.all((amps > 0.3) & (amps <= ada.log[:, 3].max()))
-        assert ada.log[:, 3].max() <= _cfg(ladder=ladder).v_pulse + 1e-12
+        assert np.all((amps > 0.3) & (amps <= _cfg(ladder=ladder).v_pulse + 1e-12))
 
 
 def test_loss_is_learned_from_the_cells_own_reads():
@@ -158,7 +157,10 @@ def test_loss_is_learned_from_the_cells_own_reads():
 def test_adaptive_spice_vs_twin(batch_runner):
     """3x4 array, random targets, an unprogrammed cell: both worlds converge every cell in
     fewer than 3 pulses a cell on average, each within its tolerance of the target, and end
-    within 1 % of the G range of each other (measured 0.11 %)."""
+    within 1 % of the G range of each other (measured 0.11 %).  Iteration 0 only reads and
+    iteration 1 sizes every pulse from reads of the same start array, so the worlds' first
+    decisions agree within the amplitude resolution (measured: amplitudes within 1.3e-5 V in
+    iteration 2, 30 mV apart in iteration 3)."""
     cfg = _cfg(ladder=11)
     t = np.random.default_rng(1).uniform(cfg.g_min, cfg.g_max, (3, 4))
     t[0, 0] = np.nan
@@ -171,7 +173,7 @@ def test_adaptive_spice_vs_twin(batch_runner):
         assert r.pulses[m].mean() < 3 and r.pulses[0, 0] == 0
     assert np.max(np.abs(sp.g[m] - tw.g[m])) <= 0.01 * cfg.g_range
     d = divergence(sp, tw)
-    assert d["first_divergent_iteration"] is None or d["first_divergent_iteration"] >= 1
+    assert d["first_divergent_iteration"] is None or d["first_divergent_iteration"] >= 2
 
 
 def test_adaptive_resume_has_the_same_decisions(tmp_path):
