@@ -14,13 +14,16 @@ from circuitsim.program import (
     CellArray,
     CellPulse,
     ProgramConfig,
+    ProgramResult,
     Verifier,
     build_iteration,
     divergence,
     program_array,
 )
+from circuitsim.program import writeverify as wv
 from circuitsim.program.config import LID_CROSSBAR
 from circuitsim.program.twin import TwinProgrammer
+from circuitsim.program.writeverify import AMPLITUDE_RESOLUTION
 
 
 def _cfg(**kw) -> ProgramConfig:
@@ -187,6 +190,54 @@ def test_adaptive_resume_has_the_same_decisions(tmp_path):
     assert divergence(resumed, full)["identical_decisions"]
     np.testing.assert_array_equal(resumed.pulses, full.pulses)
     np.testing.assert_allclose(resumed.g, full.g, rtol=0, atol=1e-15)
+
+
+
+def test_state_of_an_older_layout_is_not_resumed(tmp_path, monkeypatch):
+    """A state written by the layout before the learned losses (STATE_VERSION 1: no 'loss'
+    fields) carries another run key: the run starts afresh instead of failing on the missing
+    fields, and equals an uninterrupted run."""
+    cfg = _cfg()
+    t = np.random.default_rng(2).uniform(*cfg.target_window, (3, 3))
+    full = program_array(cfg, t, world="twin")
+    old = tuple(f for f in wv.Verifier._FIELDS if f not in (
+        "loss", "loss_seen", "sent_w", "sent_amp", "sent_up", "g_sent"))
+    with monkeypatch.context() as m:
+        m.setattr(wv, "STATE_VERSION", 1)
+        m.setattr(wv.Verifier, "_FIELDS", old)
+        program_array(cfg, t, world="twin", state_dir=tmp_path, stop_after=2)
+    assert "loss" not in np.load(tmp_path / "state_twin.npz").files
+    again = program_array(cfg, t, world="twin", state_dir=tmp_path)
+    assert divergence(again, full)["identical_decisions"]
+    np.testing.assert_array_equal(again.pulses, full.pulses)
+
+
+def _result(decisions) -> ProgramResult:
+    z = np.zeros((1, 2))
+    return ProgramResult("twin", z + 5e-5, z, z, z, z.astype(int), z.astype(bool), z,
+                         np.zeros((0, 7)), 0.0, 0.0, 0.0, len(decisions), decisions)
+
+
+def test_divergence_counts_amplitudes_within_the_resolution_as_one_decision():
+    """Amplitudes that differ by less than AMPLITUDE_RESOLUTION are the same decision (but
+    not identical ones); more than it, or another width or polarity, is a divergence."""
+    base = [[], [(0, 0, -1, 1e-6, 0.5), (0, 1, 1, 2e-6, 0.45)]]
+
+    def moved(**kw):
+        d = [list(it) for it in base]
+        r, c, p, w, a = d[1][1]
+        d[1][1] = (r, c, kw.get("p", p), kw.get("w", w), a + kw.get("da", 0.0))
+        return _result(d)
+
+    a = _result(base)
+    same = divergence(a, _result([list(it) for it in base]))
+    assert same["first_divergent_iteration"] is None and same["identical_decisions"]
+    near = divergence(a, moved(da=0.4 * AMPLITUDE_RESOLUTION))
+    assert near["first_divergent_iteration"] is None and not near["identical_decisions"]
+    for kw in ({"da": 2 * AMPLITUDE_RESOLUTION}, {"w": 4e-6}, {"p": -1}):
+        d = divergence(a, moved(**kw))
+        assert d["first_divergent_iteration"] == 1 and not d["identical_decisions"]
+    assert divergence(a, _result(base[:1]))["first_divergent_iteration"] == 1
 
 
 def test_cli_adaptive_quick(tmp_path):
