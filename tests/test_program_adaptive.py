@@ -193,6 +193,21 @@ def test_adaptive_resume_has_the_same_decisions(tmp_path):
 
 
 
+
+def test_a_stopped_run_reports_the_pulses_it_applied(tmp_path):
+    """stop_after: the result counts the pulses the stopped run applied (its log), not the
+    next iteration's decided ones as well, and its state resumes to the uninterrupted run."""
+    cfg = _cfg()
+    t = np.random.default_rng(2).uniform(*cfg.target_window, (3, 3))
+    part = program_array(cfg, t, world="twin", state_dir=tmp_path, stop_after=2)
+    applied = np.zeros(t.shape, int)
+    np.add.at(applied, (part.log[:, 0].astype(int), part.log[:, 1].astype(int)), 1)
+    assert part.iterations == 2 and applied.sum() > 0
+    np.testing.assert_array_equal(part.pulses, applied)
+    full = program_array(cfg, t, world="twin")
+    resumed = program_array(cfg, t, world="twin", state_dir=tmp_path)
+    np.testing.assert_array_equal(resumed.pulses, full.pulses)
+
 def test_state_of_an_older_layout_is_not_resumed(tmp_path, monkeypatch):
     """A state written by the layout before the learned losses (STATE_VERSION 1: no 'loss'
     fields) carries another run key: the run starts afresh instead of failing on the missing
