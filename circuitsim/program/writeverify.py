@@ -299,6 +299,8 @@ def program_array(cfg: ProgramConfig, targets, *, world: str, cells: CellArray |
         runner, own_runner = BatchRunner(), True
     try:
         while True:
+            if stop_after is not None and it_no >= stop_after:
+                break  # before decide(), which counts the next pulses
             if it_no == 0:
                 pulses = []
                 read_rows = sorted(set(int(i) for i in np.argwhere(ver.active)[:, 0]))
@@ -309,8 +311,6 @@ def program_array(cfg: ProgramConfig, targets, *, world: str, cells: CellArray |
                 read_rows = sorted(set(p.row for p in pulses))
                 if cfg.reverify:  # the neighbours of other rows move too: read them all
                     read_rows = sorted(set(int(i) for i in np.argwhere(ver.active)[:, 0]))
-            if stop_after is not None and it_no >= stop_after:
-                break
             it = build_iteration(cfg, shape, pulses, read_rows)
             run_cells = cells
             if c2c_sigma > 0 and pulses:
