@@ -179,6 +179,19 @@ def test_adaptive_spice_vs_twin(batch_runner):
     assert d["first_divergent_iteration"] is None or d["first_divergent_iteration"] >= 2
 
 
+
+def test_reverify_with_adaptive_sizing():
+    """reverify reads every programmed row each iteration; with VTEAM below threshold on the
+    half-selected cells nothing is disturbed, so adaptive sizing takes the same decisions as
+    without it (the extra reads move no corrected read past a decision) and converges."""
+    cfg = _cfg(ladder=11)
+    t = np.random.default_rng(4).uniform(*cfg.target_window, (4, 4))
+    plain = program_array(cfg, t, world="twin")
+    re = program_array(cfg.replace(reverify=True), t, world="twin")
+    assert re.converged_fraction == 1.0
+    assert np.max(np.abs(re.g - t)) <= cfg.tolerance * cfg.g_range
+    assert divergence(re, plain)["identical_decisions"]
+
 def test_adaptive_resume_has_the_same_decisions(tmp_path):
     """Killed after two iterations and resumed: the learned losses come back with the state,
     so the decisions, pulses and final G equal an uninterrupted run's."""
