@@ -337,7 +337,7 @@ class ProgramConfig:
         loses ``loss`` [V] of the applied amplitude (:meth:`pulse_loss`; 0 = ideal wires):
         the shortest rung whose width reaches the target at ``v_pulse``, then the amplitude
         that gives the read error in that width (never above ``v_pulse``, never below the
-        threshold plus the loss)."""
+        threshold plus the loss where the loss is positive, the threshold where it is not)."""
         g_read, targets = np.asarray(g_read, dtype=float), np.asarray(targets, dtype=float)
         loss = np.asarray(loss, dtype=float)
         dx = np.abs(self.state_of(targets) - self.state_of(g_read))
