@@ -69,8 +69,8 @@ def test_twin_follows_moving_conductances_like_ngspice(from_r_off, monkeypatch):
     """Each row's cells see the columns' larger IR drop left by the rows before it and their
     row's own, and the twin follows both: every cell's Δx within 1e-3 of ngspice run row
     deck by row deck (measured 5e-5), the energy within 1e-3 (1.5e-4), the reads within
-    1e-4 of the G range (3.7e-5); re-factoring before every phase gives the same; without the
-    in-phase correction the error is 0.77 %."""
+    1e-4 of the G range (3.7e-5); re-solving the network before every phase gives the
+    same; without the in-phase correction the error is 0.77 %."""
     cfg, cells, x, it, sp = from_r_off
     dx = np.abs(sp["x"] - x)
     tw = TwinProgrammer(cfg, cells).run(x, it)

@@ -48,7 +48,11 @@ Written by `circuitsim program --out DIR`; loaders: `circuitsim.program.handoff`
   expected network outputs `y*` with the programmed conductances (twin read path) and the
   data set's `label`.
 * Biasing during a pulse: see program.json `config.scheme` (v2: unselected lines at V/2; v3:
-  unselected rows at V/3, columns at 2V/3 for RESET, mirrored for SET).
+  unselected rows at V/3, columns at 2V/3 for RESET, mirrored for SET), V = the phase's
+  amplitude.  With `config.sizing` "adaptive" the lines keep the scheme's levels of
+  `config.v_pulse` and each selected column sits at the selected row's level minus (RESET) or
+  plus (SET) its own pulse's `amplitude_v`, so one phase pulses a row's cells at their own
+  amplitudes.
 """
 
 

@@ -2,7 +2,8 @@
 same wiring, solved as a resistive network, with each cell's VTEAM state integrated exactly
 over the piecewise-linear voltage it sees.
 
-The network is factored once per iteration, with the states at its start; node voltages at
+The network is solved once per iteration (every line's unit response, line by line:
+:meth:`ArrayNetwork.responses`), with the states at its start; node voltages at
 every waveform corner follow (the network is linear at fixed states, so a cell's voltage is
 linear between corners).  The phases are then taken in order, each at the network its
 predecessors left, corrected line by line (:mod:`.ladders`), and within a phase the
@@ -164,7 +165,7 @@ IR_PASSES = 1
 """Passes of :meth:`TwinProgrammer._pulses` that correct a phase's drifting cells' voltages
 for the G they have moved by, after the one without (0: not corrected).  Measured on the
 first adaptive iteration of the 65x32 benchmark (every cell SET from R_off, up to 102 µs)
-against re-factoring the network before every phase: 0 passes 1.3 % of a pulse's Δx, 1 pass
+against re-solving the network before every phase: 0 passes 1.3 % of a pulse's Δx, 1 pass
 2.2e-4, 2 passes 1.2e-4 (which is also where per-phase refactoring stands against ngspice
 run row by row: 1.2e-4); the energy 1.3 %, 2.3e-4, 1.3e-5."""
 
@@ -246,7 +247,7 @@ class TwinProgrammer:
 
         The power of a linear network under linearly moving line voltages is quadratic in
         time between corners, so Simpson's rule on corners and midpoints integrates it
-        exactly.  The network is factored once, at the iteration's start; the phases are
+        exactly.  The network is solved once, at the iteration's start; the phases are
         then taken in order, each at the network its predecessors left (a row of SET pulses
         from R_off raises its cells' G up to 10x, and the next rows' selected cells see the
         columns' larger IR drop, tens of mV at 65x32).  With ds the cells' G change since
@@ -353,9 +354,9 @@ class TwinProgrammer:
         """States after the iteration, verify reads (apparent G = I_col/v_read) and energy
         (same keys as the SPICE reader).
 
-        ``refactor='iteration'``: the network is factored once with the states at the
+        ``refactor='iteration'``: the network is solved once with the states at the
         iteration's start, and each phase corrected for the conductances the earlier ones
-        moved (:meth:`_pulses`); ``'phase'``: re-factored before every phase (the check of
+        moved (:meth:`_pulses`); ``'phase'``: re-solved before every phase (the check of
         that correction: both agree to 1e-6 of a pulse's Δx, 6x slower at 65x32)."""
         if refactor not in ("iteration", "phase"):
             raise ConfigError(f"refactor must be 'iteration' or 'phase', got {refactor!r}")
