@@ -52,7 +52,9 @@ def add_arguments(p) -> None:
                         "a per-column amplitude, less the voltage the cell was seen to lose "
                         "(--step width, VTEAM; 2-3 pulses a cell with --ladder 11) [ladder]")
     p.add_argument("--ladder", type=int, default=None,
-                   help="rungs above the shortest width (longest pulse 50 ns x 2^N) [9]")
+                   help="ladder steps above the first rung: --step width, the longest pulse "
+                        "is 50 ns x 2^N; --step amplitude, the amplitude rises to --v-pulse in "
+                        "N steps [9]")
     p.add_argument("--spice-block", type=int, default=16,
                    help="program the first NxN block of layer 1 in SPICE (0 = none) [16]")
     p.add_argument("--spice-test", type=int, default=40,
