@@ -25,6 +25,23 @@ import numpy as np
 from ..errors import ConvergenceError
 
 
+def diagonals(g, cfg) -> tuple[np.ndarray, np.ndarray]:
+    """The ladders' diagonals [S]: every row line's (R, C) — its cells, its segments to the
+    neighbours, its driver at node 0 — and every column line's (C, R), its driver at node
+    R − 1 (the one text of both, for :func:`solve`, :func:`line_inverse_diagonals` and
+    :func:`row_ladder`)."""
+    g = np.asarray(g, dtype=float)
+    R, C = g.shape
+    gr, gc, gd = 1.0 / cfg.r_wire_row, 1.0 / cfg.r_wire_col, 1.0 / cfg.r_driver
+    j = np.arange(C)
+    i = np.arange(R)
+    row = g + gr * ((j > 0).astype(float) + (j < C - 1))
+    row[:, 0] += gd
+    col = g.T + gc * ((i > 0).astype(float) + (i < R - 1))
+    col[:, R - 1] += gd
+    return np.ascontiguousarray(row), np.ascontiguousarray(col)
+
+
 @numba.njit(cache=True, nogil=True)
 def _factor(diag, e, lm, dinv):  # pragma: no cover - compiled
     """Thomas factors of the tridiagonal lines diag (lines, L), off-diagonal −e."""
@@ -41,17 +58,9 @@ def _factor(diag, e, lm, dinv):  # pragma: no cover - compiled
 
 
 @numba.njit(cache=True, nogil=True)
-def _sweeps(g, gr, gc, gd, rr, rc, rtol, max_sweeps, vr, vc):  # pragma: no cover - compiled
+def _sweeps(g, drow, dcol, gr, gc, rr, rc, rtol, max_sweeps, vr, vc):  # pragma: no cover
     P, R, C = rr.shape
-    # column ladders: line j along i, driver at i = R - 1; row ladders: line i along j, at 0
-    dcol = np.empty((C, R))
-    drow = np.empty((R, C))
-    for j in range(C):
-        for i in range(R):
-            dcol[j, i] = g[i, j] + gc * ((i > 0) + (i < R - 1)) + (gd if i == R - 1 else 0.0)
-    for i in range(R):
-        for j in range(C):
-            drow[i, j] = g[i, j] + gr * ((j > 0) + (j < C - 1)) + (gd if j == 0 else 0.0)
+    # column ladders: line j along i (dcol (C, R)); row ladders: line i along j (drow (R, C))
     lc = np.empty((C, R))
     ic = np.empty((C, R))
     lr = np.empty((R, C))
@@ -113,7 +122,8 @@ def solve(g, cfg, rr, rc, *, rtol: float = 1e-6, max_sweeps: int = 500):
     rr = np.ascontiguousarray(rr, dtype=float)
     rc = np.ascontiguousarray(rc, dtype=float)
     vr, vc = np.empty_like(rr), np.empty_like(rc)
-    n = _sweeps(g, 1.0 / cfg.r_wire_row, 1.0 / cfg.r_wire_col, 1.0 / cfg.r_driver, rr, rc,
+    drow, dcol = diagonals(g, cfg)
+    n = _sweeps(g, drow, dcol, 1.0 / cfg.r_wire_row, 1.0 / cfg.r_wire_col, rr, rc,
                 float(rtol), int(max_sweeps), vr, vc)
     if n < 0:
         raise ConvergenceError(f"line-by-line solve of the {g.shape[0]}x{g.shape[1]} "
@@ -125,14 +135,12 @@ def solve(g, cfg, rr, rc, *, rtol: float = 1e-6, max_sweeps: int = 500):
 
 
 @numba.njit(cache=True, nogil=True)
-def _column_diagonals(g, gc, gd, out):  # pragma: no cover - compiled
-    R, C = g.shape
+def _column_diagonals(dcol, gc, out):  # pragma: no cover - compiled
+    C, R = dcol.shape
     fwd = np.empty(R)
     bwd = np.empty(R)
-    d = np.empty(R)
     for j in range(C):
-        for i in range(R):
-            d[i] = g[i, j] + gc * ((i > 0) + (i < R - 1)) + (gd if i == R - 1 else 0.0)
+        d = dcol[j]
         fwd[0] = d[0]
         for i in range(1, R):
             fwd[i] = d[i] - gc * gc / fwd[i - 1]
@@ -147,23 +155,21 @@ def line_inverse_diagonals(g, cfg) -> np.ndarray:
     """(R, C) [ohm]: every column node's driving-point impedance on its own column line
     (the diagonal of each column ladder's inverse, row nodes held), from the forward and
     backward elimination pivots: 1 / (forward + backward − diagonal)."""
-    g = np.ascontiguousarray(g, dtype=float)
+    g = np.asarray(g, dtype=float)
     out = np.empty_like(g)
-    _column_diagonals(g, 1.0 / cfg.r_wire_col, 1.0 / cfg.r_driver, out)
+    _column_diagonals(diagonals(g, cfg)[1], 1.0 / cfg.r_wire_col, out)
     return out
 
 
 def row_ladder(g_row, cfg) -> np.ndarray:
     """(C, C) [S]: the nodal matrix of one row line (its segments, its driver at node 0, its
     cells to column nodes held)."""
-    g_row = np.asarray(g_row, dtype=float)
-    C = g_row.size
+    g_row = np.asarray(g_row, dtype=float).reshape(1, -1)
     gr = 1.0 / cfg.r_wire_row
-    j = np.arange(C)
-    y = np.diag(g_row + gr * ((j > 0).astype(float) + (j < C - 1)))
-    y[0, 0] += 1.0 / cfg.r_driver
+    j = np.arange(g_row.shape[1])
+    y = np.diag(diagonals(g_row, cfg)[0][0])
     y[j[:-1], j[1:]] = y[j[1:], j[:-1]] = -gr
     return y
 
 
-__all__ = ["line_inverse_diagonals", "row_ladder", "solve"]
+__all__ = ["diagonals", "line_inverse_diagonals", "row_ladder", "solve"]
