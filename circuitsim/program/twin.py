@@ -82,7 +82,9 @@ class ArrayNetwork:
         self.gd = 1.0 / cfg.r_driver
         self.row_port = np.array([rr(i, 0) for i in range(R)])
         self.col_port = np.array([cc(R - 1, j) for j in range(C)])
-        for p in np.concatenate([self.row_port, self.col_port]):
+        self.ports = np.concatenate([self.row_port, self.col_port])
+        """Every line's driven node: rows first, then columns."""
+        for p in self.ports:
             rows.append(p)
             cols.append(p)
             vals.append(self.gd)
@@ -105,14 +107,13 @@ class ArrayNetwork:
         """Node voltages per volt on each line: (n, len(lines)) (all R + C lines by default).
         Solved one right-hand side at a time (measured 5x faster than SuperLU's blocked
         multi-RHS solve here)."""
-        ports = np.concatenate([self.row_port, self.col_port])
-        lines = range(len(ports)) if lines is None else lines
+        lines = range(len(self.ports)) if lines is None else lines
         out = np.empty((self.n, len(lines)))
         b = np.zeros(self.n)
         for k, ln in enumerate(lines):
-            b[ports[ln]] = self.gd
+            b[self.ports[ln]] = self.gd
             out[:, k] = lu.solve(b)
-            b[ports[ln]] = 0.0
+            b[self.ports[ln]] = 0.0
         return out
 
     def responses(self, g_cells: np.ndarray, lines=None) -> np.ndarray:
@@ -122,13 +123,15 @@ class ArrayNetwork:
         :meth:`transfer` at 65x32 (random 10-100 µS, 2 cores, load 0.5): all 97 lines 15 vs
         30 ms (2x), 8 read rows 1.3 vs 10 ms (8x), one row 0.17 vs 8.9 ms (50x)."""
         R, C = self.R, self.C
-        ports = np.concatenate([self.row_port, self.col_port])
-        lines = np.arange(len(ports)) if lines is None else np.asarray(lines, dtype=int)
+        lines = np.arange(R + C) if lines is None else np.asarray(lines, dtype=int)
         g = np.asarray(g_cells, dtype=float).reshape(R, C)
         rr = np.zeros((len(lines), R, C))
         rc = np.zeros((len(lines), R, C))
-        for k, ln in enumerate(lines):
-            (rr if ln < R else rc).reshape(len(lines), -1)[k, ports[ln] % (R * C)] = self.gd
+        for k, ln in enumerate(lines):  # the ports: row i at (i, 0), column j at (R - 1, j)
+            if ln < R:
+                rr[k, ln, 0] = self.gd
+            else:
+                rc[k, R - 1, ln - R] = self.gd
         try:
             vr, vc = ladders.solve(g, self.cfg, rr, rc, rtol=RESPONSE_RTOL, max_sweeps=200)
         except ConvergenceError:
@@ -136,19 +139,12 @@ class ArrayNetwork:
         return np.concatenate([vr.reshape(len(lines), -1), vc.reshape(len(lines), -1)],
                               axis=1).T
 
-    def solve(self, lu, drive: np.ndarray):
-        """Node voltages (K, n) for drive (K, R + C) [V] (the network is linear: a sum of
-        the lines' unit responses)."""
-        drive = np.atleast_2d(drive)
-        return drive @ self.transfer(lu).T
-
     def cell_voltage(self, v_nodes):
         return v_nodes[:, self.cell_r] - v_nodes[:, self.cell_c]
 
     def line_power(self, v_nodes, drive):
         """Power delivered by all drivers (K,) [W]."""
-        ports = np.concatenate([self.row_port, self.col_port])
-        i = self.gd * (drive - v_nodes[:, ports])
+        i = self.gd * (drive - v_nodes[:, self.ports])
         return (drive * i).sum(axis=1)
 
 
@@ -218,15 +214,11 @@ class TwinProgrammer:
         term: the other cells are 10-100 kΩ against tens of ohm of wire)."""
         C = self.cells.shape[1]
         i, j = np.divmod(np.asarray(cells), C)
-        rows = np.unique(i)
-        if rows.size == 1:  # a phase's cells: one row
-            w = np.linalg.inv(ladders.row_ladder(g[rows[0]], self.cfg))[np.ix_(j, j)]
-        else:
-            w = np.zeros((len(cells), len(cells)))
-            for row in rows:
-                m = np.flatnonzero(i == row)
-                z = np.linalg.inv(ladders.row_ladder(g[row], self.cfg))
-                w[np.ix_(m, m)] = z[np.ix_(j[m], j[m])]
+        w = np.zeros((len(cells), len(cells)))
+        for row in np.unique(i):  # a phase's cells: mostly one row
+            m = np.flatnonzero(i == row)
+            z = np.linalg.inv(ladders.row_ladder(g[row], self.cfg))
+            w[np.ix_(m, m)] = z[np.ix_(j[m], j[m])]
         w[np.diag_indices(len(cells))] += ladders.line_inverse_diagonals(g, self.cfg)[i, j]
         return w
 
@@ -274,9 +266,8 @@ class TwinProgrammer:
         R, C = self.cells.shape
         net = self.net
         tr = net.responses(self.conductance(x))
-        ports = np.concatenate([net.row_port, net.col_port])
         kc = (tr[net.cell_r] - tr[net.cell_c]).T
-        kp = tr[ports].T
+        kp = tr[net.ports].T
 
         # every span's corners and midpoints in one product with the unit responses (one
         # matmul per iteration, not two per phase: small products are slow in threaded BLAS)
