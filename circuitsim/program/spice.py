@@ -381,7 +381,9 @@ def run_iteration(runner, cfg: ProgramConfig, cells: CellArray, x: np.ndarray, i
         # the wires' IR drop and through the half-select power of their cells)
         w = int(workers)
         futs: list = []
-        pred = TwinProgrammer(cfg, cells).run(x, it)["x"] if predict else None
+        # the states only: the pulse phases without the verify reads
+        pred = TwinProgrammer(cfg, cells).run(x, it.window(0.0, it.read_start))["x"] \
+            if predict else None
 
         def fold(k) -> list:
             """Block k's rows and energy into x / energy; returns those rows."""

@@ -114,18 +114,16 @@ class Verifier:
 
     def _learn_loss(self) -> None:
         """Sizing 'adaptive': each pulsed cell's loss from the Δx its own reads saw."""
-        m = self.sent_w > 0
-        if not m.any() or self.cfg.sizing != "adaptive":
-            self.sent_w[:] = 0.0
-            return
-        dx = self.cfg.state_of(self.g_read[m]) - self.cfg.state_of(self.g_sent[m])
-        up = self.sent_up[m]
-        # a pulse that moved the cell the wrong way (or not at all) saw no more than threshold
-        dx = np.where(up, np.maximum(dx, 0.0), np.maximum(-dx, 0.0))
-        side = np.where(up, 0, 1)
-        idx = np.nonzero(m)
-        self.loss[(side,) + idx] = self.cfg.pulse_loss(dx, up, self.sent_amp[m], self.sent_w[m])
-        self.loss_seen[(side,) + idx] = True
+        m = self.sent_w > 0  # set by _adaptive only
+        if m.any():
+            dx = self.cfg.state_of(self.g_read[m]) - self.cfg.state_of(self.g_sent[m])
+            up = self.sent_up[m]
+            # a pulse that moved the cell the wrong way (or not at all) saw no more than
+            # threshold
+            dx = np.where(up, np.maximum(dx, 0.0), np.maximum(-dx, 0.0))
+            idx = (np.where(up, 0, 1),) + np.nonzero(m)
+            self.loss[idx] = self.cfg.pulse_loss(dx, up, self.sent_amp[m], self.sent_w[m])
+            self.loss_seen[idx] = True
         self.sent_w[:] = 0.0
 
     def _adaptive(self, todo) -> list[CellPulse]:
