@@ -291,3 +291,19 @@ def test_cli_adaptive_quick(tmp_path):
     sizing = next(a for a in p._actions if a.dest == "sizing")
     assert tuple(sizing.choices) == SIZINGS
     assert main(["program", "--quick", "--sizing", "adaptive", "--step", "amplitude"]) == 1
+
+
+def test_damaged_state_file_is_refused_with_the_fix(tmp_path):
+    """A state file cut short, or not a state at all, stops the run with a ConfigError naming
+    the file and the fix; nothing is overwritten."""
+    cfg = _cfg()
+    t = np.random.default_rng(2).uniform(*cfg.target_window, (3, 3))
+    program_array(cfg, t, world="twin", state_dir=tmp_path, stop_after=2)
+    f = tmp_path / "state_twin.npz"
+    good = f.read_bytes()
+    for bad in (good[:300], b"hello", np.zeros(3).tobytes()):
+        f.write_bytes(bad)
+        with pytest.raises(ConfigError, match="state_twin.npz: not a readable write-verify "
+                                              "state .*delete it"):
+            program_array(cfg, t, world="twin", state_dir=tmp_path)
+        assert f.read_bytes() == bad

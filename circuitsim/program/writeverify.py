@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -280,16 +281,22 @@ def program_array(cfg: ProgramConfig, targets, *, world: str, cells: CellArray |
         state_path = Path(state_dir) / f"state_{world}.npz"
         state_path.parent.mkdir(parents=True, exist_ok=True)
         if state_path.exists():
-            d = np.load(state_path, allow_pickle=False)
-            if str(d["key"]) == key:
-                ver.load(d)
-                x, g_acc = np.array(d["x"]), np.array(d["g_acc"])
-                log = [tuple(r) for r in d["log"]]
-                energy, t_total, wall = (float(d["energy"]), float(d["t_total"]),
-                                         float(d["wall"]))
-                it_no = int(d["iteration"])
-                # JSON gives lists; the decisions compared by divergence() are tuples
-                decisions = [[tuple(p) for p in it] for it in json.loads(str(d["decisions"]))]
+            try:
+                d = np.load(state_path, allow_pickle=False)
+                if str(d["key"]) == key:
+                    ver.load(d)
+                    x, g_acc = np.array(d["x"]), np.array(d["g_acc"])
+                    log = [tuple(r) for r in d["log"]]
+                    energy, t_total, wall = (float(d["energy"]), float(d["t_total"]),
+                                             float(d["wall"]))
+                    it_no = int(d["iteration"])
+                    # JSON gives lists; the decisions compared by divergence() are tuples
+                    decisions = [[tuple(p) for p in it]
+                                 for it in json.loads(str(d["decisions"]))]
+            except (OSError, ValueError, KeyError, zipfile.BadZipFile) as exc:
+                raise ConfigError(f"{state_path}: not a readable write-verify state "
+                                  f"({type(exc).__name__}: {exc}); delete it to start this "
+                                  "run afresh") from None
     twin = TwinProgrammer(cfg, cells) if world == "twin" else None
     bar = tqdm(desc=f"write-verify ({world})", disable=not progress, unit="it")
     own_runner = False
